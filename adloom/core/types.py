@@ -1,0 +1,489 @@
+"""Domain types shared by every adloom package.
+
+These are the contract between packages and with users (API bodies, YAML
+briefs, stored JSON). :data:`SCHEMA_VERSION` is bumped whenever a stored
+shape changes incompatibly; :func:`export_schemas` writes the JSON Schemas.
+Text fields carry length limits so a 50 KB paste fails validation with the
+field's name instead of reaching a model.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
+
+SCHEMA_VERSION = "1.0"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+LineText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class Language(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class Aspect(StrEnum):
+    portrait = "9:16"
+    landscape = "16:9"
+    square = "1:1"
+
+
+class Industry(StrEnum):
+    beauty = "beauty"
+    apparel = "apparel"
+    food = "food"
+    electronics = "electronics"
+    games = "games"
+    education = "education"
+    auto = "auto"
+    home = "home"
+    finance = "finance"
+    travel = "travel"
+
+
+class Platform(StrEnum):
+    douyin = "douyin"
+    kuaishou = "kuaishou"
+    xiaohongshu = "xiaohongshu"
+    wechat_channels = "wechat_channels"
+    tiktok = "tiktok"
+    youtube_shorts = "youtube_shorts"
+    instagram_reels = "instagram_reels"
+    facebook = "facebook"
+
+
+class HookType(StrEnum):
+    """How the first 1–3 seconds grab attention."""
+
+    question = "question"  # "Still waking up tired?"
+    pain_point = "pain_point"  # names the viewer's problem
+    surprising_fact = "surprising_fact"  # a number or fact from the brief
+    before_after = "before_after"  # contrast of two states
+    price_reveal = "price_reveal"  # leads with the offer
+    testimonial = "testimonial"  # a user's voice
+    demo = "demo"  # product in action from frame one
+    story = "story"  # a tiny scene with a character
+    unboxing = "unboxing"
+
+
+class Angle(StrEnum):
+    """The main persuasive angle of a script."""
+
+    value = "value"  # price / deal
+    quality = "quality"  # materials, craft, specs
+    convenience = "convenience"  # saves time or effort
+    social_proof = "social_proof"  # others use and like it
+    emotion = "emotion"  # how it feels, identity
+    problem_solution = "problem_solution"
+    novelty = "novelty"  # new, different
+
+
+class Pacing(StrEnum):
+    slow = "slow"
+    medium = "medium"
+    fast = "fast"
+
+
+class CtaStrength(StrEnum):
+    none = "none"
+    soft = "soft"  # "learn more"
+    medium = "medium"  # "shop now"
+    strong = "strong"  # "order today, offer ends Sunday"
+
+
+class ShotRole(StrEnum):
+    hook = "hook"
+    problem = "problem"
+    demo = "demo"
+    feature = "feature"
+    proof = "proof"
+    offer = "offer"
+    cta = "cta"
+
+
+class AssetKind(StrEnum):
+    image = "image"
+    video = "video"
+    audio = "audio"
+    logo = "logo"
+
+
+class Asset(BaseModel):
+    """A user-supplied file: product image, clip, logo, music."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("ast"))
+    kind: AssetKind
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    description: LineText = ""
+    width: int | None = Field(None, gt=0)
+    height: int | None = Field(None, gt=0)
+    duration_s: float | None = Field(None, gt=0)
+    license: LineText = ""
+
+
+class Product(BaseModel):
+    """What is advertised. Facts a script may state come only from here and the brief."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText
+    brand: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] = ""
+    description: LongText = ""
+    selling_points: list[ShortText] = Field(min_length=1, max_length=8)
+    price: float | None = Field(None, ge=0)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    offer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class Brief(BaseModel):
+    """A request for ad scripts/videos for one product."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    id: str = Field(default_factory=lambda: new_id("brf"))
+    campaign_id: str | None = None
+    product: Product
+    industry: Industry
+    audience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    platform: Platform = Platform.douyin
+    language: Language = Language.zh
+    aspect: Aspect = Aspect.portrait
+    duration_s: float = Field(15.0, ge=5, le=120, description="Target length of each video in seconds.")
+    tone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    notes: LongText = ""
+    assets: list[Asset] = Field(default_factory=list, max_length=50)
+
+
+class ShotPrompt(BaseModel):
+    """A shot described in the video model's structured caption format.
+
+    Entities are named explicitly in every field (no pronouns) so each shot
+    can be generated on its own and still show the same subject.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: LineText
+    appearance: LineText
+    action: LineText
+    setting: LineText
+    camera: LineText
+    style: LineText
+
+    def text(self) -> str:
+        """One caption string in a fixed field order."""
+        parts = [self.subject, self.appearance, self.action, self.setting, self.camera, self.style]
+        return ". ".join(p.rstrip(". ") for p in parts if p) + "."
+
+
+class SubjectSheet(BaseModel):
+    """The shared description of recurring subjects, reused in every shot prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: LineText
+    presenter: LineText = ""
+    brand_style: LineText = ""
+
+
+class Shot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0)
+    role: ShotRole
+    duration_s: float = Field(gt=0, le=60)
+    visual: LineText  # what the viewer sees, in the script's language
+    narration: LineText = ""  # voiceover
+    caption: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""  # on-screen text
+    prompt: ShotPrompt | None = None
+
+
+class ComplianceFinding(BaseModel):
+    """One advertising-law problem in a piece of copy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    term: str  # the offending text as it appears
+    rule_id: str  # e.g. "absolute_claim", "medical_claim.beauty", "guaranteed_return"
+    rule: str  # a human sentence naming the rule
+    suggestion: str  # replacement text ("" means drop the sentence)
+    field: str = ""  # where: "hook", "shots[2].narration", ...
+    start: int = -1
+    end: int = -1
+
+
+class Provenance(BaseModel):
+    """How a script came to be: which backend and path produced it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Literal["llm", "template", "structured", "sample", "import"]
+    backend: str = ""  # "llamacpp", "openai", "transformers", ""
+    model: str = ""
+    attempts: int = 0
+    exemplar_ids: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    elapsed_s: float | None = None
+    notes: list[str] = Field(default_factory=list)  # why earlier attempts were rejected, rewrites applied
+
+
+class Script(BaseModel):
+    """A complete ad script: hook, timed shots, selling points and CTA."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    id: str = Field(default_factory=lambda: new_id("scr"))
+    brief_id: str | None = None
+    language: Language
+    industry: Industry
+    platform: Platform = Platform.douyin
+    aspect: Aspect = Aspect.portrait
+    title: ShortText
+    hook: LineText
+    hook_type: HookType
+    angle: Angle
+    pacing: Pacing = Pacing.medium
+    cta: LineText
+    cta_strength: CtaStrength = CtaStrength.medium
+    price_mentioned: bool = False
+    selling_points: list[ShortText] = Field(default_factory=list, max_length=8)
+    shots: list[Shot] = Field(min_length=1, max_length=20)
+    subject_sheet: SubjectSheet | None = None
+    compliance: list[ComplianceFinding] = Field(default_factory=list, description="Findings fixed by rewriting.")
+    provenance: Provenance
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_s(self) -> float:
+        return round(sum(s.duration_s for s in self.shots), 3)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        """Accept our own JSON back: ``duration_s`` is derived from the shots, never stored."""
+        if isinstance(data, dict) and "duration_s" in data:
+            data = {k: v for k, v in data.items() if k != "duration_s"}
+        return data
+
+    @model_validator(mode="after")
+    def _shots_indexed(self) -> Script:
+        if [s.index for s in self.shots] != list(range(len(self.shots))):
+            raise ValueError("shots must be indexed 0..n-1 in order")
+        return self
+
+    def full_text(self) -> str:
+        """Hook, narration, captions and CTA as one text (for embeddings and checks)."""
+        lines = [self.hook, *(s.narration for s in self.shots), *(s.caption for s in self.shots), self.cta]
+        return "\n".join(x for x in lines if x)
+
+
+class Storyboard(BaseModel):
+    """The shots of one script as the video stack consumes them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    script_id: str
+    aspect: Aspect
+    subject_sheet: SubjectSheet
+    shots: list[Shot] = Field(min_length=1)
+    negative_prompt: LineText = ""
+
+    @classmethod
+    def from_script(cls, script: Script, negative_prompt: str = "") -> Storyboard:
+        if script.subject_sheet is None or any(s.prompt is None for s in script.shots):
+            raise ValueError(f"script {script.id} has no shot prompts; run the shot prompt writer first")
+        return cls(
+            script_id=script.id,
+            aspect=script.aspect,
+            subject_sheet=script.subject_sheet,
+            shots=script.shots,
+            negative_prompt=negative_prompt,
+        )
+
+
+class Performance(BaseModel):
+    """Delivery counts of one creative. Rates are derived, never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    impressions: int = Field(0, ge=0)
+    plays_3s: int = Field(0, ge=0)
+    clicks: int = Field(0, ge=0)
+    conversions: int = Field(0, ge=0)
+    spend: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _funnel(self) -> Performance:
+        if self.plays_3s > self.impressions:
+            raise ValueError(f"plays_3s ({self.plays_3s}) exceeds impressions ({self.impressions})")
+        if self.clicks > self.impressions:
+            raise ValueError(f"clicks ({self.clicks}) exceeds impressions ({self.impressions})")
+        if self.conversions > self.clicks:
+            raise ValueError(f"conversions ({self.conversions}) exceeds clicks ({self.clicks})")
+        return self
+
+    @property
+    def play_3s_rate(self) -> float:
+        return self.plays_3s / self.impressions if self.impressions else 0.0
+
+    @property
+    def ctr(self) -> float:
+        return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def cvr(self) -> float:
+        return self.conversions / self.clicks if self.clicks else 0.0
+
+
+class LibraryItem(BaseModel):
+    """A past creative in the library: its structured script and how it performed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("lib"))
+    title: ShortText
+    industry: Industry
+    platform: Platform
+    language: Language
+    aspect: Aspect
+    script: Script
+    performance: Performance = Field(default_factory=Performance)
+    source: Literal["sample", "import", "generated"] = "import"
+    media_path: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CreativeStatus(StrEnum):
+    draft = "draft"
+    rendered = "rendered"
+    rejected = "rejected"
+    approved = "approved"
+    launched = "launched"
+    pruned = "pruned"
+
+
+class Creative(BaseModel):
+    """A rendered (or to-be-rendered) ad: one script, its media and its scores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    id: str = Field(default_factory=lambda: new_id("crv"))
+    brief_id: str | None = None
+    campaign_id: str | None = None
+    script: Script
+    status: CreativeStatus = CreativeStatus.draft
+    video_path: str | None = None
+    cover_path: str | None = None
+    subtitles_path: str | None = None
+    manifest_path: str | None = None
+    aigc_label: bool = True
+    scores: dict[str, float] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FeedbackKind(StrEnum):
+    impression = "impression"
+    play_3s = "play_3s"
+    completion = "completion"
+    click = "click"
+    conversion = "conversion"
+    spend = "spend"
+
+
+class FeedbackEvent(BaseModel):
+    """One delivery event from an ad platform. Idempotent by ``event_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    creative_id: str
+    kind: FeedbackKind
+    ts: datetime
+    count: int = Field(1, ge=0)
+    value: float = Field(0.0, ge=0, description="Spend amount for kind=spend.")
+    placement: str = ""
+    segment: str = ""
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("job"))
+    kind: str
+    status: JobStatus = JobStatus.queued
+    progress: float = Field(0.0, ge=0, le=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LiveRoom(BaseModel):
+    """A digital-human live-commerce room."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    id: str = Field(default_factory=lambda: new_id("room"))
+    name: ShortText
+    language: Language = Language.zh
+    avatar: ShortText = "rig:default"
+    voice: ShortText = "default"
+    background: str | None = None
+    products: list[Product] = Field(min_length=1, max_length=50)
+    knowledge_base: list[LineText] = Field(default_factory=list)
+    script_id: str | None = None
+    outputs: list[str] = Field(default_factory=list, description="rtmp://..., hls:DIR, file:PATH")
+
+
+#: Types whose JSON Schema is exported (the public, versioned shapes).
+SCHEMA_TYPES: dict[str, type[BaseModel]] = {
+    t.__name__: t
+    for t in (Brief, Product, Asset, Script, Shot, ShotPrompt, Storyboard, LibraryItem, Creative, FeedbackEvent, Job, LiveRoom)
+}
+
+
+def export_schemas(out_dir: Path) -> list[Path]:
+    """Write ``<Type>.v<version>.schema.json`` for every public type; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in SCHEMA_TYPES.items():
+        schema = model.model_json_schema()
+        schema["$id"] = f"https://adloom.dev/schema/{name}.v{SCHEMA_VERSION}.json"
+        schema["x-schema-version"] = SCHEMA_VERSION
+        path = out_dir / f"{name}.v{SCHEMA_VERSION}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

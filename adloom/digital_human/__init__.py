@@ -1,0 +1,1 @@
+"""Voice, avatars and the real-time live-room session."""

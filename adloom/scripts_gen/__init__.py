@@ -1,0 +1,2 @@
+"""Everything text: LLM backends, the creative library and retrieval, structuring,
+script variants, shot prompts and ad-law compliance."""

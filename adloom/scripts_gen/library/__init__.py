@@ -1,0 +1,1 @@
+"""The creative library: import, embeddings, vector index and retrieval."""

@@ -1,0 +1,1 @@
+"""The application: pipelines wiring the domains together, jobs, API and the CLI."""

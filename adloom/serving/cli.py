@@ -1,0 +1,278 @@
+"""The ``adloom`` command line.
+
+Every command reports failures as one readable message and an exit code:
+2 bad input, 3 not found, 4 a backend is unavailable, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from adloom.core.errors import AdloomError, BackendUnavailableError, InputError, NotFoundError
+from adloom.core.settings import get_settings
+from adloom.core.types import Aspect, Industry, Language, Platform, Script, export_schemas
+
+app = typer.Typer(
+    name="adloom",
+    help="adloom: ad scripts from high-performing past creatives, ad videos and live-commerce rooms.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+library_app = typer.Typer(help="The creative library: import past creatives, search them, show one.", no_args_is_help=True)
+scripts_app = typer.Typer(help="Write ad scripts: N variants for a brief, or structure pasted copy.", no_args_is_help=True)
+schema_app = typer.Typer(help="JSON Schemas of adloom's public types.", no_args_is_help=True)
+app.add_typer(library_app, name="library")
+app.add_typer(scripts_app, name="scripts")
+app.add_typer(schema_app, name="schema")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EXIT = ((InputError, 2), (NotFoundError, 3), (BackendUnavailableError, 4), (AdloomError, 1))
+
+
+def _friendly(fn: F) -> F:
+    """Turn adloom errors into a red message and an exit code instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AdloomError as exc:
+            code = next(c for t, c in _EXIT if isinstance(exc, t))
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        yield progress
+
+
+def _services(progress: Progress) -> tuple[Any, Any]:
+    """Open the store (seeding the sample library if empty) and build the retriever, with progress."""
+    from adloom.serving.scripts_service import build_retriever, ensure_library, open_default_store
+
+    settings = get_settings()
+    store = open_default_store(settings)
+    ensure_library(store)
+    task = progress.add_task("embedding the creative library", total=store.library_count())
+    retriever = build_retriever(store, settings, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    progress.update(task, completed=len(retriever), total=len(retriever))
+    return store, retriever
+
+
+def _writer(offline_template: bool = False) -> Any:
+    from adloom.scripts_gen.llm import get_backend
+    from adloom.scripts_gen.writer import ScriptWriter
+
+    settings = get_settings()
+    backend = None if offline_template else get_backend(settings)
+    return ScriptWriter(backend, attempts=settings.generation_attempts)
+
+
+def _scripts_table(scripts: list[Script], title: str) -> Table:
+    table = Table(title=title, show_lines=True, expand=True)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("hook type / angle", width=18)
+    table.add_column("hook → CTA", ratio=3)
+    table.add_column("shots", justify="right", width=6)
+    table.add_column("secs", justify="right", width=6)
+    table.add_column("path", width=14)
+    for i, s in enumerate(scripts, 1):
+        table.add_row(
+            str(i),
+            f"{s.hook_type.value}\n{s.angle.value}",
+            f"{s.hook}\n[dim]{' / '.join(x.narration for x in s.shots[1:-1])}[/]\n→ {s.cta}",
+            str(len(s.shots)),
+            f"{s.duration_s:.1f}",
+            f"{s.provenance.path}\n{s.provenance.backend}×{s.provenance.attempts}",
+        )
+    return table
+
+
+def _run_generate(brief_path: Path, n: int, out: Path | None, exemplar: str | None, seed: int, template_only: bool) -> Any:
+    from adloom.serving.scripts_service import generate_scripts, load_brief, write_run
+
+    brief = load_brief(brief_path)
+    with _progress() as progress:
+        store, retriever = _services(progress)
+        writer = _writer(template_only)
+        task = progress.add_task(f"writing {n} variants ({'template' if template_only else writer.backend.name})", total=n)
+
+        def step(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"writing: {what}")
+
+        run = generate_scripts(brief, n, store=store, retriever=retriever, writer=writer, exemplar_id=exemplar, seed=seed, progress=step)
+    console.print(
+        f"exemplars: {', '.join(f'{x.id} ({x.title})' for x in run.exemplars)}", highlight=False
+    )
+    console.print(_scripts_table(run.scripts, f"{brief.product.name} — {n} variants in {run.elapsed_s:.1f}s"))
+    if out is not None:
+        write_run(run, out)
+        console.print(f"wrote {out}")
+    return run
+
+
+@app.command()
+@_friendly
+def setup(
+    models_dir: Annotated[Path | None, typer.Option(help="Where to assemble models (default: <home>/models).")] = None,
+    only: Annotated[str | None, typer.Option(help="Comma-separated subset, e.g. gemma,kokoro.")] = None,
+) -> None:
+    """Assemble the offline models (LLM, voices) into the model cache. Idempotent."""
+    from adloom.serving.setup_models import main as setup_main
+
+    argv = []
+    if models_dir is not None:
+        argv += ["--models-dir", str(models_dir)]
+    if only:
+        argv += ["--only", only]
+    code = setup_main(argv)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+@_friendly
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder for the demo's scripts.")] = Path("out/demo"),
+    n: Annotated[int, typer.Option("-n", help="Variants per brief.")] = 5,
+) -> None:
+    """Write script variants for the bundled Chinese and English sample briefs."""
+    samples = Path(__file__).with_name("samples")
+    started = time.perf_counter()
+    for lang in ("zh", "en"):
+        run = _run_generate(samples / f"brief_{lang}.yaml", n, out / f"scripts_{lang}.json", None, 0, False)
+        llm = sum(s.provenance.path == "llm" for s in run.scripts)
+        console.print(f"[bold]{lang}[/]: {len(run.scripts)} scripts ({llm} by the LLM, {len(run.scripts) - llm} by templates)")
+    console.print(f"demo finished in {time.perf_counter() - started:.1f}s; scripts are in {out}/")
+
+
+@scripts_app.command("generate")
+@_friendly
+def scripts_generate(
+    brief: Annotated[Path, typer.Option("--brief", "-b", help="Brief file (YAML or JSON).", exists=False)],
+    n: Annotated[int, typer.Option("-n", help="How many variants (1–50).")] = 5,
+    out: Annotated[Path | None, typer.Option(help="Write brief, exemplars and scripts as JSON here.")] = None,
+    exemplar: Annotated[str | None, typer.Option(help="Library item id to lead with (default: best match).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for planning and sampling.")] = 0,
+    template_only: Annotated[bool, typer.Option("--template-only", help="Skip the LLM; use the template writer.")] = False,
+) -> None:
+    """Write N script variants for a brief, few-shot from the best-matching past creatives."""
+    _run_generate(brief, n, out, exemplar, seed, template_only)
+
+
+@scripts_app.command("structure")
+@_friendly
+def scripts_structure(
+    text_file: Annotated[Path, typer.Argument(help="Pasted script, marked shots or an SRT transcript.")],
+    industry: Annotated[Industry, typer.Option(help="Industry of the ad.")],
+    language: Annotated[Language | None, typer.Option(help="zh or en (default: detected).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Scale shots to this total length.")] = None,
+) -> None:
+    """Structure pasted copy or a transcript into a Script (printed as JSON)."""
+    from adloom.scripts_gen.structure import structure_text
+
+    try:
+        text = text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {text_file} as UTF-8 text: {exc}") from None
+    script = structure_text(text, industry=industry, language=language, duration_s=duration)
+    console.print_json(script.model_dump_json())
+
+
+@library_app.command("import")
+@_friendly
+def library_import(path: Annotated[Path, typer.Argument(help="CSV or JSONL file of past creatives.")]) -> None:
+    """Import past creatives; bad rows are listed with their row number and skipped."""
+    from adloom.scripts_gen.library.importer import import_library
+    from adloom.serving.scripts_service import open_default_store
+
+    report = import_library(path)
+    store = open_default_store(get_settings())
+    store.upsert_library_items(report.items)
+    for err in report.errors:
+        err_console.print(f"[yellow]skipped[/] {err}", highlight=False)
+    console.print(f"imported {len(report.items)} creatives, skipped {len(report.errors)} rows; library has {store.library_count()}")
+    if report.errors and not report.items:
+        raise typer.Exit(2)
+
+
+@library_app.command("search")
+@_friendly
+def library_search(
+    query: Annotated[str, typer.Argument(help="What the product is, e.g. '保湿精华 干皮' or 'robot vacuum'.")],
+    k: Annotated[int, typer.Option("-k", help="How many results.")] = 8,
+    industry: Annotated[Industry | None, typer.Option()] = None,
+    platform: Annotated[Platform | None, typer.Option()] = None,
+    language: Annotated[Language | None, typer.Option()] = None,
+    aspect: Annotated[Aspect | None, typer.Option()] = None,
+) -> None:
+    """Find past creatives like the query, ranked by similarity × observed performance."""
+    with _progress() as progress:
+        _, retriever = _services(progress)
+    hits = retriever.search(query, k=k, industry=industry, platform=platform, language=language, aspect=aspect)
+    table = Table(title=f"{len(hits)} creatives for {query!r}")
+    for col in ("id", "title", "industry", "platform", "lang", "hook", "CTR", "sim", "prior", "score"):
+        table.add_column(col)
+    for h in hits:
+        it = h.item
+        table.add_row(
+            it.id, it.title, it.industry.value, it.platform.value, it.language.value, it.script.hook_type.value,
+            f"{it.performance.ctr:.2%}", f"{h.similarity:.3f}", f"{h.prior:.2f}", f"{h.score:.3f}",
+        )
+    console.print(table)
+
+
+@library_app.command("show")
+@_friendly
+def library_show(item_id: Annotated[str, typer.Argument(help="Library item id.")]) -> None:
+    """Show one past creative: its script and performance."""
+    from adloom.serving.scripts_service import ensure_library, open_default_store
+
+    store = open_default_store(get_settings())
+    ensure_library(store)
+    item = store.get_library_item(item_id)
+    p = item.performance
+    console.print(f"[bold]{item.title}[/] ({item.id}) — {item.industry.value}, {item.platform.value}, {item.language.value}, {item.aspect.value}")
+    console.print(
+        f"impressions {p.impressions:,}  3s-play {p.play_3s_rate:.1%}  CTR {p.ctr:.2%}  CVR {p.cvr:.2%}  spend {p.spend:,.0f}",
+        highlight=False,
+    )
+    console.print(_scripts_table([item.script], "script"))
+
+
+@schema_app.command("export")
+@_friendly
+def schema_export(out: Annotated[Path, typer.Argument(help="Folder to write the schemas into.")] = Path("schemas")) -> None:
+    """Write the versioned JSON Schemas of the public types."""
+    for path in export_schemas(out):
+        console.print(str(path))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Streamlit console (talks to serving over HTTP)."""

@@ -1,0 +1,62 @@
+"""Shared fixtures. Every test gets its own ADLOOM_HOME so nothing touches the user's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adloom.core.settings import get_settings
+from adloom.core.types import Brief, Product
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "adloom" / "serving" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADLOOM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ADLOOM_CONFIG", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def brief_en() -> Brief:
+    return Brief(
+        id="brf_test_en",
+        industry="home",
+        language="en",
+        platform="tiktok",
+        duration_s=20,
+        audience="busy parents",
+        notes="pet hair on the floor every day",
+        product=Product(
+            name="BreezeBot S2",
+            brand="Breeze",
+            description="A slim robot vacuum with lidar mapping.",
+            selling_points=["maps every room with lidar", "self-emptying dock holds 60 days of dust", "8 cm tall"],
+            price=299,
+            currency="USD",
+            offer="free spare brush kit",
+        ),
+    )
+
+
+@pytest.fixture
+def brief_zh() -> Brief:
+    return Brief(
+        id="brf_test_zh",
+        industry="beauty",
+        language="zh",
+        duration_s=15,
+        audience="25-35岁女性",
+        notes="换季皮肤干燥紧绷",
+        product=Product(
+            name="水润保湿精华",
+            selling_points=["含透明质酸，补水保湿", "质地清爽，很快吸收", "30毫升便携装"],
+            price=129,
+            offer="送5毫升小样",
+        ),
+    )
