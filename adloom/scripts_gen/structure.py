@@ -101,7 +101,7 @@ def classify_hook(text: str) -> HookType:
         return HookType.testimonial
     if _BEFORE_AFTER.search(text):
         return HookType.before_after
-    if text.rstrip().endswith(("?", "？")):
+    if "?" in text or "？" in text:
         return HookType.question
     if _PAIN.search(text):
         return HookType.pain_point
@@ -247,6 +247,14 @@ def structure_text(
             for i in range(0, len(lines), step)
         ]
 
+    for i, ln in enumerate(lines):
+        for kind in ("narration", "visual"):
+            if len(getattr(ln, kind)) > 400:
+                raise InputError(
+                    f"shot {i + 1} {kind} is {len(getattr(ln, kind))} characters, over the 400 characters a line may"
+                    " have; split it into sentences",
+                    field="text",
+                )
     hook = lines[0].narration or lines[0].visual
     cta_line = lines[-1].narration if len(lines) > 1 and _CTA.search(lines[-1].narration) else ""
     full = " ".join(ln.narration for ln in lines)
@@ -279,7 +287,7 @@ def structure_text(
         hook_type=classify_hook(hook),
         angle=classify_angle(full),
         pacing=Pacing.fast if pacing_rate > 0.45 else Pacing.medium if pacing_rate > 0.25 else Pacing.slow,
-        cta=(cta_line or ("点击了解更多。" if lang == Language.zh else "Tap to learn more."))[:400],
+        cta=cta_line,
         cta_strength=classify_cta(cta_line) if cta_line else CtaStrength.none,
         price_mentioned=bool(_PRICE.search(full)),
         selling_points=points,
@@ -288,8 +296,8 @@ def structure_text(
                 index=i,
                 role=role,
                 duration_s=d,
-                visual=(ln.visual or ln.narration)[:400],
-                narration=ln.narration[:400],
+                visual=ln.visual or ln.narration,
+                narration=ln.narration,
                 caption=ln.caption[:60],
             )
             for i, (ln, role, d) in enumerate(zip(lines, roles, durations, strict=True))

@@ -52,7 +52,7 @@ def _friendly(fn: F) -> F:
             return fn(*args, **kwargs)
         except AdloomError as exc:
             code = next(c for t, c in _EXIT if isinstance(exc, t))
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -216,7 +216,7 @@ def library_import(path: Annotated[Path, typer.Argument(help="CSV or JSONL file 
     store = open_default_store(get_settings())
     store.upsert_library_items(report.items)
     for err in report.errors:
-        err_console.print(f"[yellow]skipped[/] {err}", highlight=False)
+        err_console.print(f"[yellow]skipped[/] {err}", highlight=False, soft_wrap=True)
     console.print(f"imported {len(report.items)} creatives, skipped {len(report.errors)} rows; library has {store.library_count()}")
     if report.errors and not report.items:
         raise typer.Exit(2)
@@ -237,13 +237,19 @@ def library_search(
         _, retriever = _services(progress)
     hits = retriever.search(query, k=k, industry=industry, platform=platform, language=language, aspect=aspect)
     table = Table(title=f"{len(hits)} creatives for {query!r}")
-    for col in ("id", "title", "industry", "platform", "lang", "hook", "CTR", "sim", "prior", "score"):
-        table.add_column(col)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", min_width=12)
+    table.add_column("industry · lang · hook")
+    table.add_column("CTR", justify="right")
+    table.add_column("sim · prior → score", justify="right")
     for h in hits:
         it = h.item
         table.add_row(
-            it.id, it.title, it.industry.value, it.platform.value, it.language.value, it.script.hook_type.value,
-            f"{it.performance.ctr:.2%}", f"{h.similarity:.3f}", f"{h.prior:.2f}", f"{h.score:.3f}",
+            it.id,
+            it.title,
+            f"{it.industry.value} · {it.language.value} · {it.script.hook_type.value}",
+            f"{it.performance.ctr:.2%}",
+            f"{h.similarity:.3f} · {h.prior:.2f} → {h.score:.3f}",
         )
     console.print(table)
 

@@ -108,12 +108,12 @@ def test_structured_shots_are_timed_at_the_speaking_rate() -> None:
     )
     middle = script.shots[1]
     assert middle.narration == "It vacuums and mops in one pass, even under the sofa."
-    assert middle.duration_s == pytest.approx(11 / 2.6 + 0.3, abs=0.06)
+    assert middle.duration_s == pytest.approx(11 / 2.6 + 0.35, abs=0.06)
     zh = _script_from_text(
         "你好。这是一句十个字的话啊。再见。",
         language=Language.zh, industry=Industry.home, platform=Platform.douyin, aspect="9:16", title="t",
     )
-    assert zh.shots[1].duration_s == pytest.approx(10 / 4.5 + 0.3, abs=0.06)
+    assert zh.shots[1].duration_s == pytest.approx(10 / 4.5 + 0.35, abs=0.06)
     one = _script_from_text(
         "Just one line", language=Language.en, industry=Industry.home, platform=Platform.tiktok,
         aspect="9:16", title="t",

@@ -50,9 +50,8 @@ from adloom.core.types import (
     Platform,
     Provenance,
     Script,
-    Shot,
-    ShotRole,
 )
+from adloom.scripts_gen.structure import structure_text
 
 #: Files larger than this are refused before reading.
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
@@ -263,6 +262,8 @@ def _item_from_flat(record: Mapping[str, Any], row: int) -> LibraryItem:
         )
     except ValidationError as exc:
         raise _validation_problem(exc, prefix="script_text gives an invalid script: ", field="script_text") from exc
+    except InputError as exc:
+        raise _RowProblem(f"script_text gives an invalid script: {exc}", "script_text") from exc
     try:
         return LibraryItem(
             id=item_id,
@@ -358,20 +359,6 @@ def _validation_problem(exc: ValidationError, *, prefix: str, field: str | None 
 _PRICE = re.compile(r"[$¥€£]\s?\d|\d+(?:\.\d+)?\s?(?:元|块|万)")
 
 
-def _sentences(text: str) -> list[str]:
-    """Split on sentence punctuation (CJK and Latin) and line breaks; keep the punctuation."""
-    out: list[str] = []
-    for line in text.splitlines():
-        parts = re.split(r"(?<=[。！？!?；;])|(?<=\.)\s+(?=\S)", line)
-        out.extend(p.strip() for p in parts if p.strip())
-    return out
-
-
-def _speak_s(text: str, language: Language) -> float:
-    units = len(re.findall(r"\w", text)) if language is Language.zh else len(text.split())
-    return units / _SPEAKING_RATE[language]
-
-
 def _script_from_text(
     text: str,
     *,
@@ -384,53 +371,15 @@ def _script_from_text(
     angle: Angle | None = None,
     script_id: str | None = None,
 ) -> Script:
-    """A minimal Script from plain text: first sentence = hook, last = CTA, one shot per sentence between.
-
-    Shots are timed from the speaking rate (zh 4.5 chars/s, en 2.6 words/s) plus a
-    breath; visuals stay empty. hook_type/angle, when not given, are guessed from
-    punctuation and prices only. A better structurer replaces this later.
-    """
-    sentences = _sentences(text) or [text.strip()]
-    hook = sentences[0]
-    cta = sentences[-1] if len(sentences) > 1 else ""
-    middle = sentences[1:-1]
-    if len(middle) > _MAX_SHOTS - 2:  # merge into at most 18 middle shots
-        size = math.ceil(len(middle) / (_MAX_SHOTS - 2))
-        joiner = "" if language is Language.zh else " "
-        middle = [joiner.join(middle[i : i + size]) for i in range(0, len(middle), size)]
-    price = bool(_PRICE.search(text))
-    if hook_type is None:
-        if hook.rstrip().endswith(("?", "？")):
-            hook_type = HookType.question
-        elif _PRICE.search(hook):
-            hook_type = HookType.price_reveal
-        else:
-            hook_type = HookType.story  # a plain opening statement
-    if angle is None:
-        angle = Angle.value if price else Angle.problem_solution
-
-    def timed(line: str) -> float:
-        return round(min(60.0, max(1.0, _speak_s(line, language) + 0.3)), 1)
-
-    lines = [(ShotRole.hook, hook), *((ShotRole.feature, m) for m in middle)]
-    if cta:
-        lines.append((ShotRole.cta, cta))
-    shots = [
-        Shot(index=i, role=role, duration_s=timed(line), visual="", narration=line)
-        for i, (role, line) in enumerate(lines)
-    ]
-    return Script(
-        **({"id": script_id} if script_id else {}),
-        language=language,
-        industry=industry,
-        platform=platform,
-        aspect=aspect,
-        title=title,
-        hook=hook,
-        hook_type=hook_type,
-        angle=angle,
-        cta=cta,
-        price_mentioned=price,
-        shots=shots,
-        provenance=Provenance(path="import", notes=["structured by the plain-text splitter"]),
-    )
+    """A Script from a row's plain text via the structurer; explicit hook_type/angle columns win."""
+    script = structure_text(text, industry=industry, language=language, platform=platform, aspect=aspect, title=title)
+    update: dict[str, Any] = {
+        "provenance": Provenance(path="import", notes=["structured from the row's script_text"]),
+    }
+    if script_id:
+        update["id"] = script_id
+    if hook_type is not None:
+        update["hook_type"] = hook_type
+    if angle is not None:
+        update["angle"] = angle
+    return script.model_copy(update=update)
