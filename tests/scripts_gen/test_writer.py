@@ -88,6 +88,7 @@ def test_draft_schema_fixes_shot_count_and_bounds_lengths(brief_zh):
     schema = draft_schema(brief_zh, plan)
     n_mid = len(plan.roles) - 2
     assert schema["properties"]["shots"]["minItems"] == schema["properties"]["shots"]["maxItems"] == n_mid
+    assert len(schema["properties"]["shots"]["prefixItems"]) == n_mid
     draft = {"hook": "你好呀", "shots": [{"narration": "好用", "caption": ""}] * n_mid, "cta": "点击下单"}
     Draft.model_validate_json(json.dumps(draft, ensure_ascii=False))
 

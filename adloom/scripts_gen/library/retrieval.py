@@ -324,6 +324,7 @@ class LibraryRetriever:
             ef_construction=template.ef_construction,
             ef_search=template.ef_search,
             exact_filter_limit=template.exact_filter_limit,
+            search_threads=template.search_threads,
         )
         meta = [{f: getattr(it, f) for f in index.fields} for it in items]
         index.add([it.id for it in items], vectors, meta)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from adloom.core.errors import BackendUnavailableError, GenerationError
+from adloom.core.errors import BackendUnavailableError, ConfigError, GenerationError
 from adloom.scripts_gen.llm.base import check_generation_args, check_schema, truncate_at_stop
+from adloom.scripts_gen.llm.scaffold import scaffold_json, supported
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; llama_cpp is imported lazily
     from llama_cpp import Llama, LlamaGrammar
@@ -55,7 +56,8 @@ def default_model_path(models_dir: Path | None = None) -> Path:
 class LlamaCppBackend:
     """llama.cpp in this process; the model loads on first use and is shared by all threads (one call at a time).
 
-    Every call re-evaluates its prompt from an empty KV cache: re-using a
+    Every call starts from an empty KV cache (a scaffolded JSON value then
+    extends its own prefix leaf by leaf, the same way every run): re-using a
     cached prefix changes the logits in the last bits and so the sampled
     text, and seeded runs must repeat exactly. Prompt evaluation is fast
     (hundreds of tokens/s) next to generation, so this costs little.
@@ -70,6 +72,7 @@ class LlamaCppBackend:
         n_ctx: int = 4096,
         *,
         models_dir: Path | None = None,
+        constrain: Literal["scaffold", "grammar"] = "scaffold",
     ) -> None:
         """``model_path``: a GGUF file; ``None`` picks the default model (see :func:`default_model_path`).
 
@@ -91,6 +94,9 @@ class LlamaCppBackend:
         self.model = str(path)
         self.n_threads = n_threads
         self.n_ctx = n_ctx
+        if constrain not in ("scaffold", "grammar"):
+            raise ConfigError(f"constrain={constrain!r}: use 'scaffold' (default, fast) or 'grammar'")
+        self.constrain = constrain
         self._llm: Llama | None = None
         self._lock = threading.Lock()
         self._grammars: dict[str, LlamaGrammar] = {}
@@ -143,9 +149,12 @@ class LlamaCppBackend:
         seed: int,
         stop: list[str] | None,
         grammar: LlamaGrammar | None,
+        *,
+        reset: bool = True,
     ) -> str:
         llm = self._load()
-        llm.reset()  # evaluate the whole prompt again: seeded calls must repeat exactly
+        if reset:
+            llm.reset()  # evaluate the whole prompt again: seeded calls must repeat exactly
         try:
             out = llm.create_completion(
                 prompt,
@@ -172,9 +181,22 @@ class LlamaCppBackend:
         seed: int = 0,
         stop: list[str] | None = None,
     ) -> str:
-        """Continue ``prompt`` under a grammar built from ``schema``; returns the raw, stripped text."""
+        """Continue ``prompt`` with JSON of ``schema``'s shape; returns the raw, stripped text.
+
+        ``constrain="scaffold"`` (default) writes the structure and lets the
+        model fill only the values (see :mod:`adloom.scripts_gen.llm.scaffold`);
+        ``"grammar"``, or a schema the scaffold does not support, filters every
+        token through a llama.cpp grammar compiled from the schema.
+        """
         check_generation_args(prompt, max_tokens, temperature, stop)
         with self._lock:
+            if self.constrain == "scaffold" and supported(schema):
+                self._load().reset()  # one fresh start per value; the leaves then extend a shared prefix
+
+                def cont(text: str, tokens: int, leaf_stop: list[str], leaf_seed: int) -> str:
+                    return self._complete(text, tokens, temperature, leaf_seed, leaf_stop, None, reset=False)
+
+                return scaffold_json(prompt, schema, cont, max_tokens=max_tokens, seed=seed).strip()
             grammar = self._grammar(schema)
             text = self._complete(prompt, max_tokens, temperature, seed, stop, grammar)
         return truncate_at_stop(text, stop).strip()

@@ -85,7 +85,7 @@ class TransformersBackend:
                 max_tokens = min(max_tokens, limit - n_prompt)
             pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
             sampling: dict[str, Any] = (
-                {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+                {"do_sample": True, "temperature": temperature, "top_k": 40, "top_p": 0.95}  # llama.cpp defaults
                 if temperature > 0
                 else {"do_sample": False}
             )
