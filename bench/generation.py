@@ -43,12 +43,16 @@ def main() -> None:
     ap.add_argument("--grammar-variants", type=int, default=1, help="variants per brief for the grammar baseline")
     args = ap.parse_args()
     library = generate_sample_library(400)
-    print(f"# conditions: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"llama.cpp threads={args.threads}, gemma-3-270m Q4_K_M, load avg {os.getloadavg()[0]:.1f}")
+    print(
+        f"# conditions: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"llama.cpp threads={args.threads}, gemma-3-270m Q4_K_M, load avg {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'brief':6} {'decoder':9} {'n':>3} {'total s':>8} {'median s/var':>13} {'max s/var':>10} {'by LLM':>7}")
     for lang in ("zh", "en"):
         brief = Brief.model_validate(yaml.safe_load((SAMPLES / f"brief_{lang}.yaml").read_text()))
-        exemplars = [structure_exemplar(x) for x in library if x.language == brief.language and x.industry == brief.industry][:2]
+        exemplars = [
+            structure_exemplar(x) for x in library if x.language == brief.language and x.industry == brief.industry
+        ][:2]
         results = {}
         for mode, n in (("scaffold", args.n), ("grammar", args.grammar_variants)):
             if n <= 0:
@@ -57,10 +61,15 @@ def main() -> None:
             backend.generate_text("warm up", max_tokens=1)  # load the model outside the timing
             total, per, by_llm = run(brief, backend, n, exemplars)
             results[mode] = statistics.median(per)
-            print(f"{lang:6} {mode:9} {n:>3} {total:>8.1f} {statistics.median(per):>13.2f} {max(per):>10.2f} {by_llm:>5}/{n}")
+            print(
+                f"{lang:6} {mode:9} {n:>3} {total:>8.1f} {statistics.median(per):>13.2f} "
+                f"{max(per):>10.2f} {by_llm:>5}/{n}"
+            )
             backend.close()
         if len(results) == 2:
-            print(f"{lang:6} ratio grammar/scaffold median s per variant: {results['grammar'] / results['scaffold']:.1f}x")
+            print(
+                f"{lang:6} ratio grammar/scaffold median s per variant: {results['grammar'] / results['scaffold']:.1f}x"
+            )
 
 
 if __name__ == "__main__":

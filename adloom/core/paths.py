@@ -14,7 +14,9 @@ from pathlib import Path
 from adloom.core.errors import InputError, PathOutsideRootError, UnsupportedContentError
 
 
-def resolve_inside(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]], *, field: str = "path") -> Path:
+def resolve_inside(
+    path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]], *, field: str = "path"
+) -> Path:
     """Resolve ``path`` (relative paths against the first root) and require it inside a root."""
     root_list = [Path(r).expanduser().resolve() for r in roots]
     if not root_list:

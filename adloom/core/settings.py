@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(None, description="GGUF file (llamacpp) or HF folder (transformers).")
     llm_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible base URL.")
     llm_model: str = Field("default", description="Model name sent to an OpenAI-compatible server.")
+    llm_mode: Literal["completion", "chat"] = Field(
+        "completion", description="OpenAI-compatible endpoint: /completions (base models) or /chat/completions."
+    )
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_retries: int = Field(2, ge=0, le=10)

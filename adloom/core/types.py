@@ -471,7 +471,20 @@ class LiveRoom(BaseModel):
 #: Types whose JSON Schema is exported (the public, versioned shapes).
 SCHEMA_TYPES: dict[str, type[BaseModel]] = {
     t.__name__: t
-    for t in (Brief, Product, Asset, Script, Shot, ShotPrompt, Storyboard, LibraryItem, Creative, FeedbackEvent, Job, LiveRoom)
+    for t in (
+        Brief,
+        Product,
+        Asset,
+        Script,
+        Shot,
+        ShotPrompt,
+        Storyboard,
+        LibraryItem,
+        Creative,
+        FeedbackEvent,
+        Job,
+        LiveRoom,
+    )
 }
 
 

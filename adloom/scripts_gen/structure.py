@@ -42,46 +42,59 @@ from adloom.scripts_gen.text import detect_language, normalise_space, speech_sec
 MAX_INPUT_CHARS = 20_000
 MIN_SHOT_S = 1.2
 
-_TIMESTAMP = re.compile(
-    r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})"
-)
+_TIMESTAMP = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})")
 _SHOT_MARK = re.compile(
     r"^\s*(?:\[?\s*(?:shot|scene)\s*(\d+)\s*\]?|\[?\s*(?:镜头|场景|分镜)\s*(\d+)\s*\]?)\s*[:：.\-]?\s*",
     re.IGNORECASE,
 )
-_SUBFIELD = re.compile(
-    r"(visual|画面|narration|vo|voice ?over|旁白|口播|caption|字幕|花字)\s*[:：]\s*", re.IGNORECASE
-)
+_SUBFIELD = re.compile(r"(visual|画面|narration|vo|voice ?over|旁白|口播|caption|字幕|花字)\s*[:：]\s*", re.IGNORECASE)
 _FIELD_KIND = {
-    "visual": "visual", "画面": "visual",
-    "narration": "narration", "vo": "narration", "voice over": "narration", "voiceover": "narration",
-    "旁白": "narration", "口播": "narration",
-    "caption": "caption", "字幕": "caption", "花字": "caption",
+    "visual": "visual",
+    "画面": "visual",
+    "narration": "narration",
+    "vo": "narration",
+    "voice over": "narration",
+    "voiceover": "narration",
+    "旁白": "narration",
+    "口播": "narration",
+    "caption": "caption",
+    "字幕": "caption",
+    "花字": "caption",
 }
 
 # Keyword rules: (pattern, value). First match wins, so order expresses priority.
-_CTA = re.compile(r"点击|下单|购买|链接|抢购|入手|领取|预约|下载|关注|tap|shop|buy|order|link|get yours|learn more|"
-                  r"download|sign up|book|subscribe|swipe up", re.IGNORECASE)
-_URGENT = re.compile(r"限时|今天|今晚|马上|立即|仅剩|截止|别错过|now|today|tonight|ends|last chance|don't miss|"
-                     r"limited", re.IGNORECASE)
+_CTA = re.compile(
+    r"点击|下单|购买|链接|抢购|入手|领取|预约|下载|关注|tap|shop|buy|order|link|get yours|learn more|"
+    r"download|sign up|book|subscribe|swipe up",
+    re.IGNORECASE,
+)
+_URGENT = re.compile(
+    r"限时|今天|今晚|马上|立即|仅剩|截止|别错过|now|today|tonight|ends|last chance|don't miss|"
+    r"limited",
+    re.IGNORECASE,
+)
 _SOFT = re.compile(r"了解|看看|learn more|take a look|check out", re.IGNORECASE)
-_PRICE = re.compile(r"[¥$€£]\s?\d|\d+\s?(元|块|块钱|折)|价格|到手价|优惠|券|price|deal|off\b|discount|save \$?\d",
-                    re.IGNORECASE)
-_PAIN = re.compile(r"烦|难受|困扰|头疼|焦虑|受够|总是|又一次|累|tired|sick of|struggl|annoy|hate|frustrat|again\?",
-                   re.IGNORECASE)
-_SOCIAL = re.compile(r"好评|回购|推荐|大家|网友|用户|朋友|姐妹|review|rated|customers|people|everyone|friends",
-                     re.IGNORECASE)
-_DEMO = re.compile(r"看|演示|上手|用起来|一键|watch|see how|look at|here's how|in action|just (tap|press|pour)",
-                   re.IGNORECASE)
+_PRICE = re.compile(
+    r"[¥$€£]\s?\d|\d+\s?(元|块|块钱|折)|价格|到手价|优惠|券|price|deal|off\b|discount|save \$?\d", re.IGNORECASE
+)
+_PAIN = re.compile(
+    r"烦|难受|困扰|头疼|焦虑|受够|总是|又一次|累|tired|sick of|struggl|annoy|hate|frustrat|again\?", re.IGNORECASE
+)
+_SOCIAL = re.compile(
+    r"好评|回购|推荐|大家|网友|用户|朋友|姐妹|review|rated|customers|people|everyone|friends", re.IGNORECASE
+)
+_DEMO = re.compile(
+    r"看|演示|上手|用起来|一键|watch|see how|look at|here's how|in action|just (tap|press|pour)", re.IGNORECASE
+)
 _BEFORE_AFTER = re.compile(r"之前|之后|以前|现在|对比|before|after|used to", re.IGNORECASE)
 _TESTIMONIAL = re.compile(r"我用了|我用过|亲测|我的|i('ve| have)? (used|tried)|my honest|i swear by", re.IGNORECASE)
 _UNBOX = re.compile(r"开箱|拆开|unbox|just arrived|what's inside", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
-_CONVENIENCE = re.compile(r"方便|省时|省心|简单|轻松|秒|easy|quick|seconds|minutes|effortless|saves? time",
-                          re.IGNORECASE)
+_CONVENIENCE = re.compile(
+    r"方便|省时|省心|简单|轻松|秒|easy|quick|seconds|minutes|effortless|saves? time", re.IGNORECASE
+)
 _NOVELTY = re.compile(r"新品|全新|首发|黑科技|new|first|launch|meet the", re.IGNORECASE)
-_QUALITY = re.compile(r"材质|面料|工艺|品质|成分|纯|premium|quality|crafted|materials?|leather|organic",
-                      re.IGNORECASE)
+_QUALITY = re.compile(r"材质|面料|工艺|品质|成分|纯|premium|quality|crafted|materials?|leather|organic", re.IGNORECASE)
 
 
 @dataclass
@@ -158,7 +171,7 @@ def _parse_srt(text: str) -> list[_Line] | None:
         if not m:
             continue
         start, end = _seconds(*m.groups()[:4]), _seconds(*m.groups()[4:])
-        body = normalise_space(block[m.end():])
+        body = normalise_space(block[m.end() :])
         if body and end > start:
             lines.append(_Line(narration=body, duration_s=end - start))
     if not lines:
@@ -179,7 +192,7 @@ def _parse_marked(text: str) -> list[_Line] | None:
     for raw in text.splitlines():
         m = _SHOT_MARK.match(raw)
         if m:
-            chunks.append([raw[m.end():]])
+            chunks.append([raw[m.end() :]])
         elif chunks:
             chunks[-1].append(raw)
     if len(chunks) < 2:
@@ -272,9 +285,9 @@ def structure_text(
         durations = [d * scale for d in durations]
     durations = [round(max(0.1, d), 2) for d in durations]
 
-    points = [
-        ln.narration.rstrip("。.!！")[:120] for ln, r in zip(lines, roles, strict=True) if r == ShotRole.feature
-    ][:8]
+    points = [ln.narration.rstrip("。.!！")[:120] for ln, r in zip(lines, roles, strict=True) if r == ShotRole.feature][
+        :8
+    ]
     name = (title or hook)[:120]
     pacing_rate = len(lines) / max(sum(durations), 0.1)
     return Script(

@@ -35,8 +35,15 @@ _EN_HOOKS: dict[HookType, tuple[str, ...]] = {
     HookType.pain_point: ("{Pain} again? You are not alone.", "Sick of {pain} every single day?"),
     HookType.surprising_fact: ("Here is something most people miss: {sp0}.", "Did you know {name} gives you {sp0}?"),
     HookType.before_after: ("Before {name}, and after. See the difference.", "Left: last month. Right: today."),
-    HookType.price_reveal: ("{price_line}. That is {name}.", "Let's talk price first: {price_line}.", "{name}: {price}."),
-    HookType.testimonial: ("I have used {name} for a month. Here is my honest take.", "Everyone asks what I use. It is {name}."),
+    HookType.price_reveal: (
+        "{price_line}. That is {name}.",
+        "Let's talk price first: {price_line}.",
+        "{name}: {price}.",
+    ),
+    HookType.testimonial: (
+        "I have used {name} for a month. Here is my honest take.",
+        "Everyone asks what I use. It is {name}.",
+    ),
     HookType.demo: ("Watch this: {name}, {sp0}.", "Three seconds to see how {name} works."),
     HookType.story: ("Seven a.m., and Maya is running late again.", "Saturday morning, Sam grabs {name}."),
     HookType.unboxing: ("Unboxing {name}. Let's see what's inside.", "{name} just arrived. Let's open it."),
@@ -44,16 +51,16 @@ _EN_HOOKS: dict[HookType, tuple[str, ...]] = {
 
 _ZH_ROLES: dict[ShotRole, tuple[str, ...]] = {
     ShotRole.problem: ("{pain}，试了很多办法都不理想。", "以前总觉得{pain}没办法解决。"),
-    ShotRole.demo: ("看，{name}用起来就这么简单。", "打开{name}，上手只要几秒。"),
+    ShotRole.demo: ("看，{name}是这样用的。", "打开{name}，一起看看怎么用。"),
     ShotRole.feature: ("{sp}。", "{name}的亮点：{sp}。"),
-    ShotRole.proof: ("身边的朋友用过都说好用。", "用过的人都回购了。"),
+    ShotRole.proof: ("{name}，为{audience}而来。", "适合{audience}的{name}。"),
     ShotRole.offer: ("{price_line}。", "现在下单，{price_line}。", "{price}。"),
 }
 _EN_ROLES: dict[ShotRole, tuple[str, ...]] = {
     ShotRole.problem: ("{Pain} used to slow everything down.", "Nothing seemed to fix {pain}."),
-    ShotRole.demo: ("See how easy {name} is to use.", "Open {name} and you are set in seconds."),
+    ShotRole.demo: ("Here is {name} in use.", "Open {name} and see how it works."),
     ShotRole.feature: ("{Sp}.", "With {name}: {sp}."),
-    ShotRole.proof: ("Friends who tried {name} keep coming back.", "People who try {name} tend to reorder."),
+    ShotRole.proof: ("{name} is made for {audience}.", "Made for {audience}: {name}."),
     ShotRole.offer: ("{price_line}.", "Order now: {price_line}.", "{Price}."),
 }
 
@@ -186,10 +193,13 @@ def template_draft(brief: Brief, plan: VariantPlan, *, seed: int = 0) -> dict:
     options = [ordered(hooks[plan.hook_type], f)]
     captions = [_caption(points[0], lang)]
     feature_i = 0
+    spare = [ShotRole.demo, ShotRole.proof]  # stand-ins once every selling point has had its shot
     for role in plan.roles[1:-1]:
         point = points[feature_i % len(points)]
         if role == ShotRole.feature:
             feature_i += 1
+            if feature_i > len(points):
+                role = spare[feature_i % 2]
         f = _fields(brief, plan, point)
         opts = ordered(roles[role], f)
         if role == ShotRole.feature:
@@ -201,9 +211,18 @@ def template_draft(brief: Brief, plan: VariantPlan, *, seed: int = 0) -> dict:
             captions.append("")
         options.append(opts)
     strength = plan.cta_strength if price_line(brief) or plan.cta_strength != CtaStrength.strong else CtaStrength.medium
-    options.append([ctas[strength].format(**f), ctas[CtaStrength.soft].format(**f), f"入手{f['name']}。" if zh else f"Get {f['name']}."])
+    options.append(
+        [
+            ctas[strength].format(**f),
+            ctas[CtaStrength.soft].format(**f),
+            f"入手{f['name']}。" if zh else f"Get {f['name']}.",
+        ]
+    )
     captions.append("立即购买" if zh else "Shop now")
 
+    for i, opts in enumerate(options):  # no line may repeat an earlier slot's first choice
+        earlier = {o[0] for o in options[:i]}
+        options[i] = [o for o in opts if o not in earlier] or opts
     lines = _fit(options, lang, brief.duration_s)
     shots = [
         {"narration": line, "caption": cap, "visual": visuals[role].format(name=brief.product.name)}

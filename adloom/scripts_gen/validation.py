@@ -82,7 +82,10 @@ def check_repetition(script: Script, exemplars: Sequence[Script] = ()) -> list[s
         problems.append("narration repeats the same line")
     # Copying another product's specific lines carries its facts over; generic CTAs may repeat.
     exemplar_lines = {
-        s.narration.strip().lower() for ex in exemplars for s in ex.shots if s.role != ShotRole.cta and len(s.narration) > 12
+        s.narration.strip().lower()
+        for ex in exemplars
+        for s in ex.shots
+        if s.role != ShotRole.cta and len(s.narration) > 12
     }
     copied = [s.narration.strip().lower() for s in script.shots if s.role != ShotRole.cta]
     copied = [line for line in copied if line in exemplar_lines]

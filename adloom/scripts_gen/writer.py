@@ -30,7 +30,6 @@ from adloom.scripts_gen.templates import MIN_SHOT_S, SHOT_PAD_S, price_line, tem
 from adloom.scripts_gen.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, numbers_in, speech_seconds
 from adloom.scripts_gen.validation import brief_text, validate_script
 
-
 Progress = Callable[[int, int, str], None]
 
 
@@ -59,10 +58,20 @@ def _budget(language: Language, seconds: float) -> int:
 
 #: Hook types whose opening words we seed (the model continues them); the rest start free.
 _HOOK_PREFIX = {
-    "zh": {"price_reveal": "{price}，", "demo": "看{name}", "unboxing": "开箱{name}", "testimonial": "用了{name}",
-           "before_after": "用{name}之前"},
-    "en": {"price_reveal": "{Price}.", "demo": "Watch {name}", "unboxing": "Unboxing {name}",
-           "testimonial": "I've used {name}", "before_after": "Before {name}"},
+    "zh": {
+        "price_reveal": "{price}，",
+        "demo": "看{name}",
+        "unboxing": "开箱{name}",
+        "testimonial": "用了{name}",
+        "before_after": "用{name}之前",
+    },
+    "en": {
+        "price_reveal": "{Price}.",
+        "demo": "Watch {name}",
+        "unboxing": "Unboxing {name}",
+        "testimonial": "I've used {name}",
+        "before_after": "Before {name}",
+    },
 }
 
 
@@ -78,7 +87,9 @@ def shot_prefixes(brief: Brief, plan: VariantPlan) -> list[str]:
     price = price_line(brief)
     hook = _HOOK_PREFIX["zh" if zh else "en"].get(plan.hook_type.value, "")
     needs_price = "price" in hook.lower()
-    prefixes = [hook.format(name=name, price=price, Price=price[:1].upper() + price[1:]) if price or not needs_price else ""]
+    prefixes = [
+        hook.format(name=name, price=price, Price=price[:1].upper() + price[1:]) if price or not needs_price else ""
+    ]
     points = list(plan.focus)
     feature_i = 0
     for role in plan.roles[1:-1]:
@@ -86,7 +97,12 @@ def shot_prefixes(brief: Brief, plan: VariantPlan) -> list[str]:
             point = points[feature_i % len(points)].rstrip("。.!！")
             feature_i += 1
             prefixes.append(point if zh else point[:1].upper() + point[1:])
-        elif role == ShotRole.offer and price and price not in prefixes[0] and price[:1].upper() + price[1:] not in prefixes[0]:
+        elif (
+            role == ShotRole.offer
+            and price
+            and price not in prefixes[0]
+            and price[:1].upper() + price[1:] not in prefixes[0]
+        ):
             prefixes.append(price if zh else price[:1].upper() + price[1:])
         elif role == ShotRole.demo:
             prefixes.append(name)
@@ -123,8 +139,13 @@ def draft_schema(brief: Brief, plan: VariantPlan) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "hook": line(prefixes[0]),
-            "shots": {"type": "array", "prefixItems": shots, "minItems": len(shots), "maxItems": len(shots),
-                      "items": False},
+            "shots": {
+                "type": "array",
+                "prefixItems": shots,
+                "minItems": len(shots),
+                "maxItems": len(shots),
+                "items": False,
+            },
             "cta": line(""),
         },
         "required": ["hook", "shots", "cta"],
@@ -146,9 +167,9 @@ def _brief_block(brief: Brief, plan: VariantPlan) -> tuple[str, list[str]]:
     zh = brief.language == Language.zh
     lines = [
         ("产品" if zh else "Product") + ": " + field("product.name", p.name, 80),
-        ("卖点" if zh else "Selling points") + ": " + "; ".join(
-            field(f"product.selling_points[{i}]", s, 80) for i, s in enumerate(plan.focus)
-        ),
+        ("卖点" if zh else "Selling points")
+        + ": "
+        + "; ".join(field(f"product.selling_points[{i}]", s, 80) for i, s in enumerate(plan.focus)),
     ]
     if p.description:
         lines.append(("介绍" if zh else "About") + ": " + field("product.description", p.description, 240))

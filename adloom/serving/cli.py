@@ -29,8 +29,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-library_app = typer.Typer(help="The creative library: import past creatives, search them, show one.", no_args_is_help=True)
-scripts_app = typer.Typer(help="Write ad scripts: N variants for a brief, or structure pasted copy.", no_args_is_help=True)
+library_app = typer.Typer(
+    help="The creative library: import past creatives, search them, show one.", no_args_is_help=True
+)
+scripts_app = typer.Typer(
+    help="Write ad scripts: N variants for a brief, or structure pasted copy.", no_args_is_help=True
+)
 schema_app = typer.Typer(help="JSON Schemas of adloom's public types.", no_args_is_help=True)
 app.add_typer(library_app, name="library")
 app.add_typer(scripts_app, name="scripts")
@@ -80,7 +84,9 @@ def _services(progress: Progress) -> tuple[Any, Any]:
     store = open_default_store(settings)
     ensure_library(store)
     task = progress.add_task("embedding the creative library", total=store.library_count())
-    retriever = build_retriever(store, settings, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    retriever = build_retriever(
+        store, settings, progress=lambda done, total: progress.update(task, completed=done, total=total)
+    )
     progress.update(task, completed=len(retriever), total=len(retriever))
     return store, retriever
 
@@ -114,22 +120,26 @@ def _scripts_table(scripts: list[Script], title: str) -> Table:
     return table
 
 
-def _run_generate(brief_path: Path, n: int, out: Path | None, exemplar: str | None, seed: int, template_only: bool) -> Any:
+def _run_generate(
+    brief_path: Path, n: int, out: Path | None, exemplar: str | None, seed: int, template_only: bool
+) -> Any:
     from adloom.serving.scripts_service import generate_scripts, load_brief, write_run
 
     brief = load_brief(brief_path)
     with _progress() as progress:
         store, retriever = _services(progress)
         writer = _writer(template_only)
-        task = progress.add_task(f"writing {n} variants ({'template' if template_only else writer.backend.name})", total=n)
+        task = progress.add_task(
+            f"writing {n} variants ({'template' if template_only else writer.backend.name})", total=n
+        )
 
         def step(done: int, total: int, what: str) -> None:
             progress.update(task, completed=done, total=total, description=f"writing: {what}")
 
-        run = generate_scripts(brief, n, store=store, retriever=retriever, writer=writer, exemplar_id=exemplar, seed=seed, progress=step)
-    console.print(
-        f"exemplars: {', '.join(f'{x.id} ({x.title})' for x in run.exemplars)}", highlight=False
-    )
+        run = generate_scripts(
+            brief, n, store=store, retriever=retriever, writer=writer, exemplar_id=exemplar, seed=seed, progress=step
+        )
+    console.print(f"exemplars: {', '.join(f'{x.id} ({x.title})' for x in run.exemplars)}", highlight=False)
     console.print(_scripts_table(run.scripts, f"{brief.product.name} — {n} variants in {run.elapsed_s:.1f}s"))
     if out is not None:
         write_run(run, out)
@@ -168,7 +178,9 @@ def demo(
     for lang in ("zh", "en"):
         run = _run_generate(samples / f"brief_{lang}.yaml", n, out / f"scripts_{lang}.json", None, 0, False)
         llm = sum(s.provenance.path == "llm" for s in run.scripts)
-        console.print(f"[bold]{lang}[/]: {len(run.scripts)} scripts ({llm} by the LLM, {len(run.scripts) - llm} by templates)")
+        console.print(
+            f"[bold]{lang}[/]: {len(run.scripts)} scripts ({llm} by the LLM, {len(run.scripts) - llm} by templates)"
+        )
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s; scripts are in {out}/")
 
 
@@ -180,7 +192,9 @@ def scripts_generate(
     out: Annotated[Path | None, typer.Option(help="Write brief, exemplars and scripts as JSON here.")] = None,
     exemplar: Annotated[str | None, typer.Option(help="Library item id to lead with (default: best match).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for planning and sampling.")] = 0,
-    template_only: Annotated[bool, typer.Option("--template-only", help="Skip the LLM; use the template writer.")] = False,
+    template_only: Annotated[
+        bool, typer.Option("--template-only", help="Skip the LLM; use the template writer.")
+    ] = False,
 ) -> None:
     """Write N script variants for a brief, few-shot from the best-matching past creatives."""
     _run_generate(brief, n, out, exemplar, seed, template_only)
@@ -217,7 +231,10 @@ def library_import(path: Annotated[Path, typer.Argument(help="CSV or JSONL file 
     store.upsert_library_items(report.items)
     for err in report.errors:
         err_console.print(f"[yellow]skipped[/] {err}", highlight=False, soft_wrap=True)
-    console.print(f"imported {len(report.items)} creatives, skipped {len(report.errors)} rows; library has {store.library_count()}")
+    console.print(
+        f"imported {len(report.items)} creatives, skipped {len(report.errors)} rows; "
+        f"library has {store.library_count()}"
+    )
     if report.errors and not report.items:
         raise typer.Exit(2)
 
@@ -264,9 +281,13 @@ def library_show(item_id: Annotated[str, typer.Argument(help="Library item id.")
     ensure_library(store)
     item = store.get_library_item(item_id)
     p = item.performance
-    console.print(f"[bold]{item.title}[/] ({item.id}) — {item.industry.value}, {item.platform.value}, {item.language.value}, {item.aspect.value}")
     console.print(
-        f"impressions {p.impressions:,}  3s-play {p.play_3s_rate:.1%}  CTR {p.ctr:.2%}  CVR {p.cvr:.2%}  spend {p.spend:,.0f}",
+        f"[bold]{item.title}[/] ({item.id}) — {item.industry.value}, {item.platform.value}, "
+        f"{item.language.value}, {item.aspect.value}"
+    )
+    console.print(
+        f"impressions {p.impressions:,}  3s-play {p.play_3s_rate:.1%}  CTR {p.ctr:.2%}  "
+        f"CVR {p.cvr:.2%}  spend {p.spend:,.0f}",
         highlight=False,
     )
     console.print(_scripts_table([item.script], "script"))
@@ -274,7 +295,9 @@ def library_show(item_id: Annotated[str, typer.Argument(help="Library item id.")
 
 @schema_app.command("export")
 @_friendly
-def schema_export(out: Annotated[Path, typer.Argument(help="Folder to write the schemas into.")] = Path("schemas")) -> None:
+def schema_export(
+    out: Annotated[Path, typer.Argument(help="Folder to write the schemas into.")] = Path("schemas"),
+) -> None:
     """Write the versioned JSON Schemas of the public types."""
     for path in export_schemas(out):
         console.print(str(path))

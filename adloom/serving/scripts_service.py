@@ -46,7 +46,9 @@ def describe_validation_error(exc: ValidationError, *, prefix: str) -> str:
 
 def parse_brief(data: object, *, source: str = "brief") -> Brief:
     if not isinstance(data, dict):
-        raise InputError(f"{source}: expected a mapping of brief fields (product, industry, …), got {type(data).__name__}")
+        raise InputError(
+            f"{source}: expected a mapping of brief fields (product, industry, …), got {type(data).__name__}"
+        )
     try:
         return Brief.model_validate(data)
     except ValidationError as exc:
@@ -153,7 +155,9 @@ def generate_scripts(
         raise NotFoundError("the creative library is empty; import one with `adloom library import FILE`")
     others = [h.item for h in hits if h.item.id != chosen.id and h.item.language == brief.language]
     exemplars = [chosen, *others[:1]]
-    scripts = writer.generate(brief, n, exemplars=[structure_exemplar(x) for x in exemplars], seed=seed, progress=progress)
+    scripts = writer.generate(
+        brief, n, exemplars=[structure_exemplar(x) for x in exemplars], seed=seed, progress=progress
+    )
     store.save_brief(brief)
     store.save_scripts(scripts)
     return ScriptRun(brief, scripts, exemplars, hits, round(time.perf_counter() - started, 2))

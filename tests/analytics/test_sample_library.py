@@ -25,8 +25,16 @@ def library() -> list[LibraryItem]:
 
 def _texts(item: LibraryItem) -> list[str]:
     s = item.script
-    return [item.title, s.title, s.hook, s.cta, *s.selling_points, *(x.visual for x in s.shots),
-            *(x.narration for x in s.shots), *(x.caption for x in s.shots)]
+    return [
+        item.title,
+        s.title,
+        s.hook,
+        s.cta,
+        *s.selling_points,
+        *(x.visual for x in s.shots),
+        *(x.narration for x in s.shots),
+        *(x.caption for x in s.shots),
+    ]
 
 
 def _units(text: str, language: Language) -> int:
@@ -57,7 +65,10 @@ def test_every_script_is_a_valid_core_script(library: list[LibraryItem]) -> None
         assert again.provenance.path == "sample"
         assert item.source == "sample"
         assert (item.industry, item.language, item.platform, item.aspect) == (
-            again.industry, again.language, again.platform, again.aspect,
+            again.industry,
+            again.language,
+            again.platform,
+            again.aspect,
         )
         assert 8.0 <= again.duration_s <= 45.0
         assert 3 <= len(again.shots) <= 8

@@ -63,8 +63,11 @@ def test_base_rates_match_the_documented_industry_table_without_effects() -> Non
     # instagram_reels / question / medium pacing / portrait: no terms but cta, coverage and quality
     model = ResponseModel(seed=0)
     attrs = _base(
-        platform=Platform.instagram_reels, language=Language.en, cta_strength=CtaStrength.none,
-        caption_coverage=0.0, angle=Angle.convenience,
+        platform=Platform.instagram_reels,
+        language=Language.en,
+        cta_strength=CtaStrength.none,
+        caption_coverage=0.0,
+        angle=Angle.convenience,
     )
     terms = {t.name for t in model.logit_terms(attrs)}
     assert terms <= {"angle convenience", "execution quality"}
@@ -109,9 +112,9 @@ def test_pacing_interacts_with_platform() -> None:
 def test_interactions_add_on_top_of_main_effects() -> None:
     # testimonial × beauty lifts cvr more in beauty than the same hook does in apparel
     beauty = _rates(hook_type=HookType.testimonial).cvr / _rates().cvr
-    apparel = _rates(hook_type=HookType.testimonial, industry=Industry.apparel).cvr / _rates(
-        industry=Industry.apparel
-    ).cvr
+    apparel = (
+        _rates(hook_type=HookType.testimonial, industry=Industry.apparel).cvr / _rates(industry=Industry.apparel).cvr
+    )
     assert beauty > apparel
     pr_value = _rates(hook_type=HookType.price_reveal, angle=Angle.value, price_mentioned=True).ctr
     pr_quality = _rates(hook_type=HookType.price_reveal, angle=Angle.quality, price_mentioned=True).ctr
@@ -186,10 +189,16 @@ def test_from_script_derives_every_attribute() -> None:
     )
     attrs = CreativeAttributes.from_script(script)
     assert (attrs.industry, attrs.platform, attrs.language, attrs.aspect) == (
-        Industry.home, Platform.facebook, Language.en, Aspect.square,
+        Industry.home,
+        Platform.facebook,
+        Language.en,
+        Aspect.square,
     )
     assert (attrs.hook_type, attrs.angle, attrs.pacing, attrs.cta_strength) == (
-        HookType.demo, Angle.convenience, Pacing.slow, CtaStrength.strong,
+        HookType.demo,
+        Angle.convenience,
+        Pacing.slow,
+        CtaStrength.strong,
     )
     assert attrs.price_mentioned is True and attrs.has_presenter is True
     assert attrs.duration_s == pytest.approx(15.0) and attrs.n_shots == 3

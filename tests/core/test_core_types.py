@@ -22,8 +22,17 @@ def _script(**kw) -> Script:
         Shot(index=0, role="hook", duration_s=3, visual="v", narration="Hello"),
         Shot(index=1, role="cta", duration_s=2.5, visual="v", narration="Buy"),
     ]
-    base = dict(language="en", industry="home", title="t", hook="Hello", hook_type="question", angle="value",
-                cta="Buy", shots=shots, provenance=Provenance(path="template"))
+    base = dict(
+        language="en",
+        industry="home",
+        title="t",
+        hook="Hello",
+        hook_type="question",
+        angle="value",
+        cta="Buy",
+        shots=shots,
+        provenance=Provenance(path="template"),
+    )
     base.update(kw)
     return Script(**base)
 

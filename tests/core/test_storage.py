@@ -10,12 +10,26 @@ from adloom.core.types import Job, JobStatus, LibraryItem, Performance, Provenan
 
 def _item(i: int, industry: str = "food", language: str = "en") -> LibraryItem:
     script = Script(
-        language=language, industry=industry, title=f"t{i}", hook="h", hook_type="demo", angle="value", cta="c",
+        language=language,
+        industry=industry,
+        title=f"t{i}",
+        hook="h",
+        hook_type="demo",
+        angle="value",
+        cta="c",
         shots=[Shot(index=0, role="hook", duration_s=2, visual="v", narration="n")],
         provenance=Provenance(path="sample"),
     )
-    return LibraryItem(id=f"lib_{i}", title=f"t{i}", industry=industry, platform="douyin", language=language,
-                       aspect="9:16", script=script, performance=Performance(impressions=100, clicks=3))
+    return LibraryItem(
+        id=f"lib_{i}",
+        title=f"t{i}",
+        industry=industry,
+        platform="douyin",
+        language=language,
+        aspect="9:16",
+        script=script,
+        performance=Performance(impressions=100, clicks=3),
+    )
 
 
 def test_migrations_create_tables_and_are_idempotent(tmp_path: Path):

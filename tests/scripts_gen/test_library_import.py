@@ -26,19 +26,50 @@ from adloom.core.types import (
 )
 from adloom.scripts_gen.library.importer import _script_from_text, import_library
 
-HEADER = ["title", "industry", "platform", "language", "aspect", "script_text", "hook_type", "angle",
-          "impressions", "plays_3s", "clicks", "conversions", "spend"]
+HEADER = [
+    "title",
+    "industry",
+    "platform",
+    "language",
+    "aspect",
+    "script_text",
+    "hook_type",
+    "angle",
+    "impressions",
+    "plays_3s",
+    "clicks",
+    "conversions",
+    "spend",
+]
 GOOD_ZH = {
-    "title": "保湿精华 痛点", "industry": "beauty", "platform": "douyin", "language": "zh", "aspect": "9:16",
+    "title": "保湿精华 痛点",
+    "industry": "beauty",
+    "platform": "douyin",
+    "language": "zh",
+    "aspect": "9:16",
     "script_text": "换季脸干到起皮？这瓶精华有三种玻尿酸。质地清爽不黏。今天下单129元，点击下方链接。",
-    "hook_type": "", "angle": "", "impressions": "12,000", "plays_3s": "4000", "clicks": "240",
-    "conversions": "12", "spend": "480.5",
+    "hook_type": "",
+    "angle": "",
+    "impressions": "12,000",
+    "plays_3s": "4000",
+    "clicks": "240",
+    "conversions": "12",
+    "spend": "480.5",
 }
 GOOD_EN = {
-    "title": "Robot vacuum demo", "industry": "Home", "platform": "tiktok", "language": "en", "aspect": "portrait",
+    "title": "Robot vacuum demo",
+    "industry": "Home",
+    "platform": "tiktok",
+    "language": "en",
+    "aspect": "portrait",
     "script_text": "Cat hair everywhere again? It vacuums and mops in one pass. Tap the link to shop.",
-    "hook_type": "demo", "angle": "convenience", "impressions": "5000", "plays_3s": "1500", "clicks": "60",
-    "conversions": "3", "spend": "210",
+    "hook_type": "demo",
+    "angle": "convenience",
+    "impressions": "5000",
+    "plays_3s": "1500",
+    "clicks": "60",
+    "conversions": "3",
+    "spend": "210",
 }
 
 
@@ -70,10 +101,16 @@ def _full_item() -> LibraryItem:
         provenance=Provenance(path="sample"),
     )
     return LibraryItem(
-        id="lib_full", title="Granola", industry=Industry.food, platform=Platform.instagram_reels,
-        language=Language.en, aspect="9:16", script=script,
+        id="lib_full",
+        title="Granola",
+        industry=Industry.food,
+        platform=Platform.instagram_reels,
+        language=Language.en,
+        aspect="9:16",
+        script=script,
         performance=Performance(impressions=1000, plays_3s=300, clicks=20, conversions=2, spend=40.0),
-        source="sample", created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        source="sample",
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
     )
 
 
@@ -94,7 +131,10 @@ def test_csv_good_rows_become_library_items(tmp_path: Path) -> None:
     assert [s.role for s in zh.script.shots] == [ShotRole.hook, ShotRole.feature, ShotRole.feature, ShotRole.cta]
     assert zh.script.provenance.path == "import"
     assert (en.industry, en.aspect.value, en.script.hook_type, en.script.angle) == (
-        Industry.home, "9:16", HookType.demo, Angle.convenience,
+        Industry.home,
+        "9:16",
+        HookType.demo,
+        Angle.convenience,
     )
     # ids are stable across re-imports of the same file
     again = import_library(_csv(tmp_path, [GOOD_ZH, GOOD_EN], name="again.csv"))
@@ -104,19 +144,31 @@ def test_csv_good_rows_become_library_items(tmp_path: Path) -> None:
 def test_structured_shots_are_timed_at_the_speaking_rate() -> None:
     script = _script_from_text(
         "Cat hair everywhere again? It vacuums and mops in one pass, even under the sofa. Shop now.",
-        language=Language.en, industry=Industry.home, platform=Platform.tiktok, aspect="9:16", title="t",
+        language=Language.en,
+        industry=Industry.home,
+        platform=Platform.tiktok,
+        aspect="9:16",
+        title="t",
     )
     middle = script.shots[1]
     assert middle.narration == "It vacuums and mops in one pass, even under the sofa."
     assert middle.duration_s == pytest.approx(11 / 2.6 + 0.35, abs=0.06)
     zh = _script_from_text(
         "你好。这是一句十个字的话啊。再见。",
-        language=Language.zh, industry=Industry.home, platform=Platform.douyin, aspect="9:16", title="t",
+        language=Language.zh,
+        industry=Industry.home,
+        platform=Platform.douyin,
+        aspect="9:16",
+        title="t",
     )
     assert zh.shots[1].duration_s == pytest.approx(10 / 4.5 + 0.35, abs=0.06)
     one = _script_from_text(
-        "Just one line", language=Language.en, industry=Industry.home, platform=Platform.tiktok,
-        aspect="9:16", title="t",
+        "Just one line",
+        language=Language.en,
+        industry=Industry.home,
+        platform=Platform.tiktok,
+        aspect="9:16",
+        title="t",
     )
     assert len(one.shots) == 1 and one.cta == "" and one.hook_type is HookType.story
 
@@ -138,8 +190,11 @@ def test_long_text_is_merged_into_at_most_twenty_shots() -> None:
         ({"language": "fr"}, "language", ["language 'fr'", "zh, en"]),
         ({"aspect": "4:3"}, "aspect", ["aspect '4:3'", "9:16"]),
         ({"hook_type": "shock"}, "hook_type", ["hook_type 'shock'"]),
-        ({"clicks": "50", "impressions": "10", "plays_3s": "5", "conversions": "1"}, "clicks",
-         ["clicks (50) exceeds impressions (10)"]),
+        (
+            {"clicks": "50", "impressions": "10", "plays_3s": "5", "conversions": "1"},
+            "clicks",
+            ["clicks (50) exceeds impressions (10)"],
+        ),
         ({"plays_3s": "20000"}, "plays_3s", ["plays_3s (20000) exceeds impressions (12000)"]),
         ({"conversions": "300"}, "conversions", ["conversions (300) exceeds clicks (240)"]),
         ({"impressions": "lots"}, "impressions", ["impressions 'lots' is not a number"]),
@@ -189,12 +244,17 @@ def test_csv_without_performance_columns_and_with_unknown_ones(tmp_path: Path) -
 
 def test_jsonl_full_and_flat_rows(tmp_path: Path) -> None:
     full = _full_item()
-    flat = {**GOOD_EN, "impressions": 5000, "plays_3s": 1500, "clicks": 60, "conversions": 3, "spend": 210.0,
-            "created_at": "2026-02-01T08:00:00Z"}
+    flat = {
+        **GOOD_EN,
+        "impressions": 5000,
+        "plays_3s": 1500,
+        "clicks": 60,
+        "conversions": 3,
+        "spend": 210.0,
+        "created_at": "2026-02-01T08:00:00Z",
+    }
     path = tmp_path / "lib.jsonl"
-    path.write_text(
-        full.model_dump_json() + "\n\n" + json.dumps(flat, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    path.write_text(full.model_dump_json() + "\n\n" + json.dumps(flat, ensure_ascii=False) + "\n", encoding="utf-8")
     report = import_library(path)
     assert report.errors == []
     got_full, got_flat = report.items
@@ -222,8 +282,15 @@ def test_jsonl_bad_rows_are_numbered_by_line(tmp_path: Path) -> None:
     report = import_library(path)
     assert len(report.items) == 1
     got = [(e.row, e.field) for e in report.errors]
-    assert got == [(2, None), (3, None), (5, "script.hook_type"), (6, "clicks"), (7, "impressions"),
-                   (8, "industry"), (9, "created_at")]
+    assert got == [
+        (2, None),
+        (3, None),
+        (5, "script.hook_type"),
+        (6, "clicks"),
+        (7, "impressions"),
+        (8, "industry"),
+        (9, "created_at"),
+    ]
     messages = [str(e) for e in report.errors]
     assert "is not valid JSON" in messages[0] and messages[0].startswith("row 2: ")
     assert "is a JSON list, not an object" in messages[1]

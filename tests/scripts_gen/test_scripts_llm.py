@@ -10,11 +10,11 @@ from adloom.analytics.sample_library import generate_sample_library
 from adloom.core.types import Brief, Script
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.llm.llamacpp import LlamaCppBackend
+from adloom.scripts_gen.planning import plan_variants
 from adloom.scripts_gen.structure import structure_exemplar
 from adloom.scripts_gen.text import language_share
 from adloom.scripts_gen.validation import validate_script
 from adloom.scripts_gen.writer import ScriptWriter, build_prompt, draft_schema
-from adloom.scripts_gen.planning import plan_variants
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
 
@@ -34,7 +34,9 @@ def library():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_embedded_model_writes_valid_compliant_variants(lang, backend, library):
     brief = Brief.model_validate(yaml.safe_load((SAMPLES / f"brief_{lang}.yaml").read_text()))
-    exemplars = [structure_exemplar(x) for x in library if x.language == brief.language and x.industry == brief.industry][:2]
+    exemplars = [
+        structure_exemplar(x) for x in library if x.language == brief.language and x.industry == brief.industry
+    ][:2]
     scripts = ScriptWriter(backend, attempts=2).generate(brief, 2, exemplars=exemplars, seed=1)
     checker = ComplianceChecker()
     for s in scripts:

@@ -13,9 +13,10 @@ cores, 384-d hashing vectors of generated zh/en ad text, single queries):
   parameters (filtering without one index per filter value), and persists
   with ``write_index``. That is what an offline one-machine default needs.
 * **Exact ``IndexFlatIP`` up to ``hnsw_threshold`` (20k) items.** A flat scan
-  costs 0.03 ms at 1k and 0.25 ms at 10k: far below the 9–45 ms (idle to busy
-  cores) it takes to embed the query with e5, exact, no build time and no memory beyond the vectors.
-  The 400-item sample library and most real accounts stay here.
+  costs 0.03 ms at 1k and 0.25 ms at 10k — far below the 9–45 ms (idle to
+  busy cores) it takes to embed the query with e5 — and is exact, with no
+  build time and no memory beyond the vectors. The 400-item sample library
+  and most real accounts stay here.
 * **``IndexHNSWFlat`` (M=32, efConstruction=40, efSearch=64) above it.** At 100k
   the flat scan costs 7.0 ms median; HNSW answers in 0.17 ms (×0.02) with
   recall@10 0.974 against exact search, after a 10 s build (once, when an
@@ -24,13 +25,14 @@ cores, 384-d hashing vectors of generated zh/en ad text, single queries):
 * **Searches run with one OpenMP thread** (``search_threads``). With a single
   query, faiss's threads cost more in barrier waits than they save, badly so
   when the cores are shared with the e5 embedder or other workers: the 100k
-  flat scan took 40 ms with 2 threads against 7.0 ms with 1 (10k: 16 ms vs 0.25). The setting is
-  applied to the calling thread only and restored; ``add`` keeps all threads.
+  flat scan took 40 ms with 2 threads against 7.0 ms with 1 (10k: 16 ms
+  against 0.25 ms). The setting is applied to the calling thread only and
+  restored; ``add`` keeps all threads for building the graph.
 * **Filters.** Codes are compared with numpy (~0.2 ms at 100k). When at most
-  ``exact_filter_limit`` (20k) rows match — every filter on a flat index, and
-  single industry or platform filters (and combinations) at 100k — the flat storage is scanned with an
-  ``IDSelectorBitmap``: exact, cost proportional to the matches (3.1 ms for
-  one industry at 100k, 0.26 ms at 10k). Broader filters on a graph index first
+  ``exact_filter_limit`` (20k) rows match — every filter on a flat index,
+  and one industry or platform (or a combination) at 100k — the flat storage
+  is scanned with an ``IDSelectorBitmap``: exact, cost proportional to the
+  matches (3.1 ms for one industry at 100k, 0.26 ms at 10k). Broader filters on a graph index first
   take the graph's *unfiltered* top ``2k/selectivity`` and keep the matching
   rows (1.2 ms, recall 0.975); when fewer than ``k`` of those match, the filter
   runs against the query and the bitmap scan answers (10.6 ms for language=zh on

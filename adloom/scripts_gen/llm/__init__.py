@@ -40,9 +40,7 @@ def backend_kwargs(settings: Settings) -> dict[str, Any]:
             "timeout_s": settings.llm_timeout_s,
             "retries": settings.llm_retries,
         }
-        mode = getattr(settings, "llm_mode", None)  # honoured once settings grows the field
-        if mode is not None:
-            kwargs["mode"] = mode
+        kwargs["mode"] = settings.llm_mode
         return kwargs
     if name == "transformers":
         if settings.llm_model_path is None:
