@@ -33,6 +33,7 @@ from typing import TypeVar
 import numpy as np
 
 from adloom.analytics.simulator import CreativeAttributes, ResponseModel, simulate_performance
+from adloom.core.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, speech_seconds
 from adloom.core.types import (
     Angle,
     Aspect,
@@ -51,7 +52,7 @@ from adloom.core.types import (
 )
 
 #: Speaking rate used to fit narration into shots: zh characters or en words per second.
-SPEAKING_RATE: dict[Language, float] = {Language.zh: 4.5, Language.en: 2.6}
+SPEAKING_RATE: dict[Language, float] = {Language.zh: ZH_CHARS_PER_S, Language.en: EN_WORDS_PER_S}
 #: Longest on-screen caption: zh characters or en words.
 CAPTION_LIMIT: dict[Language, int] = {Language.zh: 14, Language.en: 6}
 #: Breath between narration lines, added to every shot's spoken time.
@@ -69,8 +70,8 @@ def speech_units(text: str, language: Language) -> int:
 
 
 def speaking_time_s(text: str, language: Language) -> float:
-    """Seconds needed to read ``text`` aloud at :data:`SPEAKING_RATE`."""
-    return speech_units(text, language) / SPEAKING_RATE[language]
+    """Seconds needed to read ``text`` aloud (the shared rule in :mod:`adloom.core.text`)."""
+    return speech_seconds(text, language)
 
 
 def caption_fits(text: str, language: Language) -> bool:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from adloom.core.errors import InputError
+from adloom.core.text import detect_language, normalise_space, speech_seconds, split_sentences
 from adloom.core.types import (
     Angle,
     Aspect,
@@ -37,7 +38,6 @@ from adloom.core.types import (
     Shot,
     ShotRole,
 )
-from adloom.scripts_gen.text import detect_language, normalise_space, speech_seconds, split_sentences
 
 MAX_INPUT_CHARS = 20_000
 MIN_SHOT_S = 1.2

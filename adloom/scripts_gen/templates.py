@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
+from adloom.core.text import shorten, speech_seconds
 from adloom.core.types import Brief, CtaStrength, HookType, Language, ShotRole
 from adloom.scripts_gen.planning import VariantPlan
-from adloom.scripts_gen.text import shorten, speech_seconds
 
 #: Minimum length of any shot, seconds: shorter cuts read as flicker.
 MIN_SHOT_S = 1.2

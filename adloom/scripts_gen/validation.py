@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adloom.core.text import language_share, numbers_in, speech_seconds
 from adloom.core.types import Brief, Language, Script, ShotRole
 from adloom.scripts_gen.safety import looks_like_injection
-from adloom.scripts_gen.text import language_share, numbers_in, speech_seconds
 
 #: Total duration may differ from the brief's target by this share (or 0.5 s, whichever is larger).
 DURATION_TOLERANCE = 0.10

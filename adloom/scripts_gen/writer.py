@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adloom.core.errors import AdloomError, BackendUnavailableError
+from adloom.core.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, numbers_in, speech_seconds
 from adloom.core.types import Brief, Language, Provenance, Script, Shot, ShotRole
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.llm.base import LLMBackend
@@ -27,7 +28,6 @@ from adloom.scripts_gen.planning import VariantPlan, plan_variants
 from adloom.scripts_gen.safety import sanitize_field
 from adloom.scripts_gen.shot_prompts import write_shot_prompts
 from adloom.scripts_gen.templates import MIN_SHOT_S, SHOT_PAD_S, price_line, template_draft, visual_for
-from adloom.scripts_gen.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, numbers_in, speech_seconds
 from adloom.scripts_gen.validation import brief_text, validate_script
 
 Progress = Callable[[int, int, str], None]

@@ -11,6 +11,7 @@ import pytest
 
 from adloom.analytics.sample_library import generate_sample_library, write_sample_library
 from adloom.analytics.simulator import CreativeAttributes, ResponseModel
+from adloom.core.text import speech_seconds
 from adloom.core.types import CtaStrength, HookType, Industry, Language, LibraryItem, Script, ShotRole
 
 BANNED_ZH = ("最", "第一", "唯一", "顶级", "绝对", "100%", "保证", "稳赚", "保本", "零风险", "根治")
@@ -88,12 +89,11 @@ def test_no_absolute_claims_anywhere(library: list[LibraryItem]) -> None:
 
 
 def test_narration_fits_each_shot_at_the_speaking_rate(library: list[LibraryItem]) -> None:
-    rate = {Language.zh: 4.5, Language.en: 2.6}
     fill = []
     for item in library:
         lang = item.language
         for shot in item.script.shots:
-            seconds = _units(shot.narration, lang) / rate[lang]
+            seconds = speech_seconds(shot.narration, lang)
             assert seconds <= shot.duration_s, (item.id, shot.index, shot.narration, shot.duration_s)
             fill.append(seconds / shot.duration_s)
     # and it is not mostly silence either

@@ -7,12 +7,12 @@ import pytest
 import yaml
 
 from adloom.analytics.sample_library import generate_sample_library
+from adloom.core.text import language_share
 from adloom.core.types import Brief, Script
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.llm.llamacpp import LlamaCppBackend
 from adloom.scripts_gen.planning import plan_variants
 from adloom.scripts_gen.structure import structure_exemplar
-from adloom.scripts_gen.text import language_share
 from adloom.scripts_gen.validation import validate_script
 from adloom.scripts_gen.writer import ScriptWriter, build_prompt, draft_schema
 

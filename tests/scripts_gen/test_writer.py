@@ -4,12 +4,12 @@ import json
 
 import pytest
 
+from adloom.core.text import detect_language, numbers_in, speech_seconds
 from adloom.core.types import Brief, HookType, Language, Product, Provenance, Script
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.planning import plan_variants, shot_count
 from adloom.scripts_gen.safety import looks_like_injection, sanitize_field
 from adloom.scripts_gen.shot_prompts import find_pronouns
-from adloom.scripts_gen.text import detect_language, numbers_in, speech_seconds
 from adloom.scripts_gen.validation import validate_script
 from adloom.scripts_gen.writer import Draft, ScriptWriter, build_prompt, draft_schema
 

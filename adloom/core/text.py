@@ -1,4 +1,7 @@
-"""Small text utilities shared by structuring, generation and validation.
+"""Text rules shared across packages: language detection and how long copy takes to say.
+
+Used by the script writer (timing, validation), the sample library and, later,
+voice and subtitles, so every package agrees on what fits in a shot.
 
 Speaking rates are typical ad voice-over rates: Mandarin about 4.5 characters
 per second, English about 2.6 words per second (≈155 wpm).
