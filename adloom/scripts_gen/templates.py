@@ -32,7 +32,7 @@ _ZH_HOOKS: dict[HookType, tuple[str, ...]] = {
 }
 _EN_HOOKS: dict[HookType, tuple[str, ...]] = {
     HookType.question: ("Still dealing with {pain}?", "Want {sp0} without the hassle?"),
-    HookType.pain_point: ("{Pain} again? You are not alone.", "Sick of {pain} every single day?"),
+    HookType.pain_point: ("{Pain} again? You are not alone.", "Sick of {pain}?"),
     HookType.surprising_fact: ("Here is something most people miss: {sp0}.", "Did you know {name} gives you {sp0}?"),
     HookType.before_after: ("Before {name}, and after. See the difference.", "Left: last month. Right: today."),
     HookType.price_reveal: (
@@ -203,7 +203,7 @@ def template_draft(brief: Brief, plan: VariantPlan, *, seed: int = 0) -> dict:
         f = _fields(brief, plan, point)
         opts = ordered(roles[role], f)
         if role == ShotRole.feature:
-            opts.append(_caption(point, lang) + ("。" if zh else "."))
+            opts.append(point.rstrip("。.!！") + "。" if zh else point[:1].upper() + point[1:].rstrip(".!") + ".")
             captions.append(_caption(point, lang))
         elif role == ShotRole.offer:
             captions.append(_caption(f["price_line"], lang))

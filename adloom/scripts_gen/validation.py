@@ -94,6 +94,56 @@ def check_repetition(script: Script, exemplars: Sequence[Script] = ()) -> list[s
     return problems
 
 
+#: English words a finished line does not end on: a line ending on one was cut off mid-sentence.
+_DANGLING = {
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "but",
+    "of",
+    "to",
+    "with",
+    "for",
+    "in",
+    "on",
+    "at",
+    "by",
+    "from",
+    "our",
+    "your",
+    "my",
+    "their",
+    "its",
+    "is",
+    "are",
+    "was",
+    "were",
+    "so",
+    "that",
+    "which",
+    "who",
+    "than",
+    "as",
+    "if",
+    "it",
+    "be",
+}
+
+
+def check_unfinished(script: Script) -> list[str]:
+    """English lines that stop on a function word were cut off by the length limit."""
+    if script.language != Language.en:
+        return []
+    problems = []
+    for shot in script.shots:
+        words = shot.narration.rstrip(" ,;:-").split()
+        if words and words[-1].lower() in _DANGLING:
+            problems.append(f"shots[{shot.index}] narration stops mid-sentence: {shot.narration!r}")
+    return problems
+
+
 def check_injection(script: Script) -> list[str]:
     if looks_like_injection(script.full_text()):
         return ["copy contains an instruction addressed to a model (possible prompt injection)"]
@@ -109,5 +159,6 @@ def validate_script(script: Script, brief: Brief, *, exemplars: Sequence[Script]
         *check_facts(script, brief),
         *check_mentions_product(script, brief),
         *check_repetition(script, exemplars),
+        *check_unfinished(script),
         *check_injection(script),
     ]

@@ -165,3 +165,11 @@ def test_product_description_injection_gives_valid_script_through_pipeline():
     s = ScriptWriter(None).generate(brief, 2)
     assert all(validate_script(x, brief) == [] for x in s)
     assert all(isinstance(x.provenance, Provenance) for x in s)
+
+
+def test_validation_rejects_lines_cut_mid_sentence(brief_en):
+    script = ScriptWriter(None).generate(brief_en, 1)[0]
+    script.shots[1].narration = "We make sure your home is spotless with our"
+    assert any("mid-sentence" in p for p in validate_script(script, brief_en))
+    script.shots[1].narration = "We keep your home spotless."
+    assert not any("mid-sentence" in p for p in validate_script(script, brief_en))
