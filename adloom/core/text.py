@@ -75,3 +75,18 @@ def shorten(text: str, language: Language | str, max_units: int) -> str:
 
 def normalise_space(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+#: English words a finished line does not end on; a line ending on one was cut off mid-sentence.
+DANGLING_EN = frozenset(
+    "a an the and or but of to with for in on at by from our your my their its is are was were so that which who "
+    "than as if it be".split()
+)
+
+
+def trim_dangling(text: str) -> str:
+    """Drop trailing English function words left by a cut (``'spotless with our'`` → ``'spotless'``)."""
+    words = text.rstrip(" ,;:-").split(" ")
+    while len(words) > 1 and words[-1].lower().strip(",;:-") in DANGLING_EN:
+        words.pop()
+    return " ".join(words).rstrip(" ,;:-")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adloom.core.text import language_share, numbers_in, speech_seconds
+from adloom.core.text import DANGLING_EN, language_share, numbers_in, speech_seconds
 from adloom.core.types import Brief, Language, Script, ShotRole
 from adloom.scripts_gen.safety import looks_like_injection
 
@@ -94,44 +94,6 @@ def check_repetition(script: Script, exemplars: Sequence[Script] = ()) -> list[s
     return problems
 
 
-#: English words a finished line does not end on: a line ending on one was cut off mid-sentence.
-_DANGLING = {
-    "a",
-    "an",
-    "the",
-    "and",
-    "or",
-    "but",
-    "of",
-    "to",
-    "with",
-    "for",
-    "in",
-    "on",
-    "at",
-    "by",
-    "from",
-    "our",
-    "your",
-    "my",
-    "their",
-    "its",
-    "is",
-    "are",
-    "was",
-    "were",
-    "so",
-    "that",
-    "which",
-    "who",
-    "than",
-    "as",
-    "if",
-    "it",
-    "be",
-}
-
-
 def check_unfinished(script: Script) -> list[str]:
     """English lines that stop on a function word were cut off by the length limit."""
     if script.language != Language.en:
@@ -139,7 +101,7 @@ def check_unfinished(script: Script) -> list[str]:
     problems = []
     for shot in script.shots:
         words = shot.narration.rstrip(" ,;:-").split()
-        if words and words[-1].lower() in _DANGLING:
+        if words and words[-1].lower() in DANGLING_EN:
             problems.append(f"shots[{shot.index}] narration stops mid-sentence: {shot.narration!r}")
     return problems
 

@@ -68,3 +68,7 @@ def test_clip_prefers_clause_then_word_boundaries():
     assert clip("One clause, then another long one", 20) == "One clause"
     assert clip("no punctuation at all here", 15) == "no punctuation"
     assert clip("一二三四五，六七八九十", 8) == "一二三四五"
+
+
+def test_clip_drops_dangling_function_words():
+    assert clip("We keep your home spotless with our smart mapping", 40) == "We keep your home spotless"

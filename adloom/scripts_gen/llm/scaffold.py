@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adloom.core.errors import GenerationError
+from adloom.core.text import trim_dangling
 
 #: Continue ``text`` with at most ``max_tokens`` tokens, stopping at any of ``stop``; returns the continuation.
 Continue = Callable[[str, int, list[str], int], str]
@@ -85,7 +86,7 @@ def clip(text: str, max_len: int) -> str:
     if cut >= max_len // 2:
         return head[: cut + 1].rstrip("，、,;；") if head[cut] in "，、,;；" else head[: cut + 1]
     space = head.rfind(" ")
-    return head[:space] if space >= max_len // 2 else head
+    return trim_dangling(head[:space]) if space >= max_len // 2 else head
 
 
 def _before_stop(text: str) -> str:
