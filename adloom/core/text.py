@@ -73,6 +73,11 @@ def shorten(text: str, language: Language | str, max_units: int) -> str:
     return text if len(words) <= max_units else " ".join(words[:max_units])
 
 
+def upper_first(text: str) -> str:
+    """Capitalise the first character only (``str.capitalize`` would lower-case the rest, e.g. brand names)."""
+    return text[:1].upper() + text[1:]
+
+
 def normalise_space(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from adloom.core.text import shorten, speech_seconds
+from adloom.core.text import shorten, speech_seconds, upper_first
 from adloom.core.types import Brief, CtaStrength, HookType, Language, ShotRole
 from adloom.scripts_gen.planning import VariantPlan
 
@@ -131,9 +131,9 @@ def _fields(brief: Brief, plan: VariantPlan, point: str) -> dict[str, str]:
         "name": brief.product.name,
         "sp0": sp0,
         "sp": point,
-        "Sp": point[:1].upper() + point[1:],
+        "Sp": upper_first(point),
         "pain": pain,
-        "Pain": pain[:1].upper() + pain[1:],
+        "Pain": upper_first(pain),
         "audience": brief.audience or ("你" if zh else "you"),
         "price_line": price_line(brief) or ("限时优惠" if zh else "a limited-time offer"),
         "price": price_line(brief, offer=False) or ("限时优惠" if zh else "a limited-time offer"),
@@ -203,7 +203,7 @@ def template_draft(brief: Brief, plan: VariantPlan, *, seed: int = 0) -> dict:
         f = _fields(brief, plan, point)
         opts = ordered(roles[role], f)
         if role == ShotRole.feature:
-            opts.append(point.rstrip("。.!！") + "。" if zh else point[:1].upper() + point[1:].rstrip(".!") + ".")
+            opts.append(point.rstrip("。.!！") + "。" if zh else upper_first(point).rstrip(".!") + ".")
             captions.append(_caption(point, lang))
         elif role == ShotRole.offer:
             captions.append(_caption(f["price_line"], lang))

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adloom.core.errors import AdloomError, BackendUnavailableError
-from adloom.core.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, numbers_in, speech_seconds
+from adloom.core.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, numbers_in, speech_seconds, upper_first
 from adloom.core.types import Brief, Language, Provenance, Script, Shot, ShotRole
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.llm.base import LLMBackend
@@ -87,23 +87,16 @@ def shot_prefixes(brief: Brief, plan: VariantPlan) -> list[str]:
     price = price_line(brief)
     hook = _HOOK_PREFIX["zh" if zh else "en"].get(plan.hook_type.value, "")
     needs_price = "price" in hook.lower()
-    prefixes = [
-        hook.format(name=name, price=price, Price=price[:1].upper() + price[1:]) if price or not needs_price else ""
-    ]
+    prefixes = [hook.format(name=name, price=price, Price=upper_first(price)) if price or not needs_price else ""]
     points = list(plan.focus)
     feature_i = 0
     for role in plan.roles[1:-1]:
         if role == ShotRole.feature:
             point = points[feature_i % len(points)].rstrip("。.!！")
             feature_i += 1
-            prefixes.append(point if zh else point[:1].upper() + point[1:])
-        elif (
-            role == ShotRole.offer
-            and price
-            and price not in prefixes[0]
-            and price[:1].upper() + price[1:] not in prefixes[0]
-        ):
-            prefixes.append(price if zh else price[:1].upper() + price[1:])
+            prefixes.append(point if zh else upper_first(point))
+        elif role == ShotRole.offer and price and price not in prefixes[0] and upper_first(price) not in prefixes[0]:
+            prefixes.append(price if zh else upper_first(price))
         elif role == ShotRole.demo:
             prefixes.append(name)
         else:
