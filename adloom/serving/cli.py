@@ -7,6 +7,7 @@ Every command reports failures as one readable message and an exit code:
 from __future__ import annotations
 
 import functools
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,8 +41,9 @@ app.add_typer(library_app, name="library")
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(schema_app, name="schema")
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets a wide page so tables stay readable; a terminal keeps its own width.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _EXIT = ((InputError, 2), (NotFoundError, 3), (BackendUnavailableError, 4), (AdloomError, 1))
