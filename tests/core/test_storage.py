@@ -5,7 +5,7 @@ from sqlalchemy import inspect
 
 from adloom.core.errors import NotFoundError
 from adloom.core.storage import open_store
-from adloom.core.types import Job, JobStatus, LibraryItem, Performance, Provenance, Script, Shot
+from adloom.core.types import Creative, Job, JobStatus, LibraryItem, Performance, Provenance, Script, Shot
 
 
 def _item(i: int, industry: str = "food", language: str = "en") -> LibraryItem:
@@ -35,10 +35,27 @@ def _item(i: int, industry: str = "food", language: str = "en") -> LibraryItem:
 def test_migrations_create_tables_and_are_idempotent(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/db/a.db"
     store = open_store(url)
-    assert store.revision() == store.head_revision() == "0001"
+    assert store.revision() == store.head_revision() == "0002"
     tables = set(inspect(store.engine).get_table_names())
-    assert {"library_items", "briefs", "scripts", "jobs", "alembic_version"} <= tables
-    assert open_store(url).revision() == "0001"  # second open: nothing to do, no error
+    assert {"library_items", "briefs", "scripts", "jobs", "creatives", "alembic_version"} <= tables
+    assert open_store(url).revision() == "0002"  # second open: nothing to do, no error
+
+
+def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
+    from alembic import command
+
+    from adloom.core.storage.db import _alembic_config
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    store = open_store(url, migrate=False)
+    cfg = _alembic_config(url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    store.upsert_library_items([_item(1)])
+    assert store.revision() == "0001"
+    upgraded = open_store(url)
+    assert upgraded.revision() == "0002" and upgraded.library_count() == 1
 
 
 def test_library_round_trip_filters_and_performance_update(tmp_path: Path):
@@ -67,3 +84,8 @@ def test_scripts_briefs_and_jobs_round_trip(tmp_path: Path, brief_en):
     store.save_job(job)
     got = store.get_job(job.id)
     assert got.status == JobStatus.running and got.progress == 0.5
+    creative = Creative(brief_id=brief_en.id, script=s, scores={"prior": 1.2})
+    store.save_creatives([creative])
+    store.save_creatives([creative])  # idempotent
+    assert store.creatives_for_brief(brief_en.id) == [creative]
+    assert store.get_creative(creative.id).scores == {"prior": 1.2}

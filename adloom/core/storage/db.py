@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adloom.core.errors import InputError, NotFoundError, StorageError
-from adloom.core.storage.tables import BriefRow, JobRow, LibraryItemRow, ScriptRow
-from adloom.core.types import Brief, Job, LibraryItem, Performance, Script, utcnow
+from adloom.core.storage.tables import BriefRow, CreativeRow, JobRow, LibraryItemRow, ScriptRow
+from adloom.core.types import Brief, Creative, Job, LibraryItem, Performance, Script, utcnow
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -175,6 +175,35 @@ class Store:
         stmt = select(ScriptRow).where(ScriptRow.brief_id == brief_id).order_by(ScriptRow.created_at, ScriptRow.id)
         with self.session() as s:
             return [Script.model_validate(r.body_json) for r in s.scalars(stmt)]
+
+    # -- creatives ------------------------------------------------------------------------
+    def save_creatives(self, creatives: Sequence[Creative]) -> None:
+        """Insert or replace creatives by id (a re-rendered creative keeps its row)."""
+        with self.session() as s:
+            for c in creatives:
+                s.merge(
+                    CreativeRow(
+                        id=c.id,
+                        brief_id=c.brief_id,
+                        campaign_id=c.campaign_id,
+                        script_id=c.script.id,
+                        status=str(c.status),
+                        body_json=c.model_dump(mode="json"),
+                        created_at=c.created_at,
+                    )
+                )
+
+    def get_creative(self, creative_id: str) -> Creative:
+        with self.session() as s:
+            row = s.get(CreativeRow, creative_id)
+            if row is None:
+                raise NotFoundError(f"no creative {creative_id!r}")
+            return Creative.model_validate(row.body_json)
+
+    def creatives_for_brief(self, brief_id: str) -> list[Creative]:
+        stmt = select(CreativeRow).where(CreativeRow.brief_id == brief_id).order_by(CreativeRow.id)
+        with self.session() as s:
+            return [Creative.model_validate(r.body_json) for r in s.scalars(stmt)]
 
     # -- jobs -----------------------------------------------------------------------------
     def save_job(self, job: Job) -> Job:
