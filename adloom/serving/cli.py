@@ -186,6 +186,91 @@ def demo(
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s; scripts are in {out}/")
 
 
+def _run_render(
+    brief_path: Path,
+    n: int,
+    out: Path,
+    opts: Any,
+    seed: int = 0,
+) -> tuple[Any, list[Any]]:
+    from adloom.serving.render_pipeline import render_batch
+    from adloom.serving.scripts_service import load_brief
+
+    brief = load_brief(brief_path)
+    with _progress() as progress:
+        store, retriever = _services(progress)
+        writer = _writer()
+        task = progress.add_task(f"{brief.product.name}: writing scripts", total=n)
+
+        def step(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"{brief.product.name}: {what}")
+
+        outcomes = render_batch(
+            brief,
+            n,
+            out,
+            opts,
+            base_dir=brief_path.resolve().parent,
+            store=store,
+            retriever=retriever,
+            writer=writer,
+            seed=seed,
+            progress=step,
+        )
+    table = Table(title=f"{brief.product.name}: {sum(o.delivered for o in outcomes)}/{len(outcomes)} delivered")
+    for col in ("rank", "creative", "hook / angle", "secs", "score", "gate"):
+        table.add_column(col)
+    for i, o in enumerate(outcomes, 1):
+        c = o.creative
+        table.add_row(
+            str(i),
+            c.id + (" (resumed)" if o.resumed else ""),
+            f"{c.script.hook_type.value} / {c.script.angle.value}",
+            f"{c.script.duration_s:.1f}",
+            f"{c.scores.get('prior', 0):.2f}",
+            "passed" if o.delivered else "; ".join(c.reasons)[:80],
+        )
+    console.print(table)
+    return brief, outcomes
+
+
+@app.command()
+@_friendly
+def render(
+    brief: Annotated[
+        Path, typer.Option("--brief", "-b", help="Brief file (YAML or JSON); asset paths are relative to it.")
+    ],
+    n: Annotated[int, typer.Option("-n", help="How many creatives (1–200).")] = 10,
+    aspect: Annotated[Aspect | None, typer.Option(help="9:16, 16:9 or 1:1 (default: the brief's).")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder; rerun with the same folder to resume.")] = Path(
+        "out/render"
+    ),
+    height: Annotated[int, typer.Option(help="720 or 1080 (the short side).")] = 720,
+    workers: Annotated[int, typer.Option(help="Parallel render processes.")] = 2,
+    template: Annotated[
+        list[str] | None, typer.Option(help="Template(s) to use (default: rotate through all).")
+    ] = None,
+    voice: Annotated[str | None, typer.Option(help="TTS voice name (default per language).")] = None,
+    music: Annotated[Path | None, typer.Option(help="Music bed (audio file next to the brief).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for script planning and sampling.")] = 0,
+) -> None:
+    """Render N ranked, voiced, subtitled ad videos for a brief, with a gallery page."""
+    from adloom.serving.gallery import write_gallery
+    from adloom.serving.render_pipeline import RenderOptions
+
+    opts = RenderOptions(
+        aspect=aspect,
+        height=height,
+        workers=workers,
+        templates=tuple(template or ()),
+        voice=voice,
+        music=str(music) if music else None,
+    )
+    b, outcomes = _run_render(brief, n, out, opts, seed)
+    page = write_gallery([(b, outcomes)], out / "index.html", title=f"adloom — {b.product.name}")
+    console.print(f"gallery: {page}")
+
+
 @scripts_app.command("generate")
 @_friendly
 def scripts_generate(

@@ -64,7 +64,8 @@ def main() -> None:
     serum(tint=(226, 200, 240)).save(OUT / "serum_lilac.png", optimize=True)
     robot_vacuum().save(OUT / "robot_vacuum.png", optimize=True)
     (OUT / "LICENSE.txt").write_text(
-        "The images in this folder were drawn by adloom's make_images.py and are dedicated to the public domain (CC0).\n"
+        "The images in this folder were drawn by adloom's make_images.py "
+        "and are dedicated to the public domain (CC0).\n"
     )
 
 

@@ -1,0 +1,370 @@
+"""The main job: brief → retrieve → scripts → voice → render → quality gate → rank → store.
+
+A batch lives in one output folder:
+
+- ``batch.json`` — the brief's fingerprint and the scripts planned for it,
+  written once. A rerun with the same brief and count reuses these scripts,
+  so a resumed batch renders the same creatives, never new ones.
+- ``<creative id>/`` — one folder per creative; ``result.json`` is written
+  last and atomically, so a folder without it is unfinished and is rendered
+  again on the next run (a killed worker leaves no half-delivered creative).
+
+Rendering runs in worker processes (``ProcessPoolExecutor``); each worker
+does voice, render and gate for one creative and reports back a plain dict.
+Only this parent process writes to the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adloom.core.errors import InputError
+from adloom.core.paths import check_upload, resolve_inside
+from adloom.core.storage import Store
+from adloom.core.types import Aspect, AssetKind, Brief, Creative, CreativeStatus, Language, Script
+from adloom.scripts_gen.library.retrieval import LibraryRetriever
+from adloom.scripts_gen.writer import ScriptWriter
+from adloom.serving.scripts_service import generate_scripts
+
+MAX_CREATIVES = 200
+#: Silence before a shot's narration starts and after it ends, seconds.
+LEAD_S, TAIL_S = 0.15, 0.25
+
+Step = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    aspect: Aspect | None = None  # None: the brief's aspect
+    height: int = 720
+    workers: int = 2
+    templates: tuple[str, ...] = ()  # empty: rotate through every template
+    voice: str | None = None
+    tts: str | None = None
+    music: str | None = None
+
+
+@dataclass
+class CreativeOutcome:
+    creative: Creative
+    quality: dict[str, Any]
+    resumed: bool = False
+    delivered: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.delivered = self.creative.status == CreativeStatus.rendered
+
+
+def brief_fingerprint(brief: Brief, n: int, opts: RenderOptions) -> str:
+    payload = json.dumps([brief.model_dump(mode="json"), n, opts.aspect, opts.height], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def creative_id_for(script: Script) -> str:
+    return "crv_" + script.id.removeprefix("scr_")
+
+
+def resolve_assets(brief: Brief, base_dir: Path, roots: Sequence[Path] = ()) -> list[Path]:
+    """The brief's image/video assets as checked paths inside ``base_dir`` (or extra allowed roots).
+
+    Each path must resolve inside an allowed folder and be an image or video
+    by content; a bad asset is an InputError naming it.
+    """
+    paths = []
+    for i, asset in enumerate(brief.assets):
+        if asset.kind not in (AssetKind.image, AssetKind.video):
+            continue
+        field_name = f"assets[{i}].path"
+        path = resolve_inside(asset.path, [base_dir, *roots], field=field_name)
+        if not path.is_file():
+            raise InputError(f"{field_name}: {asset.path} does not exist (resolved to {path})", field=field_name)
+        check_upload(path, [asset.kind.value], max_bytes=500 * 1024 * 1024)
+        paths.append(path)
+    return paths
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def plan_batch(
+    brief: Brief,
+    n: int,
+    out_dir: Path,
+    opts: RenderOptions,
+    *,
+    store: Store,
+    retriever: LibraryRetriever,
+    writer: ScriptWriter,
+    seed: int = 0,
+    progress: Step | None = None,
+) -> tuple[list[Script], bool]:
+    """The batch's scripts: read back from ``batch.json`` when resuming, else written and saved."""
+    if not 1 <= n <= MAX_CREATIVES:
+        raise InputError(f"n={n}: a batch renders between 1 and {MAX_CREATIVES} creatives", field="n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    batch_file = out_dir / "batch.json"
+    fingerprint = brief_fingerprint(brief, n, opts)
+    if batch_file.is_file():
+        data = json.loads(batch_file.read_text(encoding="utf-8"))
+        if data.get("fingerprint") == fingerprint:
+            return [Script.model_validate(s) for s in data["scripts"]], True
+        raise InputError(
+            f"{out_dir} already holds a batch for a different brief or count; choose another --out folder "
+            "or delete that one",
+            field="out",
+        )
+    run = generate_scripts(brief, n, store=store, retriever=retriever, writer=writer, seed=seed, progress=progress)
+    _write_json(
+        batch_file,
+        {
+            "fingerprint": fingerprint,
+            "brief": brief.model_dump(mode="json"),
+            "exemplars": [x.id for x in run.exemplars],
+            "scripts": [s.model_dump(mode="json") for s in run.scripts],
+        },
+    )
+    return run.scripts, False
+
+
+def prior_score(script: Script, retriever: LibraryRetriever) -> float:
+    """How well this kind of creative performed before: the mean performance prior of library
+    items with the same industry and hook type (1.0 = industry average). The predictor issue
+    replaces this with pCTR × pCVR."""
+    same = [
+        retriever.prior(it.id)
+        for it in retriever.items
+        if it.industry == script.industry and it.script.hook_type == script.hook_type
+    ]
+    return round(sum(same) / len(same), 4) if same else 1.0
+
+
+def _subtitle_chunks(text: str, start: float, end: float, language: Language) -> list[tuple[float, float, str]]:
+    """Split one spoken line into subtitle cues short enough to read, timed by character share."""
+    limit = 16 if language == Language.zh else 42
+    if len(text) <= limit:
+        return [(start, end, text)]
+    pieces: list[str] = []
+    current = ""
+    for token in list(text) if language == Language.zh else text.split(" "):
+        joiner = "" if language == Language.zh or not current else " "
+        if current and len(current) + len(joiner) + len(token) > limit:
+            pieces.append(current)
+            current = token
+        else:
+            current += joiner + token
+    if current:
+        pieces.append(current)
+    total = sum(len(p) for p in pieces)
+    cues, t = [], start
+    for p in pieces:
+        d = (end - start) * len(p) / total
+        cues.append((round(t, 3), round(t + d, 3), p))
+        t += d
+    return cues
+
+
+def render_creative(job: dict[str, Any]) -> dict[str, Any]:
+    """Voice, render and gate one creative (runs in a worker process); returns a JSON-able result."""
+    from adloom.creative.compose import Cue, RenderSpec, ShotSpec, frame_size, render, safe_area
+    from adloom.creative.quality import check_video
+    from adloom.digital_human.voice import mix_lines, speak_lines
+
+    started = time.perf_counter()
+    script = Script.model_validate(job["script"])
+    lang = script.language
+    out = Path(job["dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    lines = speak_lines([s.narration for s in script.shots], language=lang, voice=job["voice"], backend=job["tts"])
+    durations = [
+        max(s.duration_s, line.duration_s + LEAD_S + TAIL_S) for s, line in zip(script.shots, lines, strict=True)
+    ]
+    starts, t = [], 0.0
+    for d in durations:
+        starts.append(t + LEAD_S)
+        t += d
+    total = round(t, 3)
+    spans = mix_lines(lines, starts, total, out / "narration.wav")
+    cues = [
+        Cue(a, b, text)
+        for (s, e), shot in zip(spans, script.shots, strict=True)
+        if shot.narration
+        for a, b, text in _subtitle_chunks(shot.narration, s, e, lang)
+    ]
+    retimed = script.model_copy(deep=True)
+    for shot, d in zip(retimed.shots, durations, strict=True):
+        shot.duration_s = round(d, 3)
+    media = [Path(p) for p in job["media"]]
+    shots = [
+        ShotSpec(duration_s=d, role=s.role, media=media[i % len(media)] if media else None, caption=s.caption)
+        for i, (s, d) in enumerate(zip(retimed.shots, durations, strict=True))
+    ]
+    spec = RenderSpec(
+        template=job["template"],
+        aspect=Aspect(job["aspect"]),
+        height=job["height"],
+        language=lang,
+        shots=shots,
+        cues=cues,
+        narration_wav=out / "narration.wav",
+        music=Path(job["music"]) if job.get("music") else None,
+        title=script.hook,
+        product_name=job["product_name"],
+        price_text=job["price_text"],
+        cta_text=script.cta,
+    )
+    result = render(spec, out, name=job["id"])
+    width, height = frame_size(spec.aspect, spec.height)
+    report = check_video(
+        result.video,
+        expected_duration_s=total,
+        expected_size=(width, height),
+        caption_boxes=result.caption_boxes,
+        safe_area=safe_area(spec.aspect, width, height),
+    )
+    return {
+        "id": job["id"],
+        "script": retimed.model_dump(mode="json"),
+        "video": str(result.video),
+        "cover": str(result.cover),
+        "srt": str(result.srt),
+        "manifest": str(result.manifest),
+        "template": job["template"],
+        "tts": sorted({line.backend for line in lines}),
+        "quality": {"passed": report.passed, "reasons": report.reasons, "metrics": report.metrics},
+        "elapsed_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def _creative(brief: Brief, result: dict[str, Any], score: float) -> Creative:
+    quality = result.get("quality") or {}
+    passed = bool(quality.get("passed")) and "error" not in result
+    reasons = list(quality.get("reasons") or []) + ([result["error"]] if "error" in result else [])
+    return Creative(
+        id=result["id"],
+        brief_id=brief.id,
+        campaign_id=brief.campaign_id,
+        script=Script.model_validate(result["script"]),
+        status=CreativeStatus.rendered if passed else CreativeStatus.rejected,
+        video_path=result.get("video"),
+        cover_path=result.get("cover"),
+        subtitles_path=result.get("srt"),
+        manifest_path=result.get("manifest"),
+        aigc_label=True,
+        scores={"prior": score},
+        reasons=reasons,
+    )
+
+
+def render_batch(
+    brief: Brief,
+    n: int,
+    out_dir: Path,
+    opts: RenderOptions,
+    *,
+    base_dir: Path,
+    store: Store,
+    retriever: LibraryRetriever,
+    writer: ScriptWriter,
+    seed: int = 0,
+    progress: Step | None = None,
+) -> list[CreativeOutcome]:
+    """Render ``n`` creatives for ``brief`` into ``out_dir``; resumable (see the module doc).
+
+    Returns outcomes ranked best first: delivered creatives before rejected
+    ones, then by score. A creative whose render raised is reported as
+    rejected with the error and retried on the next run.
+    """
+    from adloom.creative.compose import TEMPLATES
+
+    if opts.height not in (720, 1080):
+        raise InputError(f"height={opts.height}: render at 720 or 1080", field="height")
+    if opts.workers < 1:
+        raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
+    templates = opts.templates or tuple(TEMPLATES)
+    unknown = [t for t in templates if t not in TEMPLATES]
+    if unknown:
+        raise InputError(
+            f"unknown template(s) {', '.join(unknown)}; choose from {', '.join(TEMPLATES)}", field="template"
+        )
+    media = [str(p) for p in resolve_assets(brief, base_dir)]
+    music = None
+    if opts.music:
+        music_path = resolve_inside(opts.music, [base_dir], field="music")
+        check_upload(music_path, ["audio"])
+        music = str(music_path)
+    scripts, _ = plan_batch(
+        brief, n, out_dir, opts, store=store, retriever=retriever, writer=writer, seed=seed, progress=progress
+    )
+    aspect = opts.aspect or brief.aspect
+    results: list[tuple[dict[str, Any], bool]] = []
+    jobs = []
+    for i, script in enumerate(scripts):
+        cid = creative_id_for(script)
+        done_file = out_dir / cid / "result.json"
+        if done_file.is_file():
+            results.append((json.loads(done_file.read_text(encoding="utf-8")), True))
+            continue
+        jobs.append(
+            {
+                "id": cid,
+                "dir": str(out_dir / cid),
+                "script": script.model_dump(mode="json"),
+                "template": templates[i % len(templates)],
+                "aspect": aspect.value,
+                "height": opts.height,
+                "media": media,
+                "music": music,
+                "voice": opts.voice,
+                "tts": opts.tts,
+                "product_name": brief.product.name,
+                "price_text": _price_text(brief),
+            }
+        )
+    total, done = len(scripts), len(results)
+    if progress:
+        progress(done, total, f"rendering ({done} already done)" if done else "rendering")
+    if jobs:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding model threads
+        with ProcessPoolExecutor(max_workers=min(opts.workers, len(jobs)), mp_context=ctx) as pool:
+            futures = {pool.submit(render_creative, job): job for job in jobs}
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    result = fut.result()
+                    _write_json(Path(job["dir"]) / "result.json", result)
+                except Exception as exc:  # noqa: BLE001 - one creative's failure must not end the batch
+                    result = {"id": job["id"], "script": job["script"], "error": f"{type(exc).__name__}: {exc}"}
+                results.append((result, False))
+                done += 1
+                if progress:
+                    progress(done, total, f"rendered {job['id']}")
+    outcomes = [
+        CreativeOutcome(
+            _creative(brief, r, prior_score(Script.model_validate(r["script"]), retriever)),
+            r.get("quality", {}),
+            resumed,
+        )
+        for r, resumed in results
+    ]
+    outcomes.sort(key=lambda o: (not o.delivered, -o.creative.scores.get("prior", 0.0), o.creative.id))
+    store.save_creatives([o.creative for o in outcomes])
+    return outcomes
+
+
+def _price_text(brief: Brief) -> str:
+    from adloom.scripts_gen.templates import price_line
+
+    return price_line(brief)
