@@ -258,6 +258,8 @@ def render(
     from adloom.serving.gallery import write_gallery
     from adloom.serving.render_pipeline import RenderOptions
 
+    if height not in (720, 1080):
+        raise InputError(f"--height {height}: render at 720 or 1080", field="height")
     opts = RenderOptions(
         aspect=aspect,
         height=height,

@@ -285,10 +285,9 @@ def render_batch(
     ones, then by score. A creative whose render raised is reported as
     rejected with the error and retried on the next run.
     """
-    from adloom.creative.compose import TEMPLATES
+    from adloom.creative.compose import TEMPLATES, frame_size
 
-    if opts.height not in (720, 1080):
-        raise InputError(f"height={opts.height}: render at 720 or 1080", field="height")
+    frame_size(opts.aspect or brief.aspect, opts.height)  # validates the size before any work
     if opts.workers < 1:
         raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
     templates = opts.templates or tuple(TEMPLATES)

@@ -1,0 +1,134 @@
+"""The main job end to end at a tiny size: scripts → voice → render → gate → rank → store, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adloom.core.errors import InputError, PathOutsideRootError, UnsupportedContentError
+from adloom.core.registry import registry
+from adloom.core.storage import open_store
+from adloom.core.types import Brief
+from adloom.scripts_gen.library.retrieval import LibraryRetriever
+from adloom.scripts_gen.writer import ScriptWriter
+from adloom.serving.gallery import write_gallery
+from adloom.serving.render_pipeline import RenderOptions, render_batch, resolve_assets
+from adloom.serving.scripts_service import ensure_library
+
+SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
+TINY = RenderOptions(height=180, workers=1)
+
+RUNNER = """
+import sys, yaml
+from pathlib import Path
+from adloom.core.registry import registry
+from adloom.core.storage import open_store
+from adloom.core.types import Brief
+from adloom.scripts_gen.library.retrieval import LibraryRetriever
+from adloom.scripts_gen.writer import ScriptWriter
+from adloom.serving.render_pipeline import RenderOptions, render_batch
+from adloom.serving.scripts_service import ensure_library
+samples, out, db = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+brief = Brief.model_validate(yaml.safe_load((samples / "brief_en.yaml").read_text()))
+store = open_store(db); ensure_library(store)
+r = LibraryRetriever(registry("embedder").create("hashing")); r.build(store.list_library_items())
+render_batch(brief, 4, out, RenderOptions(height=180, workers=1), base_dir=samples, store=store, retriever=r,
+             writer=ScriptWriter(None))
+"""
+
+
+def _env(tmp_path: Path):
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    ensure_library(store)
+    retriever = LibraryRetriever(registry("embedder").create("hashing"))
+    retriever.build(store.list_library_items())
+    return store, retriever
+
+
+def _brief(lang: str) -> Brief:
+    return Brief.model_validate(yaml.safe_load((SAMPLES / f"brief_{lang}.yaml").read_text()))
+
+
+def test_batch_renders_gates_ranks_stores_and_writes_a_gallery(tmp_path: Path):
+    store, retriever = _env(tmp_path)
+    brief = _brief("zh")
+    outcomes = render_batch(
+        brief, 2, tmp_path / "out", TINY, base_dir=SAMPLES, store=store, retriever=retriever, writer=ScriptWriter(None)
+    )
+    assert len(outcomes) == 2
+    for o in outcomes:
+        c = o.creative
+        assert o.delivered, c.reasons
+        assert Path(c.video_path).is_file() and Path(c.cover_path).is_file() and Path(c.subtitles_path).is_file()
+        assert c.aigc_label and "prior" in c.scores
+        assert o.quality["metrics"]["video_codec"] == "h264"
+        assert abs(o.quality["metrics"]["duration_s"] - c.script.duration_s) <= 0.3
+    scores = [o.creative.scores["prior"] for o in outcomes]
+    assert scores == sorted(scores, reverse=True)
+    assert {c.id for c in store.creatives_for_brief(brief.id)} == {o.creative.id for o in outcomes}
+    page = write_gallery([(brief, outcomes)], tmp_path / "out" / "index.html", title="t")
+    html = page.read_text()
+    assert html.count("<video") == 2 and "水润保湿精华" in html
+
+
+def test_killed_batch_resumes_to_exactly_the_expected_creatives(tmp_path: Path):
+    out = tmp_path / "out"
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(SAMPLES), str(out), db], start_new_session=True)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and len(list(out.glob("crv_*/result.json"))) < 1:
+            time.sleep(0.2)
+            assert proc.poll() is None, "the batch finished or died before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("crv_*/result.json")}
+    assert 1 <= len(done_before) < 4
+    subprocess.run([sys.executable, "-c", RUNNER, str(SAMPLES), str(out), db], check=True, timeout=600)
+    results = sorted(out.glob("crv_*/result.json"))
+    assert len(results) == 4
+    for name, mtime in done_before.items():  # finished creatives were not redone
+        assert (out / name / "result.json").stat().st_mtime_ns == mtime
+    planned = json.loads((out / "batch.json").read_text())["scripts"]
+    assert {"crv_" + s["id"].removeprefix("scr_") for s in planned} == {p.parent.name for p in results}
+    store = open_store(db)
+    assert len(store.creatives_for_brief(_brief("en").id)) == 4
+
+
+def test_bad_assets_are_named(tmp_path: Path):
+    brief = _brief("en")
+    bad = tmp_path / "fake.jpg"
+    bad.write_bytes(b"%PDF-1.4 not an image")
+    with pytest.raises(UnsupportedContentError, match="fake.jpg"):
+        resolve_assets(brief.model_copy(update={"assets": [{"kind": "image", "path": "fake.jpg"}]}), tmp_path)
+    with pytest.raises(PathOutsideRootError):
+        resolve_assets(brief.model_copy(update={"assets": [{"kind": "image", "path": "../../etc/passwd"}]}), tmp_path)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(UnsupportedContentError):
+        resolve_assets(brief.model_copy(update={"assets": [{"kind": "image", "path": "empty.png"}]}), tmp_path)
+
+
+@pytest.mark.parametrize("n", [0, 10_000])
+def test_batch_size_is_bounded(tmp_path: Path, n: int):
+    store, retriever = _env(tmp_path)
+    with pytest.raises(InputError, match="n="):
+        render_batch(
+            _brief("en"),
+            n,
+            tmp_path / "o",
+            TINY,
+            base_dir=SAMPLES,
+            store=store,
+            retriever=retriever,
+            writer=ScriptWriter(None),
+        )
