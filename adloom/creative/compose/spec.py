@@ -1,0 +1,150 @@
+"""What the compose renderer takes and gives back, and the frame geometry it renders into.
+
+Frame sizes: ``height`` names the short side of the frame ("720p", "1080p"), as
+players and ad platforms label renditions. So 720 gives 720x1280 for 9:16,
+1280x720 for 16:9 and 720x720 for 1:1; 1080 gives 1080x1920, 1920x1080 and
+1080x1080. Tests pass smaller even sizes (e.g. 180 → 180x320) to stay fast.
+
+Safe areas (:func:`safe_area`) keep text clear of the app chrome that covers
+the video in each placement:
+
+* 9:16 feeds (Douyin, TikTok, Reels, Shorts): top 12% (status bar, tabs,
+  "Following / For you"), bottom 20% (account name, description, music
+  ticker), right 12% (like/comment/share rail), left 6%.
+* 16:9 (in-stream, YouTube, Channels landscape): 5% left, right and top
+  (TV title-safe), bottom 10% (progress bar and player controls).
+* 1:1 (in-feed square): 6% left, right and top, bottom 12% (caption overlay
+  and controls in feeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adloom.core.errors import InputError
+from adloom.core.types import Aspect, Language, ShotRole
+
+# (left, top, right, bottom) margins as fractions of the frame, per aspect.
+SAFE_MARGINS: dict[Aspect, tuple[float, float, float, float]] = {
+    Aspect.portrait: (0.06, 0.12, 0.12, 0.20),
+    Aspect.landscape: (0.05, 0.05, 0.05, 0.10),
+    Aspect.square: (0.06, 0.06, 0.06, 0.12),
+}
+
+LABEL_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+ProgressFn = Callable[[float], None]
+
+
+@dataclass
+class Cue:
+    """One subtitle cue: a narration line and when it is spoken (seconds from the video start)."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass
+class ShotSpec:
+    """One shot of the video.
+
+    ``media`` is an image or a video clip; ``None`` renders a generated branded
+    background. ``caption`` is the on-screen text of the shot ("" for none).
+    """
+
+    duration_s: float
+    role: ShotRole
+    media: Path | None
+    caption: str
+
+
+@dataclass(kw_only=True)
+class RenderSpec:
+    """Everything one render needs. ``height`` is the short side of the frame (see module doc).
+
+    ``music`` is a user file, or ``None`` for the generated quiet default bed;
+    set ``use_music=False`` for narration only. ``aigc_label`` ``None`` means
+    "AI生成" for Chinese and "AI-generated" for English.
+    """
+
+    template: str
+    aspect: Aspect
+    height: int = 720
+    fps: int = 30
+    language: Language = Language.zh
+    shots: list[ShotSpec]
+    cues: list[Cue] = field(default_factory=list)
+    narration_wav: Path | None = None
+    music: Path | None = None
+    use_music: bool = True
+    music_volume_db: float = -20.0
+    title: str = ""
+    product_name: str = ""
+    price_text: str = ""
+    cta_text: str = ""
+    aigc_label: str | None = None
+    label_position: str = "top-right"
+    seed: int = 0
+    crf: int = 23
+    preset: str = "veryfast"
+
+    @property
+    def label_text(self) -> str:
+        """The visible AIGC label drawn on every frame."""
+        if self.aigc_label is not None:
+            return self.aigc_label
+        return "AI生成" if self.language == Language.zh else "AI-generated"
+
+    @property
+    def duration_s(self) -> float:
+        """Video length: the shots laid end to end (transitions overlap inside this length)."""
+        return float(sum(s.duration_s for s in self.shots))
+
+
+@dataclass
+class RenderResult:
+    """Files written by one render, plus every text box drawn (for checks and the manifest).
+
+    Each ``caption_boxes`` entry is ``{kind, t0, t1, x, y, w, h}`` in output pixels and seconds.
+    """
+
+    video: Path
+    cover: Path
+    srt: Path
+    manifest: Path
+    duration_s: float
+    caption_boxes: list[dict] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+
+
+def frame_size(aspect: Aspect, height: int) -> tuple[int, int]:
+    """(width, height) in pixels for ``aspect`` with short side ``height`` (both even, as yuv420p needs)."""
+    if height < 96 or height % 2:
+        raise InputError(
+            f"height={height}: the short side must be an even number of pixels, at least 96 "
+            "(use 720 or 1080 for delivery)",
+            field="height",
+        )
+    long_side = int(round(height * 16 / 9 / 2)) * 2
+    if aspect == Aspect.portrait:
+        return height, long_side
+    if aspect == Aspect.landscape:
+        return long_side, height
+    return height, height
+
+
+def safe_area(aspect: Aspect, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the region text must stay inside, for a ``width`` x ``height`` frame.
+
+    Margins per aspect are in :data:`SAFE_MARGINS` and explained in the module docstring.
+    """
+    left, top, right, bottom = SAFE_MARGINS[Aspect(aspect)]
+    x = int(round(width * left))
+    y = int(round(height * top))
+    x2 = int(round(width * (1.0 - right)))
+    y2 = int(round(height * (1.0 - bottom)))
+    return x, y, x2 - x, y2 - y

@@ -1,0 +1,174 @@
+"""Wrap, fit and draw caption text as transparent images, with Pillow and the CJK font.
+
+Pillow measures every glyph with the real font, so wrapping and fitting are
+exact for Chinese and English alike; the renderer overlays the resulting
+images in the ffmpeg graph. Chinese wraps between characters with simple
+line-breaking rules (no line starts with a closing mark, none ends with an
+opening mark); English and numbers wrap between words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFont
+
+from adloom.creative.compose.fonts import load_font
+
+RGBA = tuple[int, int, int, int]
+
+_CLOSING = set("，。、；：？！…）》」』】〉”’,.;:?!)]}%~～·—")
+_OPENING = set("（《「『【〈“‘([{$¥￥#@")
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """How a text box looks: font weight and size limits (px), colours, stroke, backdrop."""
+
+    max_size: int
+    min_size: int
+    max_lines: int = 3
+    weight: str = "Bold"
+    fill: RGBA = (255, 255, 255, 255)
+    stroke_ratio: float = 0.0  # stroke width as a fraction of the font size
+    stroke_fill: RGBA = (0, 0, 0, 255)
+    box_fill: RGBA | None = None  # a rounded backdrop behind the text
+    pad_ratio: float = 0.25  # padding around the text, as a fraction of the font size
+    radius_ratio: float = 0.3
+    line_spacing: float = 1.0
+    align: str = "center"
+
+
+def _units(text: str) -> list[str]:
+    """Split text into unbreakable units: a Latin word/number run or one CJK character; ' ' marks a space."""
+    units: list[str] = []
+    word = ""
+    for ch in text:
+        if ch.isspace():
+            if word:
+                units.append(word)
+                word = ""
+            units.append(" ")
+        elif ch.isascii() and (ch.isalnum() or ch in "'-_/&+.,:;!?%$"):
+            word += ch
+        else:
+            if word:
+                units.append(word)
+                word = ""
+            units.append(ch)
+    if word:
+        units.append(word)
+    # Glue closing marks to the unit before and opening marks to the unit after.
+    glued: list[str] = []
+    for u in units:
+        if glued and u in _CLOSING and glued[-1] != " ":
+            glued[-1] += u
+        elif glued and glued[-1] != " " and glued[-1][-1] in _OPENING and len(glued[-1]) == 1:
+            glued[-1] += u
+        else:
+            glued.append(u)
+    return glued
+
+
+def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    """Greedy wrap of ``text`` (explicit newlines kept) into lines no wider than ``max_width`` where possible."""
+    lines: list[str] = []
+    for para in text.split("\n"):
+        line = ""
+        for unit in _units(para):
+            candidate = line + unit
+            if line.strip() and font.getlength(candidate.rstrip()) > max_width:
+                lines.append(line.rstrip())
+                line = "" if unit == " " else unit
+            else:
+                line = candidate
+        lines.append(line.rstrip())
+    return [ln for ln in lines if ln] or [""]
+
+
+def _line_height(font: ImageFont.FreeTypeFont, style: TextStyle) -> int:
+    ascent, descent = font.getmetrics()
+    return int(round((ascent + descent) * 0.9 * style.line_spacing))
+
+
+def _block_size(lines: list[str], font: ImageFont.FreeTypeFont, style: TextStyle, size: int) -> tuple[int, int]:
+    stroke = int(round(size * style.stroke_ratio))
+    pad = int(round(size * style.pad_ratio)) if style.box_fill else 0
+    width = max((font.getlength(ln) for ln in lines), default=0) + 2 * stroke + 2 * pad
+    height = _line_height(font, style) * len(lines) + 2 * stroke + 2 * pad
+    return int(round(width)) + 2, int(round(height)) + 2
+
+
+def fit_text(text: str, box_w: int, box_h: int, style: TextStyle) -> tuple[int, list[str]]:
+    """The largest font size (and its lines) at which ``text`` fits in ``box_w`` x ``box_h``.
+
+    Below ``min_size`` the text is cut to ``max_lines`` with an ellipsis rather than overflow.
+    """
+    size = style.max_size
+    while size >= style.min_size:
+        font = load_font(size, style.weight)
+        stroke = int(round(size * style.stroke_ratio))
+        pad = int(round(size * style.pad_ratio)) if style.box_fill else 0
+        lines = wrap_lines(text, font, box_w - 2 * stroke - 2 * pad - 2)
+        w, h = _block_size(lines, font, style, size)
+        if len(lines) <= style.max_lines and w <= box_w and h <= box_h:
+            return size, lines
+        size = max(style.min_size - 1, int(size * 0.92)) if size > style.min_size else size - 1
+    size = style.min_size
+    font = load_font(size, style.weight)
+    stroke = int(round(size * style.stroke_ratio))
+    pad = int(round(size * style.pad_ratio)) if style.box_fill else 0
+    inner = box_w - 2 * stroke - 2 * pad - 2
+    lines = wrap_lines(text, font, inner)
+    max_lines = max(1, min(style.max_lines, (box_h - 2 * stroke - 2 * pad) // max(1, _line_height(font, style))))
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and font.getlength(last + "…") > inner:
+            last = last[:-1]
+        lines[-1] = last + "…"
+    lines = [ln if font.getlength(ln) <= inner else _cut(ln, font, inner) for ln in lines]
+    return size, lines
+
+
+def _cut(line: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    while line and font.getlength(line + "…") > width:
+        line = line[:-1]
+    return line + "…"
+
+
+def render_text(text: str, box_w: int, box_h: int, style: TextStyle, *, scale: float = 1.0) -> Image.Image:
+    """``text`` fitted into ``box_w`` x ``box_h`` and drawn on a tight transparent RGBA image.
+
+    ``scale`` > 1 draws the same lines larger (for punch-in animation frames); the
+    caller keeps such frames inside its own bounds.
+    """
+    size, lines = fit_text(text, box_w, box_h, style)
+    size = max(4, int(round(size * scale)))
+    font = load_font(size, style.weight)
+    stroke = int(round(size * style.stroke_ratio))
+    pad = int(round(size * style.pad_ratio)) if style.box_fill else 0
+    w, h = _block_size(lines, font, style, size)
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    if style.box_fill:
+        draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=int(size * style.radius_ratio), fill=style.box_fill)
+    line_h = _line_height(font, style)
+    ascent, descent = font.getmetrics()
+    # Centre the glyphs' em box inside each line slot.
+    y0 = pad + stroke + (line_h - (ascent + descent)) // 2 + 1
+    for i, line in enumerate(lines):
+        if style.align == "left":
+            x, anchor = pad + stroke + 1, "la"
+        else:
+            x, anchor = w / 2, "ma"
+        draw.text(
+            (x, y0 + i * line_h),
+            line,
+            font=font,
+            fill=style.fill,
+            anchor=anchor,
+            stroke_width=stroke,
+            stroke_fill=style.stroke_fill,
+        )
+    return img
