@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     compliance_terms: Path | None = Field(None, description="YAML/TOML file of extra banned terms per industry.")
     allowed_roots: list[Path] = Field(default_factory=list, description="Extra roots user paths may resolve in.")
 
+    tts_backend: str = Field("kokoro", description="TTS plugin name: kokoro (offline default), espeak, edge (online).")
+    tts_voice_zh: str | None = Field(None, description="Voice for Mandarin lines; default: the backend's own.")
+    tts_voice_en: str | None = Field(None, description="Voice for English lines; default: the backend's own.")
+    tts_speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking-rate multiplier applied to every line.")
+
     @field_validator("home", "model_dir", "llm_model_path", "compliance_terms", mode="after")
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
