@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from adloom.core.settings import get_settings
+from adloom.core.settings import Settings, get_settings
 from adloom.core.types import Brief, Product
 
 REPO = Path(__file__).resolve().parents[1]
+#: The assembled offline models (`adloom setup`), found before each test isolates ADLOOM_HOME.
+REAL_MODELS = Settings().models
 SAMPLES = REPO / "adloom" / "serving" / "samples"
 
 
@@ -60,3 +62,11 @@ def brief_zh() -> Brief:
             offer="送5毫升小样",
         ),
     )
+
+
+@pytest.fixture
+def real_models(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the isolated settings at the assembled models (Kokoro voices, GGUF)."""
+    monkeypatch.setenv("ADLOOM_MODEL_DIR", str(REAL_MODELS))
+    get_settings.cache_clear()
+    return REAL_MODELS

@@ -171,19 +171,30 @@ def setup(
 @app.command()
 @_friendly
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder for the demo's scripts.")] = Path("out/demo"),
-    n: Annotated[int, typer.Option("-n", help="Variants per brief.")] = 5,
+    out: Annotated[Path, typer.Option(help="Output folder for the demo's videos and gallery.")] = Path("out/demo"),
+    n: Annotated[int, typer.Option("-n", help="Creatives per brief.")] = 3,
+    height: Annotated[int, typer.Option(help="720 or 1080 (the short side).")] = 720,
+    workers: Annotated[int, typer.Option(help="Parallel render processes.")] = 2,
 ) -> None:
-    """Write script variants for the bundled Chinese and English sample briefs."""
+    """Render the bundled sample campaign: a Chinese 9:16 and an English 16:9 brief, ranked, with a gallery page."""
+    from adloom.serving.gallery import write_gallery
+    from adloom.serving.render_pipeline import RenderOptions
+
+    if height not in (720, 1080):
+        raise InputError(f"--height {height}: render at 720 or 1080", field="height")
     samples = Path(__file__).with_name("samples")
     started = time.perf_counter()
-    for lang in ("zh", "en"):
-        run = _run_generate(samples / f"brief_{lang}.yaml", n, out / f"scripts_{lang}.json", None, 0, False)
-        llm = sum(s.provenance.path == "llm" for s in run.scripts)
-        console.print(
-            f"[bold]{lang}[/]: {len(run.scripts)} scripts ({llm} by the LLM, {len(run.scripts) - llm} by templates)"
-        )
-    console.print(f"demo finished in {time.perf_counter() - started:.1f}s; scripts are in {out}/")
+    sections = []
+    for lang, aspect in (("zh", Aspect.portrait), ("en", Aspect.landscape)):
+        opts = RenderOptions(aspect=aspect, height=height, workers=workers)
+        sections.append(_run_render(samples / f"brief_{lang}.yaml", n, out / lang, opts))
+    page = write_gallery(sections, out / "index.html", title="adloom demo — sample campaign")
+    delivered = sum(o.delivered for _, outcomes in sections for o in outcomes)
+    total = sum(len(outcomes) for _, outcomes in sections)
+    console.print(
+        f"demo finished in {time.perf_counter() - started:.1f}s: {delivered}/{total} creatives delivered; "
+        f"open {page.resolve()}"
+    )
 
 
 def _run_render(

@@ -64,7 +64,9 @@ class CreativeOutcome:
 
 
 def brief_fingerprint(brief: Brief, n: int, opts: RenderOptions) -> str:
-    payload = json.dumps([brief.model_dump(mode="json"), n, opts.aspect, opts.height], sort_keys=True, default=str)
+    """What makes two runs the same batch: the brief's content (not its generated ids), count and format."""
+    content = brief.model_dump(mode="json", exclude={"id": True, "assets": {"__all__": {"id"}}})
+    payload = json.dumps([content, n, opts.aspect, opts.height], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -108,8 +110,9 @@ def plan_batch(
     writer: ScriptWriter,
     seed: int = 0,
     progress: Step | None = None,
-) -> tuple[list[Script], bool]:
-    """The batch's scripts: read back from ``batch.json`` when resuming, else written and saved."""
+) -> tuple[list[Script], Brief, bool]:
+    """The batch's scripts and brief: read back from ``batch.json`` when resuming (so ids stay the
+    same), else written and saved. The bool says whether this was a resume."""
     if not 1 <= n <= MAX_CREATIVES:
         raise InputError(f"n={n}: a batch renders between 1 and {MAX_CREATIVES} creatives", field="n")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +121,8 @@ def plan_batch(
     if batch_file.is_file():
         data = json.loads(batch_file.read_text(encoding="utf-8"))
         if data.get("fingerprint") == fingerprint:
-            return [Script.model_validate(s) for s in data["scripts"]], True
+            scripts = [Script.model_validate(s) for s in data["scripts"]]
+            return scripts, Brief.model_validate(data["brief"]), True
         raise InputError(
             f"{out_dir} already holds a batch for a different brief or count; choose another --out folder "
             "or delete that one",
@@ -134,7 +138,7 @@ def plan_batch(
             "scripts": [s.model_dump(mode="json") for s in run.scripts],
         },
     )
-    return run.scripts, False
+    return run.scripts, brief, False
 
 
 def prior_score(script: Script, retriever: LibraryRetriever) -> float:
@@ -302,7 +306,7 @@ def render_batch(
         music_path = resolve_inside(opts.music, [base_dir], field="music")
         check_upload(music_path, ["audio"])
         music = str(music_path)
-    scripts, _ = plan_batch(
+    scripts, brief, _ = plan_batch(
         brief, n, out_dir, opts, store=store, retriever=retriever, writer=writer, seed=seed, progress=progress
     )
     aspect = opts.aspect or brief.aspect

@@ -16,7 +16,7 @@ import yaml
 from adloom.core.errors import InputError, PathOutsideRootError, UnsupportedContentError
 from adloom.core.registry import registry
 from adloom.core.storage import open_store
-from adloom.core.types import Brief
+from adloom.core.types import Asset, Brief
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
 from adloom.scripts_gen.writer import ScriptWriter
 from adloom.serving.gallery import write_gallery
@@ -24,14 +24,14 @@ from adloom.serving.render_pipeline import RenderOptions, render_batch, resolve_
 from adloom.serving.scripts_service import ensure_library
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
-TINY = RenderOptions(height=180, workers=1)
+TINY = RenderOptions(height=360, workers=1)
 
 RUNNER = """
 import sys, yaml
 from pathlib import Path
 from adloom.core.registry import registry
 from adloom.core.storage import open_store
-from adloom.core.types import Brief
+from adloom.core.types import Asset, Brief
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
 from adloom.scripts_gen.writer import ScriptWriter
 from adloom.serving.render_pipeline import RenderOptions, render_batch
@@ -40,7 +40,7 @@ samples, out, db = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 brief = Brief.model_validate(yaml.safe_load((samples / "brief_en.yaml").read_text()))
 store = open_store(db); ensure_library(store)
 r = LibraryRetriever(registry("embedder").create("hashing")); r.build(store.list_library_items())
-render_batch(brief, 4, out, RenderOptions(height=180, workers=1), base_dir=samples, store=store, retriever=r,
+render_batch(brief, 4, out, RenderOptions(height=360, workers=1), base_dir=samples, store=store, retriever=r,
              writer=ScriptWriter(None))
 """
 
@@ -57,7 +57,7 @@ def _brief(lang: str) -> Brief:
     return Brief.model_validate(yaml.safe_load((SAMPLES / f"brief_{lang}.yaml").read_text()))
 
 
-def test_batch_renders_gates_ranks_stores_and_writes_a_gallery(tmp_path: Path):
+def test_batch_renders_gates_ranks_stores_and_writes_a_gallery(tmp_path: Path, real_models: Path):
     store, retriever = _env(tmp_path)
     brief = _brief("zh")
     outcomes = render_batch(
@@ -79,7 +79,7 @@ def test_batch_renders_gates_ranks_stores_and_writes_a_gallery(tmp_path: Path):
     assert html.count("<video") == 2 and "水润保湿精华" in html
 
 
-def test_killed_batch_resumes_to_exactly_the_expected_creatives(tmp_path: Path):
+def test_killed_batch_resumes_to_exactly_the_expected_creatives(tmp_path: Path, real_models: Path):
     out = tmp_path / "out"
     db = f"sqlite:///{tmp_path / 'a.db'}"
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(SAMPLES), str(out), db], start_new_session=True)
@@ -109,13 +109,13 @@ def test_bad_assets_are_named(tmp_path: Path):
     bad = tmp_path / "fake.jpg"
     bad.write_bytes(b"%PDF-1.4 not an image")
     with pytest.raises(UnsupportedContentError, match="fake.jpg"):
-        resolve_assets(brief.model_copy(update={"assets": [{"kind": "image", "path": "fake.jpg"}]}), tmp_path)
+        resolve_assets(brief.model_copy(update={"assets": [Asset(kind="image", path="fake.jpg")]}), tmp_path)
     with pytest.raises(PathOutsideRootError):
-        resolve_assets(brief.model_copy(update={"assets": [{"kind": "image", "path": "../../etc/passwd"}]}), tmp_path)
+        resolve_assets(brief.model_copy(update={"assets": [Asset(kind="image", path="../../etc/passwd")]}), tmp_path)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     with pytest.raises(UnsupportedContentError):
-        resolve_assets(brief.model_copy(update={"assets": [{"kind": "image", "path": "empty.png"}]}), tmp_path)
+        resolve_assets(brief.model_copy(update={"assets": [Asset(kind="image", path="empty.png")]}), tmp_path)
 
 
 @pytest.mark.parametrize("n", [0, 10_000])

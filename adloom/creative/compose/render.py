@@ -114,7 +114,8 @@ def _zoompan(look: ShotLook, focus: tuple[float, float], frames: int, w: int, h:
     elif look.motion == "pan_rl":
         zexpr, xexpr, yexpr = f"1+{z}", f"(iw-iw/zoom)*(1-{ease})", cy
     elif look.motion == "punch":
-        zexpr, xexpr, yexpr = f"1+{z}*(1-exp(-on/{0.12 * fps:.3f}))", cx, cy
+        # A fast pop-in, then a slow push that keeps the picture alive however long the hook runs.
+        zexpr, xexpr, yexpr = f"1+{z}*(1-exp(-on/{0.12 * fps:.3f}))+0.08*{p}", cx, cy
     elif look.motion == "shake":
         zexpr = f"1+{z}"
         xexpr = f"(iw-iw/zoom)*(0.5+0.35*sin(on/{fps}*2.1))"

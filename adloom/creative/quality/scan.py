@@ -6,9 +6,12 @@ those filters use by default so the numbers mean the same thing:
 
 * a frame is **black** when at least 98 % of its pixels have luma at or below 10 % of the nominal range
   (``blackdetect`` ``pic_th=0.98``, ``pix_th=0.10``);
-* a frame is **frozen** when its mean absolute luma difference from the previous frame is below
-  ``FREEZE_NOISE`` of full scale (``freezedetect``'s noise, here -50 dB so that a keyframe re-encoding a still
-  does not break the stretch). Black frames never count as frozen, so a black stretch is reported once.
+* a frame is **frozen** when its mean absolute luma difference from the *reference frame* — the first
+  frame of the current still stretch, as ``freezedetect`` keeps it — is below ``FREEZE_NOISE`` of full
+  scale (``freezedetect``'s noise, here -50 dB so that a keyframe re-encoding a still does not break the
+  stretch). Comparing with the reference rather than the previous frame means a slow Ken Burns zoom, whose
+  frame-to-frame change is tiny but keeps adding up, is motion, not a freeze. Black frames never count as
+  frozen, so a black stretch is reported once.
 
 Statistics use every second pixel in each direction, which keeps a 1080x1920 frame cheap and still sees
 any motion larger than a pixel.
@@ -144,7 +147,7 @@ def scan(path: Path) -> DecodeStats:
             s.thread_type = "AUTO"
         video = container.streams.video[0] if container.streams.video else None
         nominal_step = 1.0 / float(video.average_rate) if video is not None and video.average_rate else None
-        prev_luma: np.ndarray | None = None
+        ref_luma: np.ndarray | None = None
         prev_t: float | None = None
         prev_black = False
         last_step: float | None = None
@@ -169,15 +172,17 @@ def scan(path: Path) -> DecodeStats:
                 threshold = 16 + BLACK_PIXEL_FRACTION * 219 if limited else BLACK_PIXEL_FRACTION * 255
                 is_black = float(np.count_nonzero(luma <= threshold)) >= BLACK_PICTURE_RATIO * luma.size
                 black.update(is_black, t)
-                if prev_luma is not None and prev_luma.shape == luma.shape:
-                    diff = np.abs(luma.astype(np.int16) - prev_luma.astype(np.int16)).mean() / 255.0
+                if ref_luma is not None and ref_luma.shape == luma.shape:
+                    diff = np.abs(luma.astype(np.int16) - ref_luma.astype(np.int16)).mean() / 255.0
                     frozen = diff < FREEZE_NOISE and not (is_black or prev_black)
                 else:
                     frozen = False
                 freeze.update(frozen, t, run_start=prev_t)
                 if prev_t is not None and t > prev_t:
                     last_step = t - prev_t
-                prev_luma, prev_t, prev_black = luma, t, is_black
+                if not frozen:
+                    ref_luma = luma  # a changed frame starts a new candidate still
+                prev_t, prev_black = t, is_black
         except av.FFmpegError as exc:
             stats.error = f"decoding stopped at {t:.2f} s: {exc}"
         if prev_t is not None:
