@@ -93,6 +93,54 @@ def resolve_assets(brief: Brief, base_dir: Path, roots: Sequence[Path] = ()) -> 
     return paths
 
 
+#: Largest image accepted, in pixels (a decompression bomb is refused before it is decoded).
+MAX_IMAGE_PIXELS = 60_000_000
+#: Long side of the normalised copy the renderer reads.
+NORMALISED_LONG_SIDE = 3840
+
+
+def normalise_images(paths: Sequence[Path], work_dir: Path) -> list[Path]:
+    """Copies of image assets the renderer can always read: RGB PNG, EXIF orientation applied,
+    first frame of an animation, long side at most 3840 px. Videos pass through unchanged.
+
+    A corrupt file, a decompression bomb or an image too large is an InputError naming it.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, path in enumerate(paths):
+        kind, _ = check_upload(path, ["image", "video"])
+        if kind == "video":
+            out.append(path)
+            continue
+        target = work_dir / f"asset_{i}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}.png"
+        if target.is_file():
+            out.append(target)
+            continue
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    raise InputError(
+                        f"{path.name} is {w}x{h} pixels; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels — "
+                        "export a smaller image",
+                        field="assets",
+                    )
+                img.seek(0)  # first frame of an animated GIF/WebP
+                frame = ImageOps.exif_transpose(img).convert("RGB")  # CMYK, palette, alpha → RGB
+                frame.thumbnail((NORMALISED_LONG_SIDE, NORMALISED_LONG_SIDE))
+                tmp = target.with_name(target.name + ".tmp.png")
+                frame.save(tmp, format="PNG")
+                os.replace(tmp, target)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
+            raise InputError(
+                f"{path.name} cannot be read as an image ({exc}); re-export it as JPEG or PNG", field="assets"
+            ) from exc
+        out.append(target)
+    return out
+
+
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
@@ -300,7 +348,7 @@ def render_batch(
         raise InputError(
             f"unknown template(s) {', '.join(unknown)}; choose from {', '.join(TEMPLATES)}", field="template"
         )
-    media = [str(p) for p in resolve_assets(brief, base_dir)]
+    media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     music = None
     if opts.music:
         music_path = resolve_inside(opts.music, [base_dir], field="music")

@@ -132,3 +132,69 @@ def test_batch_size_is_bounded(tmp_path: Path, n: int):
             retriever=retriever,
             writer=ScriptWriter(None),
         )
+
+
+def _png_header_only(path: Path, w: int, h: int) -> None:
+    """A PNG whose header claims w x h pixels (a decompression bomb shape) without the pixel data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_hostile_and_odd_images_are_refused_or_normalised(tmp_path: Path):
+    from PIL import Image
+
+    from adloom.serving.render_pipeline import normalise_images
+
+    bomb = tmp_path / "bomb.png"
+    _png_header_only(bomb, 20_000, 20_000)
+    with pytest.raises(InputError, match="bomb.png"):
+        normalise_images([bomb], tmp_path / "work")
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 10)
+    with pytest.raises(InputError, match="corrupt.jpg"):
+        normalise_images([corrupt], tmp_path / "work")
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (64, 48), (0, 120, 200, 0)).save(cmyk)
+    gif = tmp_path / "anim.gif"
+    frames = [Image.new("P", (40, 40), c) for c in (1, 2, 3)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    out = normalise_images([cmyk, gif], tmp_path / "work")
+    for p in out:
+        with Image.open(p) as img:
+            assert img.format == "PNG" and img.mode == "RGB" and getattr(img, "n_frames", 1) == 1
+
+
+def test_overlong_product_name_is_a_field_error():
+    from pydantic import ValidationError
+
+    data = yaml.safe_load((SAMPLES / "brief_en.yaml").read_text())
+    data["product"]["name"] = "x" * 200
+    with pytest.raises(ValidationError, match="product.name"):
+        Brief.model_validate(data)
+
+
+def test_emoji_in_captions_renders(tmp_path: Path):
+    from adloom.core.types import Aspect, Language, ShotRole
+    from adloom.creative.compose import Cue, RenderSpec, ShotSpec, render
+
+    spec = RenderSpec(
+        template="ugc_captions",
+        aspect=Aspect.square,
+        height=180,
+        language=Language.en,
+        shots=[
+            ShotSpec(duration_s=1.5, role=ShotRole.hook, media=SAMPLES / "images" / "serum.png", caption="Glow ✨🔥")
+        ],
+        cues=[Cue(0.1, 1.4, "So soft 😍 really")],
+        title="Glow ✨",
+        product_name="Serum 💧",
+    )
+    result = render(spec, tmp_path, name="emoji")
+    assert result.video.is_file() and result.srt.read_text(encoding="utf-8").count("😍") == 1
