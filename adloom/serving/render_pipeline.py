@@ -283,6 +283,7 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
         expected_size=(width, height),
         caption_boxes=result.caption_boxes,
         safe_area=safe_area(spec.aspect, width, height),
+        allow_still_s=max(1.0, result.still_s + 0.1),  # cards the template holds still on purpose
     )
     return {
         "id": job["id"],

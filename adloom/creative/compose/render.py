@@ -522,4 +522,12 @@ def render(
         caption_boxes=boxes,
         width=w,
         height=h,
+        still_s=max(
+            (
+                (bounds[i + 1] - bounds[i]) / fps
+                for i, look in enumerate(plan.looks)
+                if look.motion == "static" or look.blur > 0
+            ),
+            default=0.0,
+        ),
     )

@@ -119,6 +119,9 @@ class RenderResult:
     caption_boxes: list[dict] = field(default_factory=list)
     width: int = 0
     height: int = 0
+    #: Longest stretch the template means to hold still (a card over a static or blurred backdrop),
+    #: so a quality gate can tell an intended still from a frozen picture.
+    still_s: float = 0.0
 
 
 def frame_size(aspect: Aspect, height: int) -> tuple[int, int]:
