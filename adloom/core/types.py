@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: Brief gained voice and speech_speed (optional)
 
 
 def new_id(prefix: str) -> str:
@@ -172,6 +172,10 @@ class Brief(BaseModel):
     tone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
     notes: LongText = ""
     assets: list[Asset] = Field(default_factory=list, max_length=50)
+    voice: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = Field(
+        None, description="TTS voice for this brief's narration (default: settings, then the backend's per language)."
+    )
+    speech_speed: float = Field(1.0, ge=0.5, le=2.0, description="Narration speed multiplier for this brief.")
 
 
 class ShotPrompt(BaseModel):

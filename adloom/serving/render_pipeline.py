@@ -237,7 +237,9 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
     lang = script.language
     out = Path(job["dir"])
     out.mkdir(parents=True, exist_ok=True)
-    lines = speak_lines([s.narration for s in script.shots], language=lang, voice=job["voice"], backend=job["tts"])
+    lines = speak_lines(
+        [s.narration for s in script.shots], language=lang, voice=job["voice"], speed=job["speed"], backend=job["tts"]
+    )
     durations = [
         max(s.duration_s, line.duration_s + LEAD_S + TAIL_S) for s, line in zip(script.shots, lines, strict=True)
     ]
@@ -377,7 +379,8 @@ def render_batch(
                 "height": opts.height,
                 "media": media,
                 "music": music,
-                "voice": opts.voice,
+                "voice": opts.voice or brief.voice,
+                "speed": brief.speech_speed,
                 "tts": opts.tts,
                 "product_name": brief.product.name,
                 "price_text": _price_text(brief),

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from adloom.core.types import SCHEMA_VERSION
 from adloom.serving.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
@@ -122,4 +123,4 @@ def test_library_import_search_show(tmp_path: Path):
 def test_schema_export(tmp_path: Path):
     result = runner.invoke(app, ["schema", "export", str(tmp_path)])
     assert result.exit_code == 0
-    assert (tmp_path / "Script.v1.0.schema.json").is_file()
+    assert (tmp_path / f"Script.v{SCHEMA_VERSION}.schema.json").is_file()
