@@ -35,10 +35,10 @@ def _item(i: int, industry: str = "food", language: str = "en") -> LibraryItem:
 def test_migrations_create_tables_and_are_idempotent(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/db/a.db"
     store = open_store(url)
-    assert store.revision() == store.head_revision() == "0002"
+    assert store.revision() == store.head_revision() == "0003"
     tables = set(inspect(store.engine).get_table_names())
-    assert {"library_items", "briefs", "scripts", "jobs", "creatives", "alembic_version"} <= tables
-    assert open_store(url).revision() == "0002"  # second open: nothing to do, no error
+    assert {"library_items", "briefs", "scripts", "jobs", "creatives", "feedback_events", "feedback_daily"} <= tables
+    assert open_store(url).revision() == "0003"  # second open: nothing to do, no error
 
 
 def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
@@ -55,7 +55,7 @@ def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
     store.upsert_library_items([_item(1)])
     assert store.revision() == "0001"
     upgraded = open_store(url)
-    assert upgraded.revision() == "0002" and upgraded.library_count() == 1
+    assert upgraded.revision() == "0003" and upgraded.library_count() == 1
 
 
 def test_library_round_trip_filters_and_performance_update(tmp_path: Path):

@@ -7,21 +7,41 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adloom.core.errors import InputError, NotFoundError, StorageError
-from adloom.core.storage.tables import BriefRow, CreativeRow, JobRow, LibraryItemRow, ScriptRow
-from adloom.core.types import Brief, Creative, Job, LibraryItem, Performance, Script, utcnow
+from adloom.core.storage.tables import (
+    BriefRow,
+    CreativeRow,
+    FeedbackDailyRow,
+    FeedbackEventRow,
+    JobRow,
+    LibraryItemRow,
+    ScriptRow,
+)
+from adloom.core.types import (
+    Brief,
+    Creative,
+    FeedbackEvent,
+    FeedbackKind,
+    Job,
+    LibraryItem,
+    Performance,
+    Script,
+    utcnow,
+)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -39,6 +59,106 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objec
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+#: Bound parameters per ``IN (...)`` query; SQLite's historic limit is 999.
+_IN_BATCH = 400
+
+#: Which daily column each event kind adds to (spend adds ``value``, the others ``count``).
+_KIND_COLUMN: dict[FeedbackKind, str] = {
+    FeedbackKind.impression: "impressions",
+    FeedbackKind.play_3s: "plays_3s",
+    FeedbackKind.completion: "completions",
+    FeedbackKind.click: "clicks",
+    FeedbackKind.conversion: "conversions",
+    FeedbackKind.spend: "spend",
+}
+#: The funnel: a kind's daily total may not exceed its parent's (per creative and day).
+_FUNNEL_PARENT: dict[FeedbackKind, FeedbackKind] = {
+    FeedbackKind.play_3s: FeedbackKind.impression,
+    FeedbackKind.completion: FeedbackKind.play_3s,
+    FeedbackKind.click: FeedbackKind.impression,
+    FeedbackKind.conversion: FeedbackKind.click,
+}
+#: Order within one timestamp so an impression and its click in the same second both count.
+_KIND_RANK = {k: i for i, k in enumerate(_KIND_COLUMN)}
+_COUNT_COLUMNS = ("impressions", "plays_3s", "completions", "clicks", "conversions")
+
+
+@dataclass
+class FeedbackCounts:
+    """Summed feedback: of one creative on one day, or of any group (then the ids are None)."""
+
+    creative_id: str | None = None
+    day: date | None = None
+    impressions: int = 0
+    plays_3s: int = 0
+    completions: int = 0
+    clicks: int = 0
+    conversions: int = 0
+    spend: float = 0.0
+
+    def add(self, other: FeedbackCounts) -> None:
+        for col in (*_COUNT_COLUMNS, "spend"):
+            setattr(self, col, getattr(self, col) + getattr(other, col))
+
+
+FeedbackStatus = Literal["counted", "held", "released", "duplicate", "unknown_creative", "rejected"]
+
+
+@dataclass(frozen=True)
+class FeedbackDecision:
+    """What :meth:`Store.ingest_feedback` did with one event, and why.
+
+    ``counted``: added to its creative/day aggregate. ``held``: stored but not
+    counted because it would break the funnel (``reason`` says how); it is
+    retried whenever its creative/day gets new events and then reported as
+    ``released``. ``duplicate``: its event id was seen before (counted once).
+    ``unknown_creative``: no such creative. ``rejected``: funnel violation
+    with holding switched off; nothing stored.
+    """
+
+    event_id: str
+    status: FeedbackStatus
+    reason: str = ""
+
+
+def event_day(ts: datetime) -> date:
+    """The UTC day an event belongs to (naive timestamps are taken as UTC)."""
+    return (ts if ts.tzinfo is None else ts.astimezone(UTC)).date()
+
+
+def _funnel_violation(totals: FeedbackCounts, ev: FeedbackEvent) -> str | None:
+    parent = _FUNNEL_PARENT.get(ev.kind)
+    if parent is None:
+        return None
+    col, pcol = _KIND_COLUMN[ev.kind], _KIND_COLUMN[parent]
+    after, limit = getattr(totals, col) + ev.count, getattr(totals, pcol)
+    if after <= limit:
+        return None
+    return (
+        f"{ev.kind.value} x{ev.count} would make {col} ({after}) exceed {pcol} ({limit}) "
+        f"for creative {ev.creative_id!r} on {event_day(ev.ts)}; send the {parent.value} events first "
+        "(held events are retried when more events for that creative and day arrive)"
+    )
+
+
+def _batches(items: Sequence, n: int = _IN_BATCH) -> Iterator[Sequence]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _event_from_row(r: FeedbackEventRow) -> FeedbackEvent:
+    return FeedbackEvent(
+        event_id=r.event_id,
+        creative_id=r.creative_id,
+        kind=r.kind,
+        ts=_utc(r.ts),
+        count=r.count,
+        value=r.value,
+        placement=r.placement,
+        segment=r.segment,
+    )
 
 
 class Store:
@@ -204,6 +324,225 @@ class Store:
         stmt = select(CreativeRow).where(CreativeRow.brief_id == brief_id).order_by(CreativeRow.id)
         with self.session() as s:
             return [Creative.model_validate(r.body_json) for r in s.scalars(stmt)]
+
+    def creatives_for_campaign(self, campaign_id: str) -> list[Creative]:
+        stmt = select(CreativeRow).where(CreativeRow.campaign_id == campaign_id).order_by(CreativeRow.id)
+        with self.session() as s:
+            return [Creative.model_validate(r.body_json) for r in s.scalars(stmt)]
+
+    def existing_creative_ids(self, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` that name stored creatives."""
+        wanted = sorted(set(ids))
+        found: set[str] = set()
+        with self.session() as s:
+            for batch in _batches(wanted):
+                found.update(s.scalars(select(CreativeRow.id).where(CreativeRow.id.in_(batch))))
+        return found
+
+    # -- feedback -------------------------------------------------------------------------
+    def ingest_feedback(self, events: Sequence[FeedbackEvent], *, hold: bool = True) -> list[FeedbackDecision]:
+        """Count a chunk of events into the per-creative daily aggregates, in one transaction.
+
+        Idempotent by event id: an id already stored (counted or held), or
+        repeated inside the chunk, is a ``duplicate`` and changes nothing.
+        Events are applied per creative and UTC day of their own timestamp, so
+        a late event (arriving after later days) still counts into its day.
+        Inside the chunk and against held events of the same creative/day,
+        events are tried in timestamp order, impressions first, until nothing
+        more fits: out-of-order arrival inside a chunk, or across chunks once
+        the missing parent arrives, ends up counted. Returns one decision per
+        input event (input order), then one ``released`` per earlier-held event
+        that now counts. Callers validate fields (spend >= 0 is enforced by
+        :class:`FeedbackEvent`); this method enforces identity and the funnel.
+        """
+        decisions: dict[int, FeedbackDecision] = {}
+        now = utcnow()
+        with self.session() as s:
+            ids = [e.event_id for e in events]
+            known: set[str] = set()
+            for batch in _batches(sorted(set(ids))):
+                known.update(s.scalars(select(FeedbackEventRow.event_id).where(FeedbackEventRow.event_id.in_(batch))))
+            creatives: set[str] = set()
+            for batch in _batches(sorted({e.creative_id for e in events})):
+                creatives.update(s.scalars(select(CreativeRow.id).where(CreativeRow.id.in_(batch))))
+
+            fresh: list[tuple[int, FeedbackEvent]] = []
+            for i, ev in enumerate(events):
+                if ev.event_id in known:
+                    decisions[i] = FeedbackDecision(ev.event_id, "duplicate", "event id already ingested")
+                elif ev.creative_id not in creatives:
+                    decisions[i] = FeedbackDecision(
+                        ev.event_id,
+                        "unknown_creative",
+                        f"no creative {ev.creative_id!r}; save the creative before posting its feedback",
+                    )
+                else:
+                    known.add(ev.event_id)
+                    fresh.append((i, ev))
+
+            keys = sorted({(ev.creative_id, event_day(ev.ts)) for _, ev in fresh})
+            totals: dict[tuple[str, date], FeedbackCounts] = {}
+            held_rows: list[FeedbackEventRow] = []
+            for batch in _batches(keys, _IN_BATCH // 2):
+                key_in = tuple_(FeedbackDailyRow.creative_id, FeedbackDailyRow.day).in_(batch)
+                for r in s.scalars(select(FeedbackDailyRow).where(key_in)):
+                    totals[(r.creative_id, r.day)] = FeedbackCounts(
+                        r.creative_id, r.day, *(getattr(r, c) for c in _COUNT_COLUMNS), r.spend
+                    )
+                held_in = tuple_(FeedbackEventRow.creative_id, FeedbackEventRow.day).in_(batch)
+                held_rows.extend(s.scalars(select(FeedbackEventRow).where(FeedbackEventRow.status == "held", held_in)))
+            existing_keys = set(totals)
+
+            # candidates: (event, input index or None for an earlier-held event)
+            pending: list[tuple[FeedbackEvent, int | None]] = [(ev, i) for i, ev in fresh]
+            pending += [(_event_from_row(r), None) for r in held_rows]
+            pending.sort(
+                key=lambda p: (
+                    p[0].ts.timestamp() if p[0].ts.tzinfo else p[0].ts.replace(tzinfo=UTC).timestamp(),
+                    _KIND_RANK[p[0].kind],
+                    p[0].event_id,
+                )
+            )
+            counted: list[tuple[FeedbackEvent, int | None]] = []
+            reasons: dict[str, str] = {}
+            progress = True
+            while progress and pending:
+                progress, left = False, []
+                for ev, i in pending:
+                    key = (ev.creative_id, event_day(ev.ts))
+                    t = totals.setdefault(key, FeedbackCounts(*key))
+                    why = _funnel_violation(t, ev)
+                    if why is None:
+                        col = _KIND_COLUMN[ev.kind]
+                        setattr(t, col, getattr(t, col) + (ev.value if ev.kind is FeedbackKind.spend else ev.count))
+                        counted.append((ev, i))
+                        progress = True
+                    else:
+                        reasons[ev.event_id] = why
+                        left.append((ev, i))
+                pending = left
+
+            def row(ev: FeedbackEvent, status: str, reason: str | None) -> dict:
+                return {
+                    "event_id": ev.event_id,
+                    "creative_id": ev.creative_id,
+                    "kind": ev.kind.value,
+                    "ts": ev.ts if ev.ts.tzinfo else ev.ts.replace(tzinfo=UTC),
+                    "day": event_day(ev.ts),
+                    "count": ev.count,
+                    "value": ev.value,
+                    "placement": ev.placement,
+                    "segment": ev.segment,
+                    "status": status,
+                    "reason": reason,
+                    "received_at": now,
+                }
+
+            new_rows: list[dict] = []
+            released: list[str] = []
+            for ev, i in counted:
+                if i is None:
+                    released.append(ev.event_id)
+                else:
+                    decisions[i] = FeedbackDecision(ev.event_id, "counted")
+                    new_rows.append(row(ev, "counted", None))
+            for ev, i in pending:
+                if i is None:
+                    continue  # still held, already stored
+                if hold:
+                    decisions[i] = FeedbackDecision(ev.event_id, "held", reasons[ev.event_id])
+                    new_rows.append(row(ev, "held", reasons[ev.event_id]))
+                else:
+                    decisions[i] = FeedbackDecision(ev.event_id, "rejected", reasons[ev.event_id])
+            if new_rows:
+                s.execute(insert(FeedbackEventRow.__table__), new_rows)  # Core executemany: no ORM bookkeeping
+            for batch in _batches(released):
+                s.execute(
+                    update(FeedbackEventRow)
+                    .where(FeedbackEventRow.event_id.in_(batch))
+                    .values(status="counted", reason=None)
+                )
+            touched = {(ev.creative_id, event_day(ev.ts)) for ev, _ in counted}
+            daily = [
+                {
+                    **{c: getattr(totals[k], c) for c in (*_COUNT_COLUMNS, "spend")},
+                    "creative_id": k[0],
+                    "day": k[1],
+                    "updated_at": now,
+                }
+                for k in sorted(touched)
+            ]
+            if ups := [d for d in daily if (d["creative_id"], d["day"]) in existing_keys]:
+                s.execute(update(FeedbackDailyRow), ups)
+            if ins := [d for d in daily if (d["creative_id"], d["day"]) not in existing_keys]:
+                s.execute(insert(FeedbackDailyRow.__table__), ins)
+        return [decisions[i] for i in range(len(events))] + [FeedbackDecision(e, "released") for e in released]
+
+    def feedback_daily(
+        self, creative_ids: Sequence[str] | None = None, *, since: date | None = None, until: date | None = None
+    ) -> list[FeedbackCounts]:
+        """Counted feedback per creative and day (all creatives when ``creative_ids`` is None)."""
+        base = select(FeedbackDailyRow).order_by(FeedbackDailyRow.day, FeedbackDailyRow.creative_id)
+        if since is not None:
+            base = base.where(FeedbackDailyRow.day >= since)
+        if until is not None:
+            base = base.where(FeedbackDailyRow.day <= until)
+        stmts = (
+            [base]
+            if creative_ids is None
+            else [base.where(FeedbackDailyRow.creative_id.in_(b)) for b in _batches(sorted(set(creative_ids)))]
+        )
+        out: list[FeedbackCounts] = []
+        with self.session() as s:
+            for stmt in stmts:
+                out += [
+                    FeedbackCounts(r.creative_id, r.day, *(getattr(r, c) for c in _COUNT_COLUMNS), r.spend)
+                    for r in s.scalars(stmt)
+                ]
+        out.sort(key=lambda c: (c.day, c.creative_id))
+        return out
+
+    def feedback_totals_by_creative(self, *, exclude_campaign_id: str | None = None) -> dict[str, FeedbackCounts]:
+        """Counted feedback summed per creative over all days (optionally leaving one campaign out)."""
+        cols = [func.sum(getattr(FeedbackDailyRow, c)) for c in (*_COUNT_COLUMNS, "spend")]
+        stmt = select(FeedbackDailyRow.creative_id, *cols).group_by(FeedbackDailyRow.creative_id)
+        if exclude_campaign_id is not None:
+            stmt = stmt.join(CreativeRow, CreativeRow.id == FeedbackDailyRow.creative_id).where(
+                or_(CreativeRow.campaign_id.is_(None), CreativeRow.campaign_id != exclude_campaign_id)
+            )
+        with self.session() as s:
+            return {
+                cid: FeedbackCounts(cid, None, *(int(v or 0) for v in vals[:-1]), float(vals[-1] or 0.0))
+                for cid, *vals in s.execute(stmt)
+            }
+
+    def feedback_breakdown(
+        self, creative_ids: Sequence[str], by: Literal["placement", "segment"]
+    ) -> dict[str, FeedbackCounts]:
+        """Counted feedback of some creatives summed per placement or audience segment."""
+        col = getattr(FeedbackEventRow, by)
+        stmt_base = (
+            select(col, FeedbackEventRow.kind, func.sum(FeedbackEventRow.count), func.sum(FeedbackEventRow.value))
+            .where(FeedbackEventRow.status == "counted")
+            .group_by(col, FeedbackEventRow.kind)
+        )
+        out: dict[str, FeedbackCounts] = {}
+        with self.session() as s:
+            for batch in _batches(sorted(set(creative_ids))):
+                for name, kind, n, value in s.execute(stmt_base.where(FeedbackEventRow.creative_id.in_(batch))):
+                    c = out.setdefault(name, FeedbackCounts())
+                    attr = _KIND_COLUMN[FeedbackKind(kind)]
+                    inc = float(value or 0.0) if attr == "spend" else int(n or 0)
+                    setattr(c, attr, getattr(c, attr) + inc)
+        return out
+
+    def held_feedback(self, creative_id: str | None = None) -> list[tuple[FeedbackEvent, str]]:
+        """Events stored but not counted (funnel would break), with the reason, oldest first."""
+        stmt = select(FeedbackEventRow).where(FeedbackEventRow.status == "held").order_by(FeedbackEventRow.ts)
+        if creative_id is not None:
+            stmt = stmt.where(FeedbackEventRow.creative_id == creative_id)
+        with self.session() as s:
+            return [(_event_from_row(r), r.reason or "") for r in s.scalars(stmt)]
 
     # -- jobs -----------------------------------------------------------------------------
     def save_job(self, job: Job) -> Job:

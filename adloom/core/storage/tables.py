@@ -6,9 +6,9 @@ on, so adding a field to a type needs no migration unless it must be queried.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -89,3 +89,45 @@ class CreativeRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     body_json: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FeedbackEventRow(Base):
+    """One delivery event, kept for idempotence (the id is the key) and audit.
+
+    ``status`` is ``counted`` (in the daily aggregate) or ``held`` (valid but
+    would break the funnel of its creative/day, e.g. a click before any
+    impression; retried whenever that creative/day receives new events).
+    """
+
+    __tablename__ = "feedback_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    creative_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    placement: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_feedback_events_key", "creative_id", "day", "status"),)
+
+
+class FeedbackDailyRow(Base):
+    """Counted feedback per creative and UTC day (the event's own day, however late it arrived)."""
+
+    __tablename__ = "feedback_daily"
+
+    creative_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    plays_3s: Mapped[int] = mapped_column(Integer, default=0)
+    completions: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    conversions: Mapped[int] = mapped_column(Integer, default=0)
+    spend: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
