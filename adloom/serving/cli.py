@@ -40,6 +40,8 @@ schema_app = typer.Typer(help="JSON Schemas of adloom's public types.", no_args_
 app.add_typer(library_app, name="library")
 app.add_typer(scripts_app, name="scripts")
 app.add_typer(schema_app, name="schema")
+feedback_app = typer.Typer(help="Performance feedback from ad platforms: import events.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
 
 # Piped output (logs, CI) gets a wide page so tables stay readable; a terminal keeps its own width.
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -391,6 +393,43 @@ def library_show(item_id: Annotated[str, typer.Argument(help="Library item id.")
         highlight=False,
     )
     console.print(_scripts_table([item.script], "script"))
+
+
+@app.command()
+@_friendly
+def report(
+    campaign: Annotated[
+        str, typer.Option("--campaign", "-c", help="Campaign id (creatives carry it from their brief).")
+    ],
+    out: Annotated[Path, typer.Option(help="Report file: .html (self-contained) or .pdf.")] = Path("report.html"),
+) -> None:
+    """Write a marketer report for a campaign: rates with intervals, lifts, predicted vs actual, top/bottom."""
+    from adloom.analytics.report import build_report, write_report
+    from adloom.serving.scripts_service import open_default_store
+
+    path = write_report(build_report(open_default_store(get_settings()), campaign), out)
+    console.print(f"wrote {path}")
+
+
+@feedback_app.command("import")
+@_friendly
+def feedback_import(
+    path: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet file of feedback events.")],
+) -> None:
+    """Import delivery events; duplicates count once, impossible funnels are held or rejected with reasons."""
+    from adloom.analytics.feedback import import_feedback
+    from adloom.serving.scripts_service import open_default_store
+
+    store = open_default_store(get_settings())
+    with _progress() as progress:
+        task = progress.add_task(f"importing {path.name}", total=None)
+        result = import_feedback(store, path, on_chunk=lambda r: progress.update(task, completed=r.rows))
+    console.print(
+        f"{result.rows} rows: {result.counted} counted, {result.duplicates} duplicates, {result.held} held, "
+        f"{result.rejected} rejected, {result.released} released"
+    )
+    for reason, count in sorted(result.reasons.items()):
+        console.print(f"  {reason}: {count}")
 
 
 @schema_app.command("export")

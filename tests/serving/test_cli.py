@@ -124,3 +124,29 @@ def test_schema_export(tmp_path: Path):
     result = runner.invoke(app, ["schema", "export", str(tmp_path)])
     assert result.exit_code == 0
     assert (tmp_path / f"Script.v{SCHEMA_VERSION}.schema.json").is_file()
+
+
+def test_feedback_import_then_report(tmp_path: Path):
+    from adloom.core.settings import get_settings
+    from adloom.core.storage import open_store
+    from adloom.core.types import Brief, Creative
+    from adloom.scripts_gen.writer import ScriptWriter
+
+    brief = Brief.model_validate(yaml.safe_load((SAMPLES / "brief_en.yaml").read_text()))
+    script = ScriptWriter(None).generate(brief, 1)[0]
+    store = open_store(get_settings().db_url)
+    store.save_creatives([Creative(id="crv_t1", brief_id=brief.id, campaign_id="cmp_t", script=script)])
+    rows = ["event_id,creative_id,kind,ts,count"]
+    rows += [f"i{i},crv_t1,impression,2026-11-01T10:00:00Z,100" for i in range(10)]
+    rows += ["c1,crv_t1,click,2026-11-01T11:00:00Z,30", "c1,crv_t1,click,2026-11-01T11:00:00Z,30"]
+    rows += ["x1,crv_ghost,impression,2026-11-01T10:00:00Z,5"]
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(rows) + "\n")
+    result = runner.invoke(app, ["feedback", "import", str(events)])
+    assert result.exit_code == 0, result.output
+    assert "11 counted, 1 duplicates" in result.output and "unknown_creative: 1" in result.output
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", "--campaign", "cmp_t", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "3.00%" in html  # 30 clicks / 1000 impressions
