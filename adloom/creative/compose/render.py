@@ -388,6 +388,9 @@ def render(
             "-nostdin",
             "-y",
             *graph.args(),
+            # Let the filters (zoompan, overlays, xfade) use both cores alongside the encoder.
+            "-filter_complex_threads",
+            str(os.cpu_count() or 1),
             "-/filter_complex",
             str(script),
             "-map",
