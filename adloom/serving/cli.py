@@ -188,7 +188,7 @@ def demo(
     started = time.perf_counter()
     sections = []
     for lang, aspect in (("zh", Aspect.portrait), ("en", Aspect.landscape)):
-        opts = RenderOptions(aspect=aspect, height=height, workers=workers)
+        opts = RenderOptions(aspect=aspect, height=height, workers=workers, replace_stale=True)
         sections.append(_run_render(samples / f"brief_{lang}.yaml", n, out / lang, opts))
     page = write_gallery(sections, out / "index.html", title="adloom demo — sample campaign")
     delivered = sum(o.delivered for _, outcomes in sections for o in outcomes)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -50,6 +51,7 @@ class RenderOptions:
     voice: str | None = None
     tts: str | None = None
     music: str | None = None
+    replace_stale: bool = False  # an out folder holding another brief's batch: replace it instead of refusing
 
 
 @dataclass
@@ -65,7 +67,7 @@ class CreativeOutcome:
 
 def brief_fingerprint(brief: Brief, n: int, opts: RenderOptions) -> str:
     """What makes two runs the same batch: the brief's content (not its generated ids), count and format."""
-    content = brief.model_dump(mode="json", exclude={"id": True, "assets": {"__all__": {"id"}}})
+    content = brief.model_dump(mode="json", exclude={"id": True, "schema_version": True, "assets": {"__all__": {"id"}}})
     payload = json.dumps([content, n, opts.aspect, opts.height], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -171,11 +173,15 @@ def plan_batch(
         if data.get("fingerprint") == fingerprint:
             scripts = [Script.model_validate(s) for s in data["scripts"]]
             return scripts, Brief.model_validate(data["brief"]), True
-        raise InputError(
-            f"{out_dir} already holds a batch for a different brief or count; choose another --out folder "
-            "or delete that one",
-            field="out",
-        )
+        if not opts.replace_stale:
+            raise InputError(
+                f"{out_dir} already holds a batch for a different brief or count; choose another --out folder "
+                "or delete that one",
+                field="out",
+            )
+        for old in out_dir.glob("crv_*"):  # the caller asked for the stale batch to be replaced
+            shutil.rmtree(old)
+        batch_file.unlink()
     run = generate_scripts(brief, n, store=store, retriever=retriever, writer=writer, seed=seed, progress=progress)
     _write_json(
         batch_file,

@@ -198,3 +198,21 @@ def test_emoji_in_captions_renders(tmp_path: Path):
     )
     result = render(spec, tmp_path, name="emoji")
     assert result.video.is_file() and result.srt.read_text(encoding="utf-8").count("😍") == 1
+
+
+def test_an_out_folder_of_another_batch_is_refused_or_replaced_on_request(tmp_path: Path):
+    from adloom.serving.render_pipeline import plan_batch
+
+    store, retriever = _env(tmp_path)
+    out = tmp_path / "out"
+    brief = _brief("en")
+    kw = dict(store=store, retriever=retriever, writer=ScriptWriter(None))
+    first, _, resumed = plan_batch(brief, 2, out, TINY, **kw)
+    assert not resumed
+    again, _, resumed = plan_batch(_brief("en"), 2, out, TINY, **kw)  # same content, fresh generated ids
+    assert resumed and [s.id for s in again] == [s.id for s in first]
+    (out / "crv_stale").mkdir()
+    with pytest.raises(InputError, match="different brief"):
+        plan_batch(brief, 3, out, TINY, **kw)
+    replaced, _, resumed = plan_batch(brief, 3, out, RenderOptions(height=360, workers=1, replace_stale=True), **kw)
+    assert not resumed and len(replaced) == 3 and not (out / "crv_stale").exists()
