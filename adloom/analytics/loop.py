@@ -36,6 +36,7 @@ from adloom.analytics.models import CreativePredictor, LightGBMParams, train_pre
 from adloom.analytics.ranking import Decision, Method, rank_and_prune
 from adloom.analytics.simulator import (
     AUDIENCES,
+    PLACEMENT_OFFSETS,
     PLACEMENT_SHARE,
     CreativeAttributes,
     DeliverySimulator,
@@ -79,20 +80,20 @@ class RetrainSchedule:
 class LoopConfig:
     """Everything a closed-loop run reads besides rounds, pool size, k and seed; small defaults run in seconds."""
 
-    impressions_per_round: int = 150_000
-    days_per_round: int = 5
+    impressions_per_round: int = 120_000
+    days_per_round: int = 3
     industries: tuple[Industry, ...] = tuple(Industry)
     embedding_dim: int = 16
     bar: float = 0.9
     explore_share: float = 0.1
     method: Method = "thompson"
     prior_std: float = 0.5  # logit width of the round-1 prior (no model yet)
-    n_bags: int = 3
-    bag_estimators: int = 30
-    scoring_contexts: int = 12  # context rows per candidate, averaged
+    n_bags: int = 2
+    bag_estimators: int = 15
+    scoring_contexts: int = 4  # synthetic launch-day requests per candidate, averaged
     response_seed: int = 0
     lightgbm: LightGBMParams = field(
-        default_factory=lambda: LightGBMParams(n_estimators=80, learning_rate=0.1, num_leaves=7, min_child_samples=300)
+        default_factory=lambda: LightGBMParams(n_estimators=60, learning_rate=0.1, num_leaves=7, min_child_samples=1000)
     )
     schedule: RetrainSchedule = field(default_factory=RetrainSchedule)
 
@@ -283,8 +284,6 @@ def score_candidates(
     """
     import pandas as pd
 
-    from adloom.analytics.simulator import PLACEMENT_OFFSETS
-
     n = len(attrs)
     day = int(history.impressions["day"].max()) + 1
     placements = list(PLACEMENT_OFFSETS)
@@ -423,7 +422,9 @@ def run_closed_loop(
         )
         history = concat_logs(history, log)
         since, new_imps = since + 1, new_imps + len(log)
-        retrained = cfg.schedule.due(since, new_imps, requested=r in retrain_on_demand)
+        # No scheduled retrain after the last round: no later round would use the model.
+        requested = r in retrain_on_demand
+        retrained = requested or (r < rounds and cfg.schedule.due(since, new_imps))
         if retrained:
             predictor = retrain(history, cfg, seed=seed * 1000 + r)
             since, new_imps = 0, 0

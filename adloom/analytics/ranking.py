@@ -157,7 +157,8 @@ def rank_and_prune(
 
     def compare(i: int) -> str:
         where = "at or above" if passing[i] else "below"
-        return f"{metric} {s[i]:.4g} is {ratio[i]:.2f}× the {baseline_name} {b[i]:.4g}, {where} the {bar:.2f}× bar"
+        shown = f"{ratio[i]:.2f}" if f"{ratio[i]:.2f}" != f"{bar:.2f}" else f"{ratio[i]:.3f}"  # 0.897, not 0.90
+        return f"{metric} {s[i]:.4g} is {shown}× the {baseline_name} {b[i]:.4g}, {where} the {bar:.2f}× bar"
 
     draw_name = "Thompson draw" if method == "thompson" else f"UCB (c={ucb_c:g})"
     out: list[Decision] = []
