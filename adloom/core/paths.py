@@ -36,6 +36,18 @@ def resolve_inside(
     )
 
 
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` via a temporary sibling and a rename, so readers and a
+    crashed writer never leave a half-written file under the real name."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    if isinstance(data, str):
+        tmp.write_text(data, encoding="utf-8")
+    else:
+        tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
 def safe_filename(name: str, *, max_len: int = 100) -> str:
     """A filesystem-safe name made from user text (ids, titles) — no separators, no dots first."""
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".")

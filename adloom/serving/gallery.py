@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from adloom.core.paths import write_atomic
 from adloom.core.types import Brief
 from adloom.serving.render_pipeline import CreativeOutcome
 
@@ -94,7 +95,4 @@ def write_gallery(sections: Sequence[tuple[Brief, Sequence[CreativeOutcome]]], o
         "<div class='sub'>Ranked by predicted performance; every video carries a visible AIGC label "
         "and an AIGC mark in its metadata.</div>" + "".join(parts) + "</body></html>\n"
     )
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomic(out, html)

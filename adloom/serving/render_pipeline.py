@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from adloom.core.errors import InputError
-from adloom.core.paths import check_upload, resolve_inside
+from adloom.core.paths import check_upload, resolve_inside, write_atomic
 from adloom.core.storage import Store
 from adloom.core.types import Aspect, AssetKind, Brief, Creative, CreativeStatus, Language, Script
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
@@ -144,9 +144,7 @@ def normalise_images(paths: Sequence[Path], work_dir: Path) -> list[Path]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def plan_batch(

@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from adloom.core.errors import InputError, NotFoundError
+from adloom.core.paths import write_atomic
 from adloom.core.registry import registry
 from adloom.core.settings import Settings
 from adloom.core.storage import Store, open_store
@@ -172,7 +173,4 @@ def write_run(run: ScriptRun, out: Path) -> Path:
         "elapsed_s": run.elapsed_s,
         "scripts": [s.model_dump(mode="json") for s in run.scripts],
     }
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomic(out, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

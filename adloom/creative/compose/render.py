@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from adloom.core.errors import GenerationError, InputError
-from adloom.core.paths import check_upload, safe_filename
+from adloom.core.paths import check_upload, safe_filename, write_atomic
 from adloom.creative.compose.fonts import resolve_font
 from adloom.creative.compose.media import (
     branded_background,
@@ -286,12 +286,6 @@ def srt_text(spec: RenderSpec) -> str:
     return "\n".join(blocks)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _run_ffmpeg(cmd: list[str], duration: float, progress: ProgressFn | None, log: Path) -> None:
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
@@ -457,10 +451,10 @@ def render(
         )
         if proc.returncode != 0 or not tmp_cover.is_file():
             raise GenerationError(f"ffmpeg could not extract the cover frame from {video}: {proc.stderr[-800:]}")
-        _atomic_write_bytes(cover, tmp_cover.read_bytes())
+        write_atomic(cover, tmp_cover.read_bytes())
 
     srt = out_dir / f"{stem}.srt"
-    _atomic_write_bytes(srt, srt_text(spec).encode("utf-8"))
+    write_atomic(srt, srt_text(spec).encode("utf-8"))
     boxes = [ov.box() for ov in overlays]
     elapsed = time.perf_counter() - started
     manifest_data = {
@@ -513,7 +507,7 @@ def render(
         "ffmpeg": {"command": cmd[:-1] + [video.name], "filter_complex": graph_text},
     }
     manifest = out_dir / f"{stem}.json"
-    _atomic_write_bytes(manifest, json.dumps(manifest_data, ensure_ascii=False, indent=2).encode("utf-8"))
+    write_atomic(manifest, json.dumps(manifest_data, ensure_ascii=False, indent=2).encode("utf-8"))
     if progress:
         progress(1.0)
     return RenderResult(

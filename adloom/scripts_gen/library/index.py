@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from adloom.core.errors import BackendUnavailableError, InputError, NotFoundError, StorageError
+from adloom.core.paths import write_atomic
 
 #: Metadata fields of a library item that searches can filter on.
 DEFAULT_FIELDS: tuple[str, ...] = ("industry", "platform", "language", "aspect")
@@ -378,8 +379,7 @@ class VectorIndex:
                 "search_threads": self.search_threads,
             },
         }
-        (out / "index.json.tmp").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(out / "index.json.tmp", out / "index.json")
+        write_atomic(out / "index.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         return out
 
     @classmethod

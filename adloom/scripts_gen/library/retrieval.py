@@ -70,7 +70,7 @@ import numpy as np
 import numpy.typing as npt
 
 from adloom.core.errors import ConfigError, InputError, NotFoundError, StorageError
-from adloom.core.paths import safe_filename
+from adloom.core.paths import safe_filename, write_atomic
 from adloom.core.protocols import Embedder
 from adloom.core.types import Aspect, Industry, Language, LibraryItem, Performance, Platform
 from adloom.scripts_gen.library.index import VectorIndex
@@ -480,8 +480,7 @@ class LibraryRetriever:
         os.replace(out / "background.npy.tmp", out / "background.npy")
         manifest = {"format": _FORMAT, "embedder": self.embedder.name, "dim": self.embedder.dim, "count": len(self)}
         manifest["config"] = asdict(self.config)
-        (out / "retriever.json.tmp").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        os.replace(out / "retriever.json.tmp", out / "retriever.json")  # written last: marks a complete save
+        write_atomic(out / "retriever.json", json.dumps(manifest, indent=1))  # written last: marks a complete save
         return out
 
     @classmethod
