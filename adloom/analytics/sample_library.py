@@ -33,7 +33,7 @@ from typing import TypeVar
 import numpy as np
 
 from adloom.analytics.simulator import CreativeAttributes, ResponseModel, simulate_performance
-from adloom.core.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, speech_seconds
+from adloom.core.text import EN_WORDS_PER_S, ZH_CHARS_PER_S, speech_seconds, upper_first
 from adloom.core.types import (
     Angle,
     Aspect,
@@ -1703,10 +1703,6 @@ _AVG_SHOT_S: dict[Pacing, tuple[float, float]] = {
 }
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _join(parts: list[str], language: Language) -> str:
     return ("" if language is Language.zh else " ").join(parts)
 
@@ -1749,7 +1745,7 @@ def _caption_for(line: str, points: tuple[str, ...], language: Language) -> str:
 def _hook_line(product: _Product, hook_type: HookType, industry: Industry, language: Language) -> str:
     if hook_type is HookType.unboxing:
         kind = "auto" if industry is Industry.auto else "digital" if industry in _DIGITAL else "goods"
-        return _cap(_UNBOXING[language][kind].format(name=product.name))
+        return upper_first(_UNBOXING[language][kind].format(name=product.name))
     return {
         HookType.question: product.question,
         HookType.pain_point: product.pain,
@@ -1798,8 +1794,8 @@ def _make_item(index: int, seed: int, model: ResponseModel) -> LibraryItem:
     # Lines: each sentence is used at most once per script.
     verb = _VERB[language][industry]
     cta_lines, cta_caption = _CTA[language][cta_strength]
-    fmt = {"name": product.name, "verb": verb, "Verb": _cap(verb)}
-    cta = _cap(_choice(rng, cta_lines).format(**fmt))
+    fmt = {"name": product.name, "verb": verb, "Verb": upper_first(verb)}
+    cta = upper_first(_choice(rng, cta_lines).format(**fmt))
     hook = _hook_line(product, hook_type, industry, language)
     features = list(product.features)
     rng.shuffle(features)
@@ -1911,7 +1907,7 @@ def _make_item(index: int, seed: int, model: ResponseModel) -> LibraryItem:
                 index=i,
                 role=role,
                 duration_s=round(durations[i], 1),
-                visual=_cap(template.format(look=look)),
+                visual=upper_first(template.format(look=look)),
                 narration=narrations[i],
                 caption=captions[i],
             )
@@ -1919,7 +1915,7 @@ def _make_item(index: int, seed: int, model: ResponseModel) -> LibraryItem:
 
     title_name = product.name.removeprefix("the ")
     sep = "｜" if language is Language.zh else " – "
-    title = _cap(f"{title_name}{sep}{_HOOK_LABEL[language][hook_type]}")
+    title = upper_first(f"{title_name}{sep}{_HOOK_LABEL[language][hook_type]}")
     script = Script(
         id=f"scr_s{seed}_{index + 1:04d}",
         language=language,
