@@ -36,3 +36,16 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         """Embed one search query; returns shape ``(dim,)``, unit L2 norm."""
         ...
+
+
+@runtime_checkable
+class Responder(Protocol):
+    """Answers a live-room viewer's question from the room's product knowledge.
+
+    ``serving`` builds one from ``scripts_gen`` (retrieval + LLM + compliance) and passes it
+    to the live room, which must not import ``scripts_gen``. Raises ``TimeoutError`` when it
+    cannot answer within ``timeout_s`` (the room then speaks a safe canned reply) and
+    ``ComplianceError`` when the only answer it could write breaks advertising law.
+    """
+
+    def __call__(self, question: str, *, viewer: str | None, language: str, timeout_s: float) -> str: ...
