@@ -69,7 +69,16 @@ class Settings(BaseSettings):
     tts_voice_en: str | None = Field(None, description="Voice for English lines; default: the backend's own.")
     tts_speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking-rate multiplier applied to every line.")
 
-    @field_validator("home", "model_dir", "llm_model_path", "compliance_terms", mode="after")
+    mediapipe_python: Path | None = Field(
+        None,
+        description="Python of the mediapipe venv (face landmarks); default: .venv-mediapipe beside the project.",
+    )
+    video_model_path: Path | None = Field(None, description="Local diffusers folder of a video model (Wan, LTX).")
+    video_device: str = Field("cpu", description="Torch device for the video model: cpu, cuda, cuda:1 ...")
+
+    @field_validator(
+        "home", "model_dir", "llm_model_path", "compliance_terms", "mediapipe_python", "video_model_path", mode="after"
+    )
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None
