@@ -149,6 +149,10 @@ class KokoroTTS:
 
     # ------------------------------------------------------------------ synthesis
 
+    def phonemize(self, text: str, *, language: Language, voice: str | None = None) -> str:
+        """The phoneme string Kokoro speaks ``text`` from (misaki G2P): what lip-sync aligns to the audio."""
+        return self._phonemizer(language, voice or self.default_voice(language))(text.strip())
+
     def synthesize(self, text: str, *, language: Language, voice: str | None = None, speed: float = 1.0) -> LineAudio:
         """Speak one line; lines over 510 phonemes are split at punctuation and joined."""
         language = Language(language)
