@@ -1,0 +1,1 @@
+"""A rule-based pixel detector for toy-world clips (:mod:`.evaluate`)."""
