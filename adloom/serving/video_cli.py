@@ -249,12 +249,15 @@ def storyboard(
     manifest = [
         {"index": c.index, "media": str(c.path), "duration_s": sb.shots[c.index].duration_s, "clip_s": c.duration_s,
          "role": sb.shots[c.index].role.value, "caption": sb.shots[c.index].caption, "seed": c.seed,
-         "reference": c.reference, "camera": c.camera, "prompt": c.prompt}
+         "reference": c.reference, "camera": c.camera, "prompt": c.prompt,
+         "gate_passed": c.gate_passed, "gate": c.gate_summary}
         for c in clips
     ]  # fmt: skip
     write_atomic(Path(out) / "shots.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     for c in clips:
         console.print(f"shot {c.index}: {c.path} ({c.num_frames} frames, ref {c.reference}, camera {c.camera})")
+        if c.gate_passed is False:
+            console.print(f"[yellow]shot {c.index}: {c.gate_summary}[/yellow]")
     console.print(f"wrote {Path(out) / 'shots.json'}")
 
 

@@ -107,6 +107,7 @@ def test_storyboard_command(model_dir: Path, product_png: Path, tmp_path: Path) 
     manifest = json.loads((tmp_path / "shots" / "shots.json").read_text())
     assert [m["reference"] for m in manifest] == ["product", "previous"]
     assert all(Path(m["media"]).is_file() for m in manifest) and manifest[0]["caption"] == "Hi"
+    assert all(isinstance(m["gate_passed"], bool) and "attempt 1, seed" in m["gate"] for m in manifest)
     path.write_text(json.dumps({"script_id": "x"}))
     bad = runner.invoke(app, ["video", "storyboard", "--model", str(model_dir), "--storyboard", str(path),
                               "--out", str(tmp_path / "o")])  # fmt: skip
