@@ -22,6 +22,7 @@ from adloom.core.paths import sniff
 from adloom.core.types import Aspect, Language, ShotRole
 
 compose = pytest.importorskip("adloom.creative.compose")
+from adloom.core.fonts import load_font, resolve_font  # noqa: E402
 from adloom.creative.compose import (  # noqa: E402
     TEMPLATES,
     Cue,
@@ -31,7 +32,6 @@ from adloom.creative.compose import (  # noqa: E402
     render,
     safe_area,
 )
-from adloom.creative.compose.fonts import load_font, resolve_font  # noqa: E402
 from adloom.creative.compose.media import ffmpeg_exe, probe, salient_crop  # noqa: E402
 from adloom.creative.compose.text import TextStyle, fit_text  # noqa: E402
 

@@ -24,8 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from adloom.core.errors import GenerationError, InputError
+from adloom.core.fonts import resolve_font
 from adloom.core.paths import check_upload, safe_filename, write_atomic
-from adloom.creative.compose.fonts import resolve_font
 from adloom.creative.compose.media import (
     branded_background,
     ffmpeg_exe,

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
+from adloom.core.fonts import load_font
 from adloom.core.types import Language, ShotRole
-from adloom.creative.compose.fonts import load_font
 from adloom.creative.compose.media import draw_star
 from adloom.creative.compose.spec import RenderSpec, frame_size, safe_area
 from adloom.creative.compose.text import TextStyle, fit_text, render_text

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
-from adloom.creative.compose.fonts import load_font
+from adloom.core.fonts import load_font
 
 RGBA = tuple[int, int, int, int]
 

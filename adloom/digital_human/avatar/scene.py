@@ -11,18 +11,16 @@ and checked by content before they are decoded.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from adloom.core.errors import InputError
+from adloom.core.errors import BackendUnavailableError, InputError
+from adloom.core.fonts import load_font
 from adloom.core.paths import check_upload, resolve_inside
 from adloom.digital_human.avatar.base import Avatar, MouthPose
 from adloom.digital_human.avatar.presets import COMPOSITIONS, default_roots
@@ -85,34 +83,12 @@ def load_background(
     return np.asarray(_cover(_open_image(path, roots, "background"), size), dtype=np.uint8).copy()
 
 
-@lru_cache(maxsize=1)
-def _font_path() -> tuple[str, int]:
-    """A font with CJK glyphs if one is installed (same search as the ad renderer), else DejaVu Sans."""
-    override = os.environ.get("ADLOOM_FONT")
-    if override and Path(override).expanduser().is_file():
-        return str(Path(override).expanduser()), 0
-    spec = importlib.util.find_spec("manimgx_fonts_cjk")
-    if spec is not None and spec.submodule_search_locations:
-        packaged = Path(next(iter(spec.submodule_search_locations))) / "NotoSansCJK-VF.otf.ttc"
-        if packaged.is_file():
-            return str(packaged), 2
-    for p, idx in (("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),):
-        if Path(p).is_file():
-            return p, idx
-    return "DejaVuSans-Bold.ttf", 0
-
-
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path, index = _font_path()
+    """The ad renderer's CJK font (``adloom.core.fonts``); Pillow's built-in font when none is installed."""
     try:
-        font = ImageFont.truetype(path, size, index=index)
-    except OSError:
+        return load_font(size)
+    except BackendUnavailableError:
         return ImageFont.load_default(size)
-    try:
-        font.set_variation_by_name("Bold")
-    except (OSError, ValueError, AttributeError):
-        pass
-    return font
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, max_lines: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""Find the CJK-capable font every caption is set in, at run time, with no download.
+"""Find the CJK-capable font every caption and product card is set in, at run time, with no download.
 
 The default is Noto Sans CJK (variable weight, SIL OFL 1.1) shipped inside the
 PyPI package ``manimgx-fonts-cjk`` (``pip install 'adloom[render]'``). Its
