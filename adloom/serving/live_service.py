@@ -106,6 +106,13 @@ class RoomPreset(BaseModel):
     script_llm: bool = Field(False, description="Draft selling-point lines with the LLM when writing the script.")
     answer_llm: bool = Field(True, description="Answer questions with the LLM (grounding-checked); else templates.")
     answer_timeout_s: float = Field(4.0, gt=0, le=30)
+    ack_after_s: float = Field(
+        0.05,
+        ge=0,
+        le=5,
+        description="Speak a short acknowledgement when an answer is not ready after this long, so the presenter "
+        "stops promptly (bench/live.py: ~240 ms comment → stop with the embedded LLM); 0 = never.",
+    )
     min_answer_gap_s: float = Field(8.0, ge=0, le=600, description="At most one answer per this many seconds.")
     greet_every_s: float = Field(30.0, ge=0, le=3600, description="Batched welcome for greeters; 0 = never.")
     opening_every: int = Field(6, ge=0, le=1000, description="Repeat the opening every N product blocks; 0 = never.")
@@ -485,6 +492,7 @@ class RoomRuntime:
             products=room.products,
             responder=self.answerer,
             timeout_s=preset.answer_timeout_s,
+            ack_after_s=preset.ack_after_s,
             min_gap_s=preset.min_answer_gap_s,
             greet_every_s=preset.greet_every_s,
         )

@@ -482,7 +482,7 @@ class InteractionLoop:
         interject: Callable[[Interjection], None] | None = None,
         responder: Responder | None = None,
         timeout_s: float = 4.0,
-        ack_after_s: float = 0.3,
+        ack_after_s: float = 0.05,
         min_gap_s: float = 8.0,
         greet_every_s: float = 30.0,
         max_answer_chars: int | None = None,
