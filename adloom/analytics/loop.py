@@ -92,6 +92,9 @@ class LoopConfig:
     bag_estimators: int = 15
     scoring_contexts: int = 4  # synthetic launch-day requests per candidate, averaged
     response_seed: int = 0
+    #: ``random``: random attributes with filler text; ``library``: scripts drawn like the sample library
+    #: (real :class:`~adloom.core.types.Script` objects, kept on each round for reports).
+    candidates: str = "random"
     lightgbm: LightGBMParams = field(
         default_factory=lambda: LightGBMParams(n_estimators=60, learning_rate=0.1, num_leaves=7, min_child_samples=1000)
     )
@@ -122,6 +125,12 @@ class RoundResult:
     retrained: bool
     n_history_impressions: int
     priors: dict[str, float] = field(default_factory=dict)
+    #: Per candidate key: the model's pctr / pcvr / pctcvr / uncertainty (empty in round 1: no model yet).
+    predictions: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: The pruned arm's delivery logs (creative keys in ``log.creatives["key"]``).
+    log: ImpressionLog | None = None
+    #: Candidate scripts by key when ``LoopConfig.candidates == "library"``.
+    scripts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def lift_ctr(self) -> float:
@@ -164,6 +173,20 @@ def generate_pool(
         texts.append(" ".join([a.hook_type.value, a.angle.value, ind.value, *(_WORDS[w] for w in words)]))
         attrs.append(a)
     return attrs, hashed_text_embedding(texts, dim=embedding_dim, seed=1)
+
+
+def library_pool(
+    n: int, rng: np.random.Generator, embedding_dim: int, prefix: str
+) -> tuple[list[CreativeAttributes], np.ndarray, list[Any]]:
+    """``n`` candidates drawn as sample-library scripts (keys ``prefix-i``): attributes, embeddings, scripts."""
+    from adloom.analytics.sample_library import generate_sample_library
+
+    if n < 1:
+        raise InputError(f"pool size {n} must be >= 1", field="pool_size")
+    items = generate_sample_library(n, seed=int(rng.integers(1 << 31)))
+    scripts = [it.script.model_copy(update={"id": f"{prefix}-{i:04d}"}) for i, it in enumerate(items)]
+    attrs = [CreativeAttributes.from_script(sc) for sc in scripts]
+    return attrs, hashed_text_embedding([sc.full_text() for sc in scripts], dim=embedding_dim, seed=1), scripts
 
 
 def true_creative_rates(sim: DeliverySimulator, attrs: list[CreativeAttributes], emb: np.ndarray) -> np.ndarray:
@@ -262,7 +285,14 @@ def retrain(history: ImpressionLog, cfg: LoopConfig, seed: int) -> CreativePredi
     imp = history.impressions
     labels = {k: imp[k].to_numpy() for k in ("play_3s", "click", "conversion")}
     return train_predictor(
-        encoder, frame, labels, cfg.lightgbm, seed=seed, n_bags=cfg.n_bags, bag_estimators=cfg.bag_estimators
+        encoder,
+        frame,
+        labels,
+        cfg.lightgbm,
+        seed=seed,
+        n_bags=cfg.n_bags,
+        bag_estimators=cfg.bag_estimators,
+        groups=imp["creative"].to_numpy(),
     )
 
 
@@ -273,8 +303,11 @@ def score_candidates(
     emb: np.ndarray,
     n_contexts: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
+    full: bool = False,
+) -> Any:
     """Per candidate, mean predicted pCTCVR and CTR uncertainty (logits) over ``n_contexts`` launch-day contexts.
+
+    With ``full`` the mean pCTR and pCVR come back too: ``(ctcvr, std, ctr, cvr)``.
 
     Candidates join the history as creatives launching on the next day, with
     synthetic requests (audiences and placements at their traffic shares,
@@ -303,6 +336,8 @@ def score_candidates(
             "p_play_3s": np.zeros(m),
             "p_ctr": np.zeros(m),
             "p_cvr": np.zeros(m),
+            "p_ctr_observable": np.zeros(m),
+            "p_cvr_observable": np.zeros(m),
             "play_3s": np.zeros(m, dtype=np.int8),
             "click": np.zeros(m, dtype=np.int8),
             "conversion": np.zeros(m, dtype=np.int8),
@@ -319,6 +354,7 @@ def score_candidates(
     cands["has_presenter"] = [int(a.has_presenter) for a in attrs]
     cands["launch_day"] = 0
     cands["bid"] = 1.0
+    cands["quality"] = np.nan  # hidden truth, never a feature: unknown for a candidate
     cands = cands[list(history.creatives.columns)]
     joined = concat_logs(history, ImpressionLog(impressions=imps, creatives=cands, embeddings=emb))
     frame = build_feature_frame(joined, history_until_day=day)
@@ -326,6 +362,10 @@ def score_candidates(
     pred = predictor.predict(frame.iloc[rows])
     ctcvr = np.bincount(creative, weights=pred.ctcvr, minlength=n) / n_contexts
     std = np.bincount(creative, weights=pred.ctr_std, minlength=n) / n_contexts
+    if full:
+        ctr = np.bincount(creative, weights=pred.ctr, minlength=n) / n_contexts
+        cvr = np.bincount(creative, weights=pred.cvr, minlength=n) / n_contexts
+        return ctcvr, std, ctr, cvr
     return ctcvr, std
 
 
@@ -373,18 +413,35 @@ def run_closed_loop(
     results: list[RoundResult] = []
     for r in range(1, rounds + 1):
         rng = np.random.default_rng([seed, r])
-        attrs, emb = generate_pool(pool_size, rng, cfg.industries, cfg.embedding_dim, prefix=f"s{seed}r{r}")
+        scripts: list[Any] = []
+        if cfg.candidates == "library":
+            attrs, emb, scripts = library_pool(pool_size, rng, cfg.embedding_dim, prefix=f"s{seed}r{r}")
+        else:
+            attrs, emb = generate_pool(pool_size, rng, cfg.industries, cfg.embedding_dim, prefix=f"s{seed}r{r}")
         keys = [a.key for a in attrs]
         base_by_ind = industry_baselines(history)
         baseline = np.array([base_by_ind[a.industry.value] for a in attrs])
+        predictions: dict[str, dict[str, float]] = {}
         if predictor is None or history is None:
             scores, std, share = baseline.copy(), np.full(pool_size, cfg.prior_std), 1.0
         else:
-            scores, std = score_candidates(predictor, history, attrs, emb, cfg.scoring_contexts, rng)
+            scores, std, p_ctr, p_cvr = score_candidates(
+                predictor, history, attrs, emb, cfg.scoring_contexts, rng, full=True
+            )
             share = cfg.explore_share
+            predictions = {
+                key: {"pctr": float(a), "pcvr": float(b), "pctcvr": float(c), "uncertainty": float(d)}
+                for key, a, b, c, d in zip(keys, p_ctr, p_cvr, scores, std, strict=True)
+            }
         # One campaign per industry, each with its share of the launch slots, in both arms alike:
         # the arms then differ only in which creatives they pick inside a campaign, not in industry mix.
         groups = [np.flatnonzero([a.industry is ind for a in attrs]) for ind in cfg.industries]
+        if sum(len(g) for g in groups) < launch_k:
+            raise InputError(
+                f"only {sum(len(g) for g in groups)} candidates fall in the configured industries, fewer than "
+                f"launch_k={launch_k}: widen LoopConfig.industries or lower k",
+                field="launch_k",
+            )
         slots = _split_slots(launch_k, [len(g) for g in groups])
         decided: dict[int, Decision] = {}
         off_parts: list[np.ndarray] = []
@@ -436,6 +493,9 @@ def run_closed_loop(
             retrained=retrained,
             n_history_impressions=len(history),
             priors=updated_priors(log),
+            predictions=predictions,
+            log=log,
+            scripts={sc.id: sc for sc in scripts},
         )
         results.append(result)
         if progress is not None:

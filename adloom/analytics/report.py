@@ -605,11 +605,11 @@ def _svg_trend(points: list[TrendPoint], metric: Metric, width: int = 520, heigh
     )
 
 
-def _svg_lifts(lifts: list[Lift], width: int = 520) -> str:
+def _svg_lifts(lifts: list[Lift], width: int = 560) -> str:
     """Forest plot: one row per metric × baseline, point and interval around zero lift."""
     if not lifts:
         return '<p class="muted">No baseline to compare with yet.</p>'
-    row_h, pad_l, pad_r, pad_t = 22, 170, 20, 20
+    row_h, pad_l, pad_r, pad_t = 22, 210, 20, 20  # labels such as "3s-play rate vs industry" fit in PDF fonts too
     height = pad_t + row_h * len(lifts) + 24
     lo = min(min(lf.lo for lf in lifts), -0.1)
     hi = max(max(lf.hi for lf in lifts), 0.1)
@@ -635,8 +635,8 @@ def _svg_lifts(lifts: list[Lift], width: int = 520) -> str:
         f'aria-label="Lifts"><text x="{pad_l}" y="13" class="title">Lift vs baselines (95% CI)</text>'
         f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{pad_t}" y2="{axis_y}" class="zero"/>{"".join(rows)}'
         f'<text x="{x(lo):.1f}" y="{axis_y + 16}">{_pct(lo, 0)}</text>'
-        f'<text x="{x(0):.1f}" y="{axis_y + 16}" text-anchor="middle">0</text>'
-        f'<text x="{x(hi):.1f}" y="{axis_y + 16}" text-anchor="end">{_pct(hi, 0)}</text></svg>'
+        + (f'<text x="{x(0):.1f}" y="{axis_y + 16}" text-anchor="middle">0</text>' if x(0) - x(lo) > 34 else "")
+        + f'<text x="{x(hi):.1f}" y="{axis_y + 16}" text-anchor="end">{_pct(hi, 0)}</text></svg>'
     )
 
 

@@ -655,11 +655,14 @@ class ImpressionLog:
     ``impressions`` columns: ``creative`` (row index into ``creatives``),
     ``day``, ``audience``, ``placement``, ``position`` (1 = top), ``frequency``
     (n-th exposure of this viewer to this creative), the true probabilities
-    ``p_play_3s``, ``p_ctr``, ``p_cvr`` (post-click) and the drawn outcomes
+    ``p_play_3s``, ``p_ctr``, ``p_cvr`` (post-click), the observable oracle
+    ``p_ctr_observable`` and ``p_cvr_observable`` (the same without the
+    creative's latent execution quality and the day noise: the best any
+    model can do from features alone before launch) and the drawn outcomes
     ``play_3s``, ``click``, ``conversion`` (0/1; a conversion needs a click).
     ``creatives`` holds each creative's attributes as columns plus
-    ``launch_day`` and ``bid``; ``embeddings`` is the ``(n_creatives, d)``
-    content matrix the truth used.
+    ``launch_day``, ``bid`` and the hidden ``quality`` (never a feature);
+    ``embeddings`` is the ``(n_creatives, d)`` content matrix the truth used.
     """
 
     impressions: Any  # pandas.DataFrame
@@ -783,12 +786,17 @@ class DeliverySimulator:
         place_off = np.array([PLACEMENT_OFFSETS[x] for x in placements])
         daily = rng.normal(0.0, p.daily_noise_sd, size=(n, n_days))
 
+        quality = np.array([self.model.execution_quality(a.key) for a in attrs])
         z = base[creative].copy()
         z += self.audience_industry[audience, industry_idx[creative]]
         z += self.audience_hook[audience, hook_idx[creative]]
         z += place_off[placement]
         z += np.log(position)[:, None] * np.asarray(p.position_coef)
         z += (frequency - 1)[:, None] * np.asarray(p.fatigue_coef)
+        # The oracle restricted to what can be known before launch: the same logit without the
+        # creative's latent execution quality and without the day noise (neither is a feature).
+        latent = quality[creative][:, None] * np.asarray(self.model.params.quality_loading)
+        probs_obs = self.clamp(z - latent)
         z += daily[creative, day][:, None]
         probs = self.clamp(z)
 
@@ -807,6 +815,8 @@ class DeliverySimulator:
                 "p_play_3s": probs[:, 0],
                 "p_ctr": probs[:, 1],
                 "p_cvr": probs[:, 2],
+                "p_ctr_observable": probs_obs[:, 1],
+                "p_cvr_observable": probs_obs[:, 2],
                 "play_3s": play.astype(np.int8),
                 "click": click.astype(np.int8),
                 "conversion": conversion.astype(np.int8),
@@ -830,6 +840,7 @@ class DeliverySimulator:
                 "caption_coverage": [a.caption_coverage for a in attrs],
                 "launch_day": launch_days,
                 "bid": bid,
+                "quality": quality,
             }
         )
         return ImpressionLog(impressions=impressions, creatives=creatives, embeddings=embeddings.astype(np.float32))

@@ -42,6 +42,12 @@ app.add_typer(scripts_app, name="scripts")
 app.add_typer(schema_app, name="schema")
 feedback_app = typer.Typer(help="Performance feedback from ad platforms: import events.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
+predictor_app = typer.Typer(help="The CTR/CVR predictor: train, list versions.", no_args_is_help=True)
+app.add_typer(predictor_app, name="predictor")
+loop_app = typer.Typer(
+    help="The learning loop: feedback → retrain → new scores → library priors; or simulate it.", no_args_is_help=True
+)
+app.add_typer(loop_app, name="loop")
 
 # Piped output (logs, CI) gets a wide page so tables stay readable; a terminal keeps its own width.
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -231,17 +237,20 @@ def _run_render(
             progress=step,
         )
     table = Table(title=f"{brief.product.name}: {sum(o.delivered for o in outcomes)}/{len(outcomes)} delivered")
-    for col in ("rank", "creative", "hook / angle", "secs", "score", "gate"):
+    for col in ("rank", "creative", "hook / angle", "secs", "score", "gate / decision"):
         table.add_column(col)
     for i, o in enumerate(outcomes, 1):
         c = o.creative
+        sc = c.scores
+        shown = f"pCTCVR {sc['pctcvr']:.3%}" if "pctcvr" in sc else f"prior {sc.get('prior', 0):.2f}"
+        decision = next((r for r in c.reasons if r.startswith(("launch:", "explore:", "prune:"))), "")
         table.add_row(
             str(i),
             c.id + (" (resumed)" if o.resumed else ""),
             f"{c.script.hook_type.value} / {c.script.angle.value}",
             f"{c.script.duration_s:.1f}",
-            f"{c.scores.get('prior', 0):.2f}",
-            "passed" if o.delivered else "; ".join(c.reasons)[:80],
+            shown,
+            ("PRUNED: " if o.pruned else "passed; ") + decision[:90] if o.delivered else "; ".join(c.reasons)[:80],
         )
     console.print(table)
     return brief, outcomes
@@ -432,6 +441,117 @@ def feedback_import(
         console.print(f"  {reason}: {count}")
 
 
+def _metrics_line(metrics: dict[str, dict[str, float]]) -> str:
+    parts = [
+        f"{k} AUC {m['auc']:.4f}" for k, m in metrics.items() if k in ("ctr/lightgbm", "ctr/logistic", "ctcvr/lightgbm")
+    ]
+    return "; ".join(parts)
+
+
+@predictor_app.command("train")
+@_friendly
+def predictor_train(
+    from_feedback: Annotated[
+        bool, typer.Option("--from-feedback/--simulate", help="Train on stored feedback, or on simulated delivery.")
+    ] = True,
+    config: Annotated[Path | None, typer.Option(help="Experiment YAML (with --simulate).")] = None,
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+) -> None:
+    """Train a new predictor version (pCTR, ESMM pCVR, pPlay, uncertainty), save it and register it in the store."""
+    from adloom.serving.predictor_service import train_from_feedback, train_from_simulation
+    from adloom.serving.scripts_service import open_default_store
+
+    settings = get_settings()
+    store = open_default_store(settings)
+    with _progress() as progress:
+        progress.add_task("training the predictor", total=None)
+        if from_feedback:
+            mv, result = train_from_feedback(store, settings, seed=seed)
+        else:
+            from adloom.analytics.experiment import load_config
+
+            mv, result = train_from_simulation(store, settings, load_config(config) if config else None)
+    console.print(f"model {mv.version}: trained on {mv.n_train:,} rows; {_metrics_line(result.metrics)}")
+    console.print(f"saved to {mv.path}")
+
+
+@predictor_app.command("list")
+@_friendly
+def predictor_list() -> None:
+    """Registered predictor versions, newest first."""
+    from adloom.serving.scripts_service import open_default_store
+
+    table = Table(title="predictor versions")
+    for col in ("version", "created", "rows", "CTR AUC", "CTCVR AUC"):
+        table.add_column(col)
+    for mv in open_default_store(get_settings()).list_models("predictor"):
+        m = mv.metrics or {}
+        table.add_row(
+            mv.version,
+            f"{mv.created_at:%Y-%m-%d %H:%M}" if mv.created_at else "",
+            f"{mv.n_train:,}",
+            f"{m.get('ctr/lightgbm', {}).get('auc', float('nan')):.4f}",
+            f"{m.get('ctcvr/lightgbm', {}).get('auc', float('nan')):.4f}",
+        )
+    console.print(table)
+
+
+@loop_app.command("run")
+@_friendly
+def loop_run(seed: Annotated[int, typer.Option(help="Training seed.")] = 0) -> None:
+    """On demand: retrain on the stored feedback, register the new version, push performance into the library."""
+    from adloom.serving.predictor_service import run_loop_once
+    from adloom.serving.scripts_service import open_default_store
+
+    settings = get_settings()
+    store = open_default_store(settings)
+    with _progress() as progress:
+        task = progress.add_task("loop", total=None)
+        res = run_loop_once(store, settings, seed=seed, progress=lambda what: progress.update(task, description=what))
+    console.print(
+        f"new model {res.model.version} ({_metrics_line(res.metrics)}); "
+        f"{res.n_library_items} library items updated with their delivery; {res.elapsed_s:.1f}s"
+    )
+
+
+@loop_app.command("simulate")
+@_friendly
+def loop_simulate(
+    rounds: Annotated[int, typer.Option(help="Rounds of generate → prune → launch → learn.")] = 4,
+    pool: Annotated[int, typer.Option(help="Candidates per round.")] = 200,
+    k: Annotated[int, typer.Option(help="Creatives launched per round and arm.")] = 40,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    impressions: Annotated[int, typer.Option(help="Impressions delivered per round.")] = 120_000,
+) -> None:
+    """Run the closed-loop simulation and print per round the true CTR/CVR of launched creatives, pruning on vs off."""
+    from adloom.analytics.loop import LoopConfig, run_closed_loop
+
+    table = Table(title=f"closed loop: pool {pool}, k {k}, seed {seed}")
+    for col in ("round", "CTR off", "CTR on", "CVR off", "CVR on", "CTCVR lift", "launch/explore/prune"):
+        table.add_column(col, justify="right")
+    with _progress() as progress:
+        task = progress.add_task("simulating rounds", total=rounds)
+        results = run_closed_loop(
+            rounds,
+            pool,
+            k,
+            seed,
+            config=LoopConfig(impressions_per_round=impressions),
+            progress=lambda r: progress.update(task, completed=r.round),
+        )
+    for r in results:
+        table.add_row(
+            str(r.round),
+            f"{r.off.ctr:.3%}",
+            f"{r.on.ctr:.3%}",
+            f"{r.off.cvr:.2%}",
+            f"{r.on.cvr:.2%}",
+            f"{r.lift_ctcvr:+.1%}",
+            f"{r.count('launch')}/{r.count('explore')}/{r.count('prune')}",
+        )
+    console.print(table)
+
+
 @schema_app.command("export")
 @_friendly
 def schema_export(
@@ -442,13 +562,13 @@ def schema_export(
         console.print(str(path))
 
 
-if __name__ == "__main__":
-    app()
-
-
 # Sub-commands that live in modules of their own (they import helpers defined above, so they come last).
 from adloom.serving.live_cli import live_app  # noqa: E402
 from adloom.serving.video_cli import video_app  # noqa: E402
 
 app.add_typer(video_app, name="video")
 app.add_typer(live_app, name="live")
+
+
+if __name__ == "__main__":
+    app()

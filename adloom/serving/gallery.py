@@ -22,6 +22,7 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 8px} .sub{colo
 .grid{display:flex;flex-wrap:wrap;gap:18px}
 .card{background:#fff;border-radius:10px;box-shadow:0 1px 4px #0002;padding:12px;width:340px}
 .card.rejected{opacity:.75;border:2px solid #c44}
+.card.pruned{opacity:.6;border:2px dashed #b3261e}
 video{width:100%;max-height:520px;background:#000;border-radius:6px}
 .meta{font-size:13px;color:#444;margin:6px 0} .ok{color:#17803d;font-weight:600} .bad{color:#b3261e;font-weight:600}
 ol{padding-left:18px;font-size:13px;margin:6px 0} li{margin:3px 0} .cap{color:#777}
@@ -37,12 +38,24 @@ def _card(o: CreativeOutcome, rank: int, page_dir: Path) -> str:
     c = o.creative
     s = c.script
     gate = o.quality or {}
-    passed = c.status.value == "rendered"
+    passed = o.delivered
+    gate_reasons = [r for r in c.reasons if not r.startswith(("launch:", "explore:", "prune:"))]
+    decision = next((r for r in c.reasons if r.startswith(("launch:", "explore:", "prune:"))), "")
     verdict = (
         '<span class="ok">passed</span>'
         if passed
-        else '<span class="bad">not delivered</span>: ' + escape("; ".join(c.reasons) or "render failed")
+        else '<span class="bad">not delivered</span>: ' + escape("; ".join(gate_reasons) or "render failed")
     )
+    sc = c.scores
+    if "pctcvr" in sc:
+        score = (
+            f"pCTCVR {sc['pctcvr']:.3%} (pCTR {sc.get('pctr', 0):.2%} × pCVR {sc.get('pcvr', 0):.2%}, "
+            f"±{sc.get('uncertainty', 0):.2f} logit)"
+        )
+    else:
+        score = f"score {sc.get('prior', 0):.2f} (performance prior; no trained predictor)"
+    pruned = '<div class="meta"><span class="bad">PRUNED</span> — not to launch</div>' if o.pruned else ""
+    why = f'<div class="meta">decision: {escape(decision)}</div>' if decision else ""
     shots = "".join(
         f"<li><b>{escape(sh.role.value)}</b> {sh.duration_s:.1f}s — {escape(sh.narration)}"
         + (f' <span class="cap">[{escape(sh.caption)}]</span>' if sh.caption else "")
@@ -60,11 +73,13 @@ def _card(o: CreativeOutcome, rank: int, page_dir: Path) -> str:
         else ""
     )
     return f"""
-<div class="card{"" if passed else " rejected"}">
+<div class="card{"" if passed else " rejected"}{" pruned" if o.pruned else ""}">
   {video}
   <div class="meta">#{rank} · <b>{escape(s.hook_type.value)}</b> / {escape(s.angle.value)} · {s.duration_s:.1f}s ·
-   score {c.scores.get("prior", 0):.2f} (performance prior)</div>
+   {escape(score)}</div>
+  {pruned}
   <div class="meta">quality gate: {verdict}</div>
+  {why}
   <div class="meta">written by {escape(s.provenance.path)} ({escape(s.provenance.backend or "no model")}) ·
    {escape(str(metrics.get("video_codec", "")))} {metrics.get("width", "")}×{metrics.get("height", "")}</div>
   <ol>{shots}</ol>
@@ -92,7 +107,10 @@ def write_gallery(sections: Sequence[tuple[Brief, Sequence[CreativeOutcome]]], o
     html = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1>"
-        "<div class='sub'>Ranked by predicted performance; every video carries a visible AIGC label "
-        "and an AIGC mark in its metadata.</div>" + "".join(parts) + "</body></html>\n"
+        "<div class='sub'>Ranked by predicted performance (pCTCVR from the trained predictor; the performance "
+        "prior of similar library creatives until one is trained, as each card says). Pruned creatives are "
+        "marked and ranked last. Every video carries a visible AIGC label and an AIGC mark in its metadata.</div>"
+        + "".join(parts)
+        + "</body></html>\n"
     )
     return write_atomic(out, html)

@@ -8,6 +8,10 @@ A batch lives in one output folder:
 - ``<creative id>/`` — one folder per creative; ``result.json`` is written
   last and atomically, so a folder without it is unfinished and is rendered
   again on the next run (a killed worker leaves no half-delivered creative).
+- ``ranking.json`` — how the batch was ranked: by the newest trained
+  predictor in the store (pCTCVR with uncertainty; creatives below the bar
+  are marked ``pruned``), or by the performance prior when none has been
+  trained yet, with every decision's reason (also stored in the database).
 
 Rendering runs in worker processes (``ProcessPoolExecutor``); each worker
 does voice, render and gate for one creative and reports back a plain dict.
@@ -30,6 +34,7 @@ from typing import Any
 from adloom.core.errors import InputError
 from adloom.core.paths import check_upload, resolve_inside, write_atomic
 from adloom.core.storage import Store
+from adloom.core.storage.db import DecisionRecord
 from adloom.core.types import Aspect, AssetKind, Brief, Creative, CreativeStatus, Language, Script
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
 from adloom.scripts_gen.writer import ScriptWriter
@@ -59,10 +64,14 @@ class CreativeOutcome:
     creative: Creative
     quality: dict[str, Any]
     resumed: bool = False
-    delivered: bool = field(init=False)
+    delivered: bool = field(init=False)  # rendered and passed the gate (a pruned creative was delivered too)
 
     def __post_init__(self) -> None:
-        self.delivered = self.creative.status == CreativeStatus.rendered
+        self.delivered = self.creative.status in (CreativeStatus.rendered, CreativeStatus.pruned)
+
+    @property
+    def pruned(self) -> bool:
+        return self.creative.status == CreativeStatus.pruned
 
 
 def brief_fingerprint(brief: Brief, n: int, opts: RenderOptions) -> str:
@@ -193,16 +202,131 @@ def plan_batch(
     return run.scripts, brief, False
 
 
+def prior_scores(scripts: Sequence[Script], retriever: LibraryRetriever) -> list[float]:
+    """How well each script's kind of creative performed before: the mean performance prior of library
+    items with the same industry and hook type (1.0 = industry average). One library scan per batch,
+    one mean per (industry, hook type). The fallback ranking when no predictor has been trained."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for it in retriever.items:
+        groups.setdefault((it.industry.value, it.script.hook_type.value), []).append(retriever.prior(it.id))
+    means = {k: round(sum(v) / len(v), 4) for k, v in groups.items()}
+    return [means.get((s.industry.value, s.hook_type.value), 1.0) for s in scripts]
+
+
 def prior_score(script: Script, retriever: LibraryRetriever) -> float:
-    """How well this kind of creative performed before: the mean performance prior of library
-    items with the same industry and hook type (1.0 = industry average). The predictor issue
-    replaces this with pCTR × pCVR."""
-    same = [
-        retriever.prior(it.id)
-        for it in retriever.items
-        if it.industry == script.industry and it.script.hook_type == script.hook_type
-    ]
-    return round(sum(same) / len(same), 4) if same else 1.0
+    """:func:`prior_scores` of one script."""
+    return prior_scores([script], retriever)[0]
+
+
+@dataclass(frozen=True)
+class BatchRanking:
+    """How a batch was ranked: by the trained predictor (``model_version``) or by the prior fallback."""
+
+    method: str  # "predictor" or "prior"
+    model_version: str | None
+    scores: dict[str, dict[str, float]]  # creative id → scores shown with it
+    decisions: dict[str, DecisionRecord]  # creative id → decision and reason
+    note: str
+
+    def rank_key(self, creative_id: str) -> float:
+        s = self.scores.get(creative_id, {})
+        return s.get("pctcvr", s.get("prior", 0.0))
+
+
+def rank_batch(
+    brief: Brief,
+    scripts: dict[str, Script],
+    store: Store,
+    retriever: LibraryRetriever,
+    *,
+    batch_id: str,
+    bar: float = 0.9,
+    explore_share: float = 0.1,
+    seed: int = 0,
+) -> BatchRanking:
+    """Score the delivered creatives of a batch once and decide launch / explore / prune with reasons.
+
+    With a trained predictor in the store: pCTR, pCVR, pCTCVR and the CTR
+    uncertainty per creative; :func:`adloom.analytics.ranking.rank_and_prune`
+    against the industry's benchmark pCTCVR (``bar`` × baseline), with an
+    exploration share by Thompson sampling. Without one: the performance
+    prior orders them and nothing is pruned, which the note says. Every
+    decision is stored with its reason (``ranking_decisions``).
+    """
+    import numpy as np
+
+    ids = sorted(scripts)
+    found = _load_predictor(store)
+    if found is None or not ids:
+        priors = prior_scores([scripts[i] for i in ids], retriever)
+        note = "ranked by the performance prior of similar library creatives: no trained predictor yet"
+        scores = {cid: {"prior": p} for cid, p in zip(ids, priors, strict=True)}
+        decisions = {
+            cid: DecisionRecord(
+                creative_id=cid,
+                action="launch",
+                score=p,
+                baseline=1.0,
+                metric="prior",
+                reason=f"launch: no trained predictor, so nothing is pruned; performance prior {p:.2f} "
+                "(1.00 = industry average)",
+                batch_id=batch_id,
+                campaign_id=brief.campaign_id,
+            )
+            for cid, p in zip(ids, priors, strict=True)
+        }
+        store.save_decisions(list(decisions.values()))
+        return BatchRanking("prior", None, scores, decisions, note)
+    from adloom.analytics.ranking import rank_and_prune
+    from adloom.serving.predictor_service import industry_baseline, score_scripts
+
+    predictor, mv = found
+    sc = score_scripts(predictor, [scripts[i] for i in ids], retriever.items, seed=seed)
+    baseline = industry_baseline(brief.industry.value)
+    ds = rank_and_prune(
+        ids,
+        np.clip(sc.pctcvr, 1e-9, 1 - 1e-9),
+        baseline,
+        std=sc.std,
+        bar=bar,
+        explore_share=explore_share,
+        rng=np.random.default_rng(seed),
+        baseline_name=f"{brief.industry.value} benchmark",
+    )
+    scores = {
+        cid: {
+            "pctr": float(sc.pctr[i]),
+            "pcvr": float(sc.pcvr[i]),
+            "pctcvr": float(sc.pctcvr[i]),
+            "uncertainty": float(sc.std[i]),
+        }
+        for i, cid in enumerate(ids)
+    }
+    decisions = {
+        d.creative_key: DecisionRecord(
+            creative_id=d.creative_key,
+            action=d.action,
+            score=d.score,
+            baseline=d.baseline,
+            reason=d.reason,
+            metric="pCTCVR",
+            uncertainty=d.uncertainty,
+            scores=scores[d.creative_key],
+            batch_id=batch_id,
+            campaign_id=brief.campaign_id,
+            model_version=mv.version,
+        )
+        for d in ds
+    }
+    store.save_decisions(list(decisions.values()))
+    note = f"ranked by predicted pCTCVR (model {mv.version}); pruned below {bar:.2f}× the industry benchmark"
+    return BatchRanking("predictor", mv.version, scores, decisions, note)
+
+
+def _load_predictor(store: Store) -> Any:
+    from adloom.serving.predictor_service import load_latest
+
+    return load_latest(store)
 
 
 def _subtitle_chunks(text: str, start: float, end: float, language: Language) -> list[tuple[float, float, str]]:
@@ -305,22 +429,27 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _creative(brief: Brief, result: dict[str, Any], score: float) -> Creative:
+def _creative(brief: Brief, result: dict[str, Any], scores: dict[str, float], decision: str | None = None) -> Creative:
     quality = result.get("quality") or {}
     passed = bool(quality.get("passed")) and "error" not in result
     reasons = list(quality.get("reasons") or []) + ([result["error"]] if "error" in result else [])
+    status = CreativeStatus.rendered if passed else CreativeStatus.rejected
+    if passed and decision is not None and decision.startswith("prune"):
+        status = CreativeStatus.pruned
+    if passed and decision:
+        reasons.append(decision)
     return Creative(
         id=result["id"],
         brief_id=brief.id,
         campaign_id=brief.campaign_id,
         script=Script.model_validate(result["script"]),
-        status=CreativeStatus.rendered if passed else CreativeStatus.rejected,
+        status=status,
         video_path=result.get("video"),
         cover_path=result.get("cover"),
         subtitles_path=result.get("srt"),
         manifest_path=result.get("manifest"),
         aigc_label=True,
-        scores={"prior": score},
+        scores=scores,
         reasons=reasons,
     )
 
@@ -410,16 +539,40 @@ def render_batch(
                 done += 1
                 if progress:
                     progress(done, total, f"rendered {job['id']}")
-    outcomes = [
-        CreativeOutcome(
-            _creative(brief, r, prior_score(Script.model_validate(r["script"]), retriever)),
-            r.get("quality", {}),
-            resumed,
+    passed = {
+        r["id"]: Script.model_validate(r["script"])
+        for r, _ in results
+        if (r.get("quality") or {}).get("passed") and "error" not in r
+    }
+    ranking = rank_batch(
+        brief, passed, store, retriever, batch_id=f"{out_dir.name}-{brief_fingerprint(brief, n, opts)}"
+    )
+    outcomes = []
+    for r, resumed in results:
+        d = ranking.decisions.get(r["id"])
+        scores = ranking.scores.get(r["id"]) or {"prior": prior_score(Script.model_validate(r["script"]), retriever)}
+        outcomes.append(
+            CreativeOutcome(_creative(brief, r, scores, d.reason if d else None), r.get("quality", {}), resumed)
         )
-        for r, resumed in results
-    ]
-    outcomes.sort(key=lambda o: (not o.delivered, -o.creative.scores.get("prior", 0.0), o.creative.id))
+    outcomes.sort(
+        key=lambda o: (
+            not o.delivered,
+            o.creative.status == CreativeStatus.pruned,
+            -ranking.rank_key(o.creative.id),
+            o.creative.id,
+        )
+    )
     store.save_creatives([o.creative for o in outcomes])
+    _write_json(
+        out_dir / "ranking.json",
+        {
+            "method": ranking.method,
+            "model_version": ranking.model_version,
+            "note": ranking.note,
+            "decisions": {cid: {"action": d.action, "reason": d.reason} for cid, d in ranking.decisions.items()},
+            "scores": ranking.scores,
+        },
+    )
     return outcomes
 
 

@@ -35,10 +35,12 @@ def _item(i: int, industry: str = "food", language: str = "en") -> LibraryItem:
 def test_migrations_create_tables_and_are_idempotent(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/db/a.db"
     store = open_store(url)
-    assert store.revision() == store.head_revision() == "0003"
+    head = store.head_revision()
+    assert head is not None and head >= "0004" and store.revision() == head
     tables = set(inspect(store.engine).get_table_names())
     assert {"library_items", "briefs", "scripts", "jobs", "creatives", "feedback_events", "feedback_daily"} <= tables
-    assert open_store(url).revision() == "0003"  # second open: nothing to do, no error
+    assert {"ranking_decisions", "model_versions"} <= tables
+    assert open_store(url).revision() == head  # second open: nothing to do, no error
 
 
 def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
@@ -55,7 +57,7 @@ def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
     store.upsert_library_items([_item(1)])
     assert store.revision() == "0001"
     upgraded = open_store(url)
-    assert upgraded.revision() == "0003" and upgraded.library_count() == 1
+    assert upgraded.revision() == store.head_revision() and upgraded.library_count() == 1
 
 
 def test_library_round_trip_filters_and_performance_update(tmp_path: Path):
@@ -89,3 +91,46 @@ def test_scripts_briefs_and_jobs_round_trip(tmp_path: Path, brief_en):
     store.save_creatives([creative])  # idempotent
     assert store.creatives_for_brief(brief_en.id) == [creative]
     assert store.get_creative(creative.id).scores == {"prior": 1.2}
+
+
+def test_decisions_are_appended_with_reasons_and_filtered(tmp_path: Path):
+    from adloom.core.errors import InputError
+    from adloom.core.storage.db import DecisionRecord
+
+    store = open_store(f"sqlite:///{tmp_path}/d.db")
+    rows = [
+        DecisionRecord("crv_a", "launch", 0.002, 0.001, "launch: 2.0x", batch_id="b1", model_version="v1"),
+        DecisionRecord("crv_b", "prune", 0.0005, 0.001, "prune: 0.5x", batch_id="b1", scores={"pctr": 0.01}),
+        DecisionRecord("crv_a", "explore", 0.002, 0.001, "explore: draw", batch_id="b2", campaign_id="c"),
+    ]
+    assert store.save_decisions(rows) == 3
+    b1 = store.decisions(batch_id="b1")
+    assert [(d.creative_id, d.action) for d in b1] == [("crv_a", "launch"), ("crv_b", "prune")]
+    assert b1[1].reason == "prune: 0.5x" and b1[1].scores == {"pctr": 0.01} and b1[0].model_version == "v1"
+    assert [d.batch_id for d in store.decisions(creative_id="crv_a")] == ["b1", "b2"]  # history kept, oldest first
+    assert store.decisions(campaign_id="c")[0].action == "explore"
+    with pytest.raises(InputError, match="launch, prune or explore"):
+        store.save_decisions([DecisionRecord("crv_c", "ship", 0.1, 0.1, "?")])  # type: ignore[arg-type]
+    assert len(store.decisions()) == 3  # the bad batch wrote nothing
+
+
+def test_model_versions_register_once_and_latest_is_newest(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from adloom.core.errors import InputError
+    from adloom.core.storage.db import ModelVersion
+
+    store = open_store(f"sqlite:///{tmp_path}/m.db")
+    assert store.latest_model() is None
+    store.register_model(ModelVersion("v1", "/m/v1", created_at=datetime(2026, 1, 1, tzinfo=UTC), n_train=10))
+    store.register_model(
+        ModelVersion(
+            "v2", "/m/v2", metrics={"ctr/lightgbm": {"auc": 0.66}}, created_at=datetime(2026, 1, 2, tzinfo=UTC)
+        )
+    )
+    store.register_model(ModelVersion("other", "/m/o", kind="play"))
+    latest = store.latest_model()
+    assert latest is not None and latest.version == "v2" and latest.metrics == {"ctr/lightgbm": {"auc": 0.66}}
+    assert [m.version for m in store.list_models()] == ["v2", "v1"]
+    with pytest.raises(InputError, match="already registered"):
+        store.register_model(ModelVersion("v1", "/elsewhere"))

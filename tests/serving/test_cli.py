@@ -150,3 +150,15 @@ def test_feedback_import_then_report(tmp_path: Path):
     assert result.exit_code == 0, result.output
     html = out.read_text()
     assert "3.00%" in html  # 30 clicks / 1000 impressions
+
+
+def test_loop_and_predictor_commands_without_feedback_say_what_to_do():
+    result = runner.invoke(app, ["loop", "run"])
+    assert result.exit_code == 3, result.output
+    assert "no counted feedback" in result.output and "adloom feedback import" in result.output
+    result = runner.invoke(app, ["predictor", "train", "--from-feedback"])
+    assert result.exit_code == 3, result.output
+    result = runner.invoke(app, ["predictor", "list"])
+    assert result.exit_code == 0 and "predictor versions" in result.output
+    result = runner.invoke(app, ["predictor", "train", "--simulate", "--config", "/nonexistent/exp.yaml"])
+    assert result.exit_code != 0 and "exp.yaml" in result.output

@@ -216,3 +216,130 @@ def test_an_out_folder_of_another_batch_is_refused_or_replaced_on_request(tmp_pa
         plan_batch(brief, 3, out, TINY, **kw)
     replaced, _, resumed = plan_batch(brief, 3, out, RenderOptions(height=360, workers=1, replace_stale=True), **kw)
     assert not resumed and len(replaced) == 3 and not (out / "crv_stale").exists()
+
+
+# --- ranking by the predictor, stored decisions, the loop's push into the library ---------------------------
+
+TINY_EXPERIMENT = {
+    "name": "tiny",
+    "seed": 1,
+    "data": {"n_creatives": 120, "n_impressions": 60_000, "n_days": 6},
+    "split": {"test_days": 1, "calibration_days": 1},
+    "lightgbm": {"n_estimators": 20, "min_child_samples": 200, "cvr_min_child_samples": 1000},
+    "uncertainty": {"n_bags": 1, "bag_estimators": 10},
+}
+
+
+def _settings(tmp_path: Path):
+    from adloom.core.settings import Settings
+
+    return Settings(home=tmp_path / "home")
+
+
+def _candidate_scripts(n: int, seed: int = 3) -> dict:
+    from adloom.analytics.sample_library import generate_sample_library
+
+    return {f"crv_{i:03d}": it.script for i, it in enumerate(generate_sample_library(n, seed=seed))}
+
+
+def test_rank_batch_without_a_predictor_falls_back_to_the_prior_and_says_so(tmp_path: Path):
+    from adloom.serving.render_pipeline import prior_score, rank_batch
+
+    store, retriever = _env(tmp_path)
+    scripts = _candidate_scripts(6)
+    ranking = rank_batch(_brief("en"), scripts, store, retriever, batch_id="b0")
+    assert ranking.method == "prior" and ranking.model_version is None and "no trained predictor" in ranking.note
+    assert {cid: s["prior"] for cid, s in ranking.scores.items()} == {
+        cid: prior_score(sc, retriever) for cid, sc in scripts.items()
+    }
+    stored = store.decisions(batch_id="b0")
+    assert len(stored) == 6 and {d.action for d in stored} == {"launch"} and {d.metric for d in stored} == {"prior"}
+    assert all("no trained predictor" in d.reason for d in stored)
+
+
+def test_rank_batch_scores_with_the_trained_predictor_prunes_and_stores_reasons(tmp_path: Path):
+    from adloom.analytics.experiment import parse_config
+    from adloom.core.types import Creative, CreativeStatus
+    from adloom.serving.gallery import write_gallery
+    from adloom.serving.predictor_service import load_latest, train_from_simulation
+    from adloom.serving.render_pipeline import CreativeOutcome, rank_batch
+
+    store, retriever = _env(tmp_path)
+    mv, _ = train_from_simulation(store, _settings(tmp_path), parse_config(TINY_EXPERIMENT))
+    loaded = load_latest(store)
+    assert loaded is not None and loaded[1].version == mv.version
+    scripts = _candidate_scripts(24)
+    brief = _brief("en")
+    ranking = rank_batch(brief, scripts, store, retriever, batch_id="b1", bar=1.0, explore_share=0.1)
+    assert ranking.method == "predictor" and ranking.model_version == mv.version
+    for s in ranking.scores.values():
+        assert s["pctcvr"] == pytest.approx(s["pctr"] * s["pcvr"], rel=1e-6) and s["uncertainty"] > 0
+    stored = store.decisions(batch_id="b1")
+    assert len(stored) == 24 and {d.model_version for d in stored} == {mv.version}
+    actions = {d.action for d in stored}
+    assert "prune" in actions and "launch" in actions, [d.reason for d in stored]
+    for d in stored:
+        assert d.reason.startswith(d.action) and "pCTCVR" in d.reason
+        assert (d.score >= d.baseline) == (d.action == "launch") or d.action == "explore"
+    # Order: launched by pCTCVR, pruned marked in the gallery.
+    pruned_id = next(d.creative_id for d in stored if d.action == "prune")
+    c = Creative(
+        id=pruned_id,
+        script=scripts[pruned_id],
+        status=CreativeStatus.pruned,
+        scores=ranking.scores[pruned_id],
+        reasons=[ranking.decisions[pruned_id].reason],
+    )
+    page = write_gallery([(brief, [CreativeOutcome(c, {"passed": True})])], tmp_path / "g.html", title="t")
+    html = page.read_text()
+    assert "PRUNED" in html and "pCTCVR" in html and "prune: pCTCVR" in html
+
+
+def _feedback(store, cid: str, ctr: float, rng, days: int = 4, impr: int = 3000) -> list[dict]:
+    from datetime import UTC, datetime, timedelta
+
+    evs = []
+    for d in range(days):
+        ts = datetime(2026, 2, 1, 10, tzinfo=UTC) + timedelta(days=d)
+        clicks = int(rng.binomial(impr, ctr))
+        for kind, n in (
+            ("impression", impr),
+            ("play_3s", int(rng.binomial(impr, 0.3))),
+            ("click", clicks),
+            ("conversion", int(rng.binomial(clicks, 0.05))),
+        ):
+            evs.append({"event_id": f"{cid}-{d}-{kind}", "creative_id": cid, "kind": kind, "ts": ts, "count": n})
+    return evs
+
+
+def test_feedback_retrains_a_new_version_and_pushes_priors_into_the_library(tmp_path: Path):
+    import numpy as np
+
+    from adloom.analytics.feedback import ingest_events
+    from adloom.core.types import Creative
+    from adloom.serving.predictor_service import load_latest, run_loop_once
+
+    store, _ = _env(tmp_path)
+    scripts = _candidate_scripts(12, seed=5)
+    # Same industry and hook for the two we compare, so the prior is relative to the same Beta fit.
+    first = next(iter(scripts.values()))
+    store.save_creatives([Creative(id=cid, script=sc, campaign_id="cmp") for cid, sc in scripts.items()])
+    rng = np.random.default_rng(0)
+    events = []
+    ctrs = {cid: 0.004 + 0.003 * i for i, cid in enumerate(scripts)}
+    for cid, ctr in ctrs.items():
+        events += _feedback(store, cid, ctr, rng)
+    assert ingest_events(store, events).rejected == 0
+    before = store.library_count()
+    res = run_loop_once(store, _settings(tmp_path), seed=0)
+    assert store.latest_model() is not None and store.latest_model().version == res.model.version
+    assert load_latest(store) is not None
+    assert res.n_library_items == 12 and store.library_count() == before + 12
+    item = store.get_library_item("lib_crv_011")
+    assert item.source == "generated" and item.performance.impressions == 12_000
+    assert item.script.industry == scripts["crv_011"].industry and first is not None
+    # Retrieval's prior now favours the creative that performed: rebuild and compare best vs worst.
+    retriever = LibraryRetriever(registry("embedder").create("hashing"))
+    retriever.build(store.list_library_items())
+    best, worst = max(ctrs, key=ctrs.get), min(ctrs, key=ctrs.get)
+    assert retriever.prior(f"lib_{best}") > 1.0 > retriever.prior(f"lib_{worst}")

@@ -29,6 +29,8 @@ from adloom.core.storage.tables import (
     FeedbackEventRow,
     JobRow,
     LibraryItemRow,
+    ModelVersionRow,
+    RankingDecisionRow,
     ScriptRow,
 )
 from adloom.core.types import (
@@ -121,6 +123,46 @@ class FeedbackDecision:
     event_id: str
     status: FeedbackStatus
     reason: str = ""
+
+
+DecisionAction = Literal["launch", "prune", "explore"]
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A stored ranking decision on one creative (see :meth:`Store.save_decisions`).
+
+    ``score`` is the ranked metric (``metric``, e.g. pCTCVR or the performance
+    prior when no predictor was trained), ``baseline`` what it was compared
+    with, ``uncertainty`` its logit-scale spread, ``scores`` every score the
+    ranker saw (pctr, pcvr, …) and ``reason`` the sentence a marketer reads.
+    """
+
+    creative_id: str
+    action: DecisionAction
+    score: float
+    baseline: float
+    reason: str
+    metric: str = "pCTCVR"
+    uncertainty: float = 0.0
+    scores: dict[str, float] | None = None
+    batch_id: str | None = None
+    campaign_id: str | None = None
+    model_version: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered trained model: its files live at ``path``; metrics are the held-out ones from training."""
+
+    version: str
+    path: str
+    kind: str = "predictor"
+    config_hash: str = ""
+    metrics: dict | None = None
+    n_train: int = 0
+    created_at: datetime | None = None
 
 
 def event_day(ts: datetime) -> date:
@@ -543,6 +585,109 @@ class Store:
             stmt = stmt.where(FeedbackEventRow.creative_id == creative_id)
         with self.session() as s:
             return [(_event_from_row(r), r.reason or "") for r in s.scalars(stmt)]
+
+    # -- ranking decisions ------------------------------------------------------------------
+    def save_decisions(self, records: Sequence[DecisionRecord]) -> int:
+        """Append decisions (with their reasons) in one transaction; returns how many were written."""
+        now = utcnow()
+        bad = [r.creative_id for r in records if r.action not in ("launch", "prune", "explore")]
+        if bad:
+            raise InputError(f"decision action must be launch, prune or explore; bad rows for {bad[:5]}")
+        with self.session() as s:
+            s.add_all(
+                RankingDecisionRow(
+                    creative_id=r.creative_id,
+                    batch_id=r.batch_id,
+                    campaign_id=r.campaign_id,
+                    model_version=r.model_version,
+                    action=r.action,
+                    metric=r.metric,
+                    score=float(r.score),
+                    baseline=float(r.baseline),
+                    uncertainty=float(r.uncertainty),
+                    scores_json=dict(r.scores or {}),
+                    reason=r.reason,
+                    created_at=r.created_at or now,
+                )
+                for r in records
+            )
+        return len(records)
+
+    def decisions(
+        self, *, creative_id: str | None = None, batch_id: str | None = None, campaign_id: str | None = None
+    ) -> list[DecisionRecord]:
+        """Stored decisions, oldest first, filtered by creative, batch and/or campaign."""
+        stmt = select(RankingDecisionRow).order_by(RankingDecisionRow.created_at, RankingDecisionRow.id)
+        for col, value in (
+            (RankingDecisionRow.creative_id, creative_id),
+            (RankingDecisionRow.batch_id, batch_id),
+            (RankingDecisionRow.campaign_id, campaign_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(col == value)
+        with self.session() as s:
+            return [
+                DecisionRecord(
+                    creative_id=r.creative_id,
+                    action=r.action,  # type: ignore[arg-type]
+                    score=r.score,
+                    baseline=r.baseline,
+                    reason=r.reason,
+                    metric=r.metric,
+                    uncertainty=r.uncertainty,
+                    scores=dict(r.scores_json or {}),
+                    batch_id=r.batch_id,
+                    campaign_id=r.campaign_id,
+                    model_version=r.model_version,
+                    created_at=_utc(r.created_at),
+                )
+                for r in s.scalars(stmt)
+            ]
+
+    # -- model versions ---------------------------------------------------------------------
+    def register_model(self, model: ModelVersion) -> ModelVersion:
+        """Record a trained model version; a version id is written once (re-registering it is an error)."""
+        created = model.created_at or utcnow()
+        with self.session() as s:
+            if s.get(ModelVersionRow, model.version) is not None:
+                raise InputError(
+                    f"model version {model.version!r} is already registered: train under a new version id",
+                    field="version",
+                )
+            s.add(
+                ModelVersionRow(
+                    version=model.version,
+                    kind=model.kind,
+                    path=model.path,
+                    config_hash=model.config_hash,
+                    metrics_json=dict(model.metrics or {}),
+                    n_train=model.n_train,
+                    created_at=created,
+                )
+            )
+        return ModelVersion(
+            model.version, model.path, model.kind, model.config_hash, dict(model.metrics or {}), model.n_train, created
+        )
+
+    def list_models(self, kind: str = "predictor") -> list[ModelVersion]:
+        """Registered versions of ``kind``, newest first."""
+        stmt = (
+            select(ModelVersionRow)
+            .where(ModelVersionRow.kind == kind)
+            .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.version.desc())
+        )
+        with self.session() as s:
+            return [
+                ModelVersion(
+                    r.version, r.path, r.kind, r.config_hash, dict(r.metrics_json or {}), r.n_train, _utc(r.created_at)
+                )
+                for r in s.scalars(stmt)
+            ]
+
+    def latest_model(self, kind: str = "predictor") -> ModelVersion | None:
+        """The newest registered version of ``kind``, or None when none was trained yet."""
+        models = self.list_models(kind)
+        return models[0] if models else None
 
     # -- jobs -----------------------------------------------------------------------------
     def save_job(self, job: Job) -> Job:

@@ -131,3 +131,43 @@ class FeedbackDailyRow(Base):
     conversions: Mapped[int] = mapped_column(Integer, default=0)
     spend: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RankingDecisionRow(Base):
+    """One launch / explore / prune decision on a creative, with the reason a marketer reads.
+
+    Append-only: re-ranking a batch adds rows, so the history of decisions
+    (and which model version made each) stays auditable.
+    """
+
+    __tablename__ = "ranking_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    creative_id: Mapped[str] = mapped_column(String(64), index=True)
+    batch_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    action: Mapped[str] = mapped_column(String(8))
+    metric: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    baseline: Mapped[float] = mapped_column(Float)
+    uncertainty: Mapped[float] = mapped_column(Float)
+    scores_json: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ModelVersionRow(Base):
+    """A trained model version: where its files are, the config hash and held-out metrics."""
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(Text)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    metrics_json: Mapped[dict] = mapped_column(JSON)
+    n_train: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_model_versions_kind", "kind", "created_at"),)
