@@ -192,17 +192,39 @@ def demo(
         raise InputError(f"--height {height}: render at 720 or 1080", field="height")
     samples = Path(__file__).with_name("samples")
     started = time.perf_counter()
+    _ensure_predictor()
     sections = []
     for lang, aspect in (("zh", Aspect.portrait), ("en", Aspect.landscape)):
         opts = RenderOptions(aspect=aspect, height=height, workers=workers, replace_stale=True)
         sections.append(_run_render(samples / f"brief_{lang}.yaml", n, out / lang, opts))
     page = write_gallery(sections, out / "index.html", title="adloom demo — sample campaign")
     delivered = sum(o.delivered for _, outcomes in sections for o in outcomes)
+    pruned = sum(o.pruned for _, outcomes in sections for o in outcomes)
     total = sum(len(outcomes) for _, outcomes in sections)
     console.print(
-        f"demo finished in {time.perf_counter() - started:.1f}s: {delivered}/{total} creatives delivered; "
-        f"open {page.resolve()}"
+        f"demo finished in {time.perf_counter() - started:.1f}s: {delivered}/{total} creatives delivered "
+        f"({delivered - pruned} to launch, {pruned} pruned by the predictor); open {page.resolve()}"
     )
+
+
+def _ensure_predictor() -> None:
+    """The demo scores and prunes with a trained predictor; on a fresh install there is none yet, so one is
+    trained on simulated delivery (~20 s on 2 cores). Real feedback replaces it (`adloom loop run`)."""
+    from adloom.serving.predictor_service import train_from_simulation
+    from adloom.serving.scripts_service import open_default_store
+
+    settings = get_settings()
+    store = open_default_store(settings)
+    if store.latest_model("predictor") is not None:
+        return
+    console.print(
+        "no trained predictor yet: training one on simulated delivery so the demo can score and prune "
+        "(`adloom loop run` retrains on real feedback once it is imported)"
+    )
+    with _progress() as progress:
+        progress.add_task("training the predictor on simulated delivery", total=None)
+        mv, result = train_from_simulation(store, settings)
+    console.print(f"predictor {mv.version}: trained on {mv.n_train:,} rows; {_metrics_line(result.metrics)}")
 
 
 def _run_render(

@@ -162,3 +162,20 @@ def test_loop_and_predictor_commands_without_feedback_say_what_to_do():
     assert result.exit_code == 0 and "predictor versions" in result.output
     result = runner.invoke(app, ["predictor", "train", "--simulate", "--config", "/nonexistent/exp.yaml"])
     assert result.exit_code != 0 and "exp.yaml" in result.output
+
+
+def test_demo_trains_a_predictor_once_when_none_is_registered():
+    """A fresh install has no predictor; the demo trains one on simulated delivery so it can score and prune,
+    and later runs reuse it (the newest registered version) instead of retraining."""
+    from adloom.core.settings import get_settings
+    from adloom.serving.cli import _ensure_predictor
+    from adloom.serving.scripts_service import open_default_store
+
+    store = open_default_store(get_settings())
+    assert store.latest_model("predictor") is None
+    _ensure_predictor()
+    first = store.latest_model("predictor")
+    assert first is not None and first.n_train > 100_000
+    assert first.metrics["ctr/lightgbm"]["auc"] > 0.6
+    _ensure_predictor()
+    assert [m.version for m in store.list_models("predictor")] == [first.version]
