@@ -153,6 +153,22 @@ class Product(BaseModel):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
     offer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 
+    def price_text(self, language: Language) -> str:
+        """The price as spoken in ``language`` ('' when there is none): 到手价129元, $19, 19 CHF.
+
+        The one wording every writer uses (ad scripts, live scripts, live answers, purchase replies), so a
+        price never reads one way in the ad and another in the live room."""
+        if self.price is None:
+            return ""
+        amount = f"{self.price:g}"
+        if language == Language.zh:
+            return f"到手价{amount}元" if self.currency == "CNY" else f"到手价{amount} {self.currency}"
+        symbol = _CURRENCY_SYMBOLS.get(self.currency)
+        return f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
+
+
+_CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
+
 
 class Brief(BaseModel):
     """A request for ad scripts/videos for one product."""

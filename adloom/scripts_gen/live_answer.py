@@ -100,11 +100,7 @@ class Retrieved:
 def _price_phrase(p: Product, language: Language) -> str:
     if p.price is None:
         return ""
-    amount = f"{p.price:g}"
-    if language == Language.zh:
-        return f"{p.name}到手价{amount}元" if p.currency == "CNY" else f"{p.name}到手价{amount} {p.currency}"
-    symbol = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}.get(p.currency)
-    return f"{p.name} is {symbol}{amount}" if symbol else f"{p.name} is {amount} {p.currency}"
+    return f"{p.name}{p.price_text(language)}" if language == Language.zh else f"{p.name} is {p.price_text(language)}"
 
 
 _PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块|多少|price|cost|how much|贵|便宜|cheap|expensive", re.IGNORECASE)

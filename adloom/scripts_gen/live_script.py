@@ -130,16 +130,6 @@ def product_numbers(product: Product, *extra: str) -> set[str]:
 # --------------------------------------------------------------------------- phrase banks
 
 
-def _price_text(product: Product, language: Language) -> str:
-    if product.price is None:
-        return ""
-    amount = f"{product.price:g}"
-    if language == Language.zh:
-        return f"到手价{amount}元" if product.currency == "CNY" else f"到手价{amount} {product.currency}"
-    symbol = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}.get(product.currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {product.currency}"
-
-
 def _first_sentence(text: str, language: Language, limit: int) -> str:
     for end in "。！？!?" if language == Language.zh else (". ", "! ", "? "):
         if end in text:
@@ -165,7 +155,7 @@ def template_block(product: Product, language: Language) -> list[tuple[LineKind,
     zh = language == Language.zh
     name = product.name
     brand = product.brand if product.brand and product.brand not in name else ""
-    price = _price_text(product, language)
+    price = product.price_text(language)
     lines: list[tuple[LineKind, str]] = []
     if zh:
         lines.append(("product", f"接下来给大家介绍的是{brand}{name}。"))

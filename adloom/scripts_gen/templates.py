@@ -103,12 +103,8 @@ def price_line(brief: Brief, *, offer: bool = True) -> str:
     zh = brief.language == Language.zh
     parts = []
     if p.price is not None:
-        amount = f"{p.price:g}"
-        if zh:
-            parts.append(f"到手价{amount}元" if p.currency == "CNY" else f"到手价{amount} {p.currency}")
-        else:
-            symbol = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}.get(p.currency)
-            parts.append(f"just {symbol}{amount}" if symbol else f"just {amount} {p.currency}")
+        price = p.price_text(brief.language)
+        parts.append(price if zh else f"just {price}")
     if p.offer and (offer or not parts):
         parts.append(p.offer)
     return ("，" if zh else ", ").join(parts)

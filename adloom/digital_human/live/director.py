@@ -371,20 +371,10 @@ def ack_line(language: Language | str, viewer: str | None = None) -> str:
     return f"{_at(viewer)}Good question, one second."
 
 
-def _price(product: Product, language: Language) -> str:
-    if product.price is None:
-        return ""
-    amount = f"{product.price:g}"
-    if language == Language.zh:
-        return f"到手价{amount}元" if product.currency == "CNY" else f"到手价{amount} {product.currency}"
-    symbol = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}.get(product.currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {product.currency}"
-
-
 def purchase_reply(product: Product, language: Language | str, viewer: str | None = None) -> str:
     """Price (from the product data only), the offer, and where to tap — the purchase-intent template."""
     lang = Language(language)
-    price = _price(product, lang)
+    price = product.price_text(lang)
     if lang == Language.zh:
         parts = [f"{_at(viewer)}{product.name}"]
         parts.append(f"{price}" if price else "价格以下方链接为准")
