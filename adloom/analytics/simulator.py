@@ -142,6 +142,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, TypeVar
@@ -673,6 +674,26 @@ class ImpressionLog:
         return len(self.impressions)
 
 
+def attribute_columns(attrs: Sequence[CreativeAttributes]) -> dict[str, list[Any]]:
+    """The creatives table's attribute columns, one list per column (the simulator's logs and the predictor's
+    frames from stored feedback share this layout)."""
+    return {
+        "industry": [a.industry.value for a in attrs],
+        "platform": [a.platform.value for a in attrs],
+        "language": [a.language.value for a in attrs],
+        "aspect": [a.aspect.value for a in attrs],
+        "hook_type": [a.hook_type.value for a in attrs],
+        "angle": [a.angle.value for a in attrs],
+        "pacing": [a.pacing.value for a in attrs],
+        "cta_strength": [a.cta_strength.value for a in attrs],
+        "price_mentioned": [int(a.price_mentioned) for a in attrs],
+        "duration_s": [a.duration_s for a in attrs],
+        "n_shots": [a.n_shots for a in attrs],
+        "has_presenter": [int(a.has_presenter) for a in attrs],
+        "caption_coverage": [a.caption_coverage for a in attrs],
+    }
+
+
 class DeliverySimulator:
     """Turns creatives into impression logs whose true rates come from :class:`ResponseModel`.
 
@@ -825,19 +846,7 @@ class DeliverySimulator:
         creatives = pd.DataFrame(
             {
                 "key": [a.key for a in attrs],
-                "industry": [a.industry.value for a in attrs],
-                "platform": [a.platform.value for a in attrs],
-                "language": [a.language.value for a in attrs],
-                "aspect": [a.aspect.value for a in attrs],
-                "hook_type": [a.hook_type.value for a in attrs],
-                "angle": [a.angle.value for a in attrs],
-                "pacing": [a.pacing.value for a in attrs],
-                "cta_strength": [a.cta_strength.value for a in attrs],
-                "price_mentioned": [int(a.price_mentioned) for a in attrs],
-                "duration_s": [a.duration_s for a in attrs],
-                "n_shots": [a.n_shots for a in attrs],
-                "has_presenter": [int(a.has_presenter) for a in attrs],
-                "caption_coverage": [a.caption_coverage for a in attrs],
+                **attribute_columns(attrs),
                 "launch_day": launch_days,
                 "bid": bid,
                 "quality": quality,

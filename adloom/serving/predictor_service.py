@@ -84,7 +84,7 @@ def feedback_log(store: Store, seed: int = 0) -> Any:
     """
     import pandas as pd
 
-    from adloom.analytics.simulator import CreativeAttributes, ImpressionLog
+    from adloom.analytics.simulator import CreativeAttributes, ImpressionLog, attribute_columns
 
     daily = [d for d in store.feedback_daily() if d.impressions > 0]
     if not daily:
@@ -132,16 +132,7 @@ def feedback_log(store: Store, seed: int = 0) -> Any:
     cre = pd.DataFrame(
         {
             "key": ids,
-            **{
-                name: [getattr(a, name).value for a in attrs]
-                for name in ("industry", "platform", "language", "aspect", "hook_type", "angle", "pacing")
-            },
-            "cta_strength": [a.cta_strength.value for a in attrs],
-            "price_mentioned": [int(a.price_mentioned) for a in attrs],
-            "duration_s": [a.duration_s for a in attrs],
-            "n_shots": [a.n_shots for a in attrs],
-            "has_presenter": [int(a.has_presenter) for a in attrs],
-            "caption_coverage": [a.caption_coverage for a in attrs],
+            **attribute_columns(attrs),
             "launch_day": [first_day[c] for c in ids],
         }
     )
