@@ -1,0 +1,1 @@
+"""Data files people edit (phrase grammars, rule tables, profiles), loaded through adloom.core.datafiles."""
