@@ -1,15 +1,18 @@
-"""Closed-loop bench: generate → prune → launch in the simulator → learn, pruning on vs off.
+"""Closed-loop bench: generate → prune → launch in the simulator → learn, pruning vs prior ranking vs random.
 
 Run: ``.venv/bin/python bench/closed_loop.py [--rounds 5] [--pool 300] [--k 60] [--seed 0]``.
 Each round draws a pool of random candidate creatives (one campaign per
 industry, each with its share of the ``k`` launch slots), launches the
 predictor's picks (pruning on: top by pCTCVR relative to the industry
 baseline, 10% exploration by Thompson sampling; round 1 has no model, so it is
-all exploration) and a random ``k`` from the same pool and seeds (pruning off),
-delivers the pruned arm in the simulator, appends its logs and retrains.
-Prints per round and arm the mean TRUE CTR and CVR of the launched creatives
-(the simulator's creative-level rates, not the noisy counts) and the lift of
-on over off; the baseline is the unpruned arm measured in the same run.
+all exploration), a random ``k`` from the same pool and seeds (pruning off),
+and the top ``k`` of each campaign by the performance prior that ``adloom
+render`` ranks by when no predictor is trained (the mean prior of the seeded
+sample library's items of the same industry and hook type: prior), delivers
+the pruned arm in the simulator, appends its logs and retrains. Prints per
+round and arm the mean TRUE CTR and CVR of the launched creatives (the
+simulator's creative-level rates, not the noisy counts) and the lift of on
+over off and over prior; both baselines are measured in the same run.
 
 ``--report docs/report_example.html`` also stores the simulation the way
 serving would (launched creatives with their scripts, covers and predicted
@@ -29,7 +32,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adloom.analytics.loop import LoopConfig, RoundResult, run_closed_loop
+import numpy as np
+
+from adloom.analytics.loop import LoopConfig, PriorRanker, RoundResult, run_closed_loop
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 _HOOK_COLOURS = {
@@ -166,6 +171,26 @@ def write_example_report(results: list[RoundResult], out: Path, industry: str) -
     return html
 
 
+def library_prior_ranker() -> PriorRanker:
+    """Scores candidates as ``adloom render`` does without a model: the seeded library's performance prior
+    by (industry, hook type), from the same sample library a fresh install seeds (hashing embedder: the
+    priors do not depend on embeddings)."""
+    from adloom.analytics.sample_library import generate_sample_library
+    from adloom.scripts_gen.library.embeddings import HashingEmbedder
+    from adloom.scripts_gen.library.retrieval import LibraryRetriever
+    from adloom.serving.render_pipeline import prior_means
+    from adloom.serving.scripts_service import SAMPLE_LIBRARY_SEED, SAMPLE_LIBRARY_SIZE
+
+    retriever = LibraryRetriever(HashingEmbedder(dim=64))
+    retriever.build(generate_sample_library(SAMPLE_LIBRARY_SIZE, seed=SAMPLE_LIBRARY_SEED))
+    means = prior_means(retriever)
+
+    def rank(attrs: Any) -> np.ndarray:
+        return np.array([means.get((a.industry.value, a.hook_type.value), 1.0) for a in attrs])
+
+    return rank
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -185,22 +210,40 @@ def main() -> None:
         f"{len(cfg.industries)} campaigns (industries), bar {cfg.bar:.2f}× baseline, "
         f"explore {cfg.explore_share:.0%} ({cfg.method}), seed {args.seed}"
     )
-    print(f"{'round':>5} {'arm':<4} {'true CTR':>9} {'true CVR':>9} {'CTR lift':>9} {'CVR lift':>9} {'CTCVR lift':>10}")
+    print(
+        "arms: off = random k per campaign; prior = top k by the library performance prior (adloom render's "
+        "ranking without a model); on = the predictor's launch/explore picks"
+    )
+    print(
+        f"{'round':>5} {'arm':<5} {'true CTR':>9} {'true CVR':>9} {'CTR lift':>9} {'CVR lift':>9} "
+        f"{'CTCVR lift':>10} {'vs prior':>9}"
+    )
     t0 = time.perf_counter()
 
     def show(r: RoundResult) -> None:
-        print(f"{r.round:>5} {'off':<4} {r.off.ctr:>9.4%} {r.off.cvr:>9.3%}")
+        assert r.prior is not None
+        print(f"{r.round:>5} {'off':<5} {r.off.ctr:>9.4%} {r.off.cvr:>9.3%}")
         print(
-            f"{r.round:>5} {'on':<4} {r.on.ctr:>9.4%} {r.on.cvr:>9.3%} {r.lift_ctr:>+9.1%} {r.lift_cvr:>+9.1%} "
-            f"{r.lift_ctcvr:>+10.1%}   (launch {r.count('launch')}, explore {r.count('explore')}, "
-            f"prune {r.count('prune')}; {time.perf_counter() - t0:.0f}s)",
+            f"{r.round:>5} {'prior':<5} {r.prior.ctr:>9.4%} {r.prior.cvr:>9.3%} {r.prior.ctr / r.off.ctr - 1:>+9.1%} "
+            f"{r.prior.cvr / r.off.cvr - 1:>+9.1%} {r.prior.ctcvr / r.off.ctcvr - 1:>+10.1%}"
+        )
+        print(
+            f"{r.round:>5} {'on':<5} {r.on.ctr:>9.4%} {r.on.cvr:>9.3%} {r.lift_ctr:>+9.1%} {r.lift_cvr:>+9.1%} "
+            f"{r.lift_ctcvr:>+10.1%} {r.lift_ctcvr_vs_prior:>+9.1%}   (launch {r.count('launch')}, "
+            f"explore {r.count('explore')}, prune {r.count('prune')}; {time.perf_counter() - t0:.0f}s)",
             flush=True,
         )
 
-    results = run_closed_loop(args.rounds, args.pool, args.k, args.seed, config=cfg, progress=show)
+    results = run_closed_loop(
+        args.rounds, args.pool, args.k, args.seed, config=cfg, progress=show, prior_ranker=library_prior_ranker()
+    )
     later = results[2:] if len(results) > 2 else results
     mean = sum(r.lift_ctcvr for r in later) / len(later)
-    print(f"mean CTCVR lift from round {later[0].round} on: {mean:+.1%}; wall {time.perf_counter() - t0:.0f}s")
+    mean_prior = sum(r.lift_ctcvr_vs_prior or 0.0 for r in later) / len(later)
+    print(
+        f"mean CTCVR lift from round {later[0].round} on: {mean:+.1%} over random launches, "
+        f"{mean_prior:+.1%} over the prior ranking; wall {time.perf_counter() - t0:.0f}s"
+    )
     print("example reasons (last round):")
     for action in ("launch", "explore", "prune"):
         d = next((d for d in results[-1].decisions if d.action == action), None)

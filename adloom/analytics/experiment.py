@@ -254,9 +254,11 @@ def run_experiment(
         metrics["ctcvr/oracle"] = _score(y["conversion"], oracle_ctr * imp["p_cvr"].to_numpy()[test])
         metrics["play_3s/oracle"] = _score(y["play_3s"], imp["p_play_3s"].to_numpy()[test])
     if predictor.ctr_linear is not None:  # the predictor's linear base alone: what the trees add on top of it
-        metrics["ctr/linear_part_only"] = _score(
-            y["click"], predictor.ctr_linear.predict(encoder.linear_matrix(test_frame))
-        )
+        linear_ctr = predictor.ctr_linear.predict(encoder.linear_matrix(test_frame))
+        metrics["ctr/linear_part_only"] = _score(y["click"], linear_ctr)
+        # The CVR head has no linear base, so the CTCVR of the linear part keeps the predictor's pCVR: the
+        # difference to ctcvr/lightgbm is what the CTR trees add to the ranking by conversions.
+        metrics["ctcvr/linear_part_only"] = _score(y["conversion"], linear_ctr * pred.cvr)
     if "p_ctr_observable" in imp.columns:  # the oracle without the latent quality and day noise (see simulator)
         obs_ctr = imp["p_ctr_observable"].to_numpy()[test]
         metrics["ctr/oracle_observable"] = _score(y["click"], obs_ctr)

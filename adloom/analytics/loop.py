@@ -9,7 +9,11 @@ pool:
 * **pruning on** — :func:`~adloom.analytics.ranking.rank_and_prune`
   (top-k by pCTCVR relative to the industry baseline, plus an exploration
   share); round 1 has no model, so every slot is exploration on the prior;
-* **pruning off** — a random k from the same pool (same round seed).
+* **pruning off** — a random k from the same pool (same round seed);
+* **prior ranking** (when a ``prior_ranker`` is given) — the top k of each
+  campaign by a score that needs no model, e.g. the library performance prior
+  that ``adloom render`` ranks by before any predictor is trained, so pruning
+  is compared with what the product does without it, not only with chance.
 
 The pruned arm is delivered by the simulator, its logs are appended to the
 feedback history, the predictor is retrained when the
@@ -25,7 +29,7 @@ context), not the noisy counts, and the lift of "on" over "off".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,9 +118,14 @@ class ArmStats:
         return self.ctr * self.cvr
 
 
+#: Scores candidates without a model (higher launches first), e.g. the library performance prior by
+#: (industry, hook type); the bench builds one from the seeded sample library.
+PriorRanker = Callable[[Sequence[CreativeAttributes]], np.ndarray]
+
+
 @dataclass
 class RoundResult:
-    """One round: both arms' true means, the lift of pruning on over off, every decision, and what was learned."""
+    """One round: the arms' true means, the lift of pruning on over off, every decision, and what was learned."""
 
     round: int
     on: ArmStats
@@ -131,6 +140,8 @@ class RoundResult:
     log: ImpressionLog | None = None
     #: Candidate scripts by key when ``LoopConfig.candidates == "library"``.
     scripts: dict[str, Any] = field(default_factory=dict)
+    #: The prior-ranking arm (top k per campaign by ``prior_ranker``), when one was given.
+    prior: ArmStats | None = None
 
     @property
     def lift_ctr(self) -> float:
@@ -146,6 +157,11 @@ class RoundResult:
     def lift_ctcvr(self) -> float:
         """Relative lift of (mean CTR × mean CVR), pruning on over off."""
         return self.on.ctcvr / self.off.ctcvr - 1.0
+
+    @property
+    def lift_ctcvr_vs_prior(self) -> float | None:
+        """Relative lift of (mean CTR × mean CVR), pruning on over the prior ranking (None without that arm)."""
+        return None if self.prior is None else self.on.ctcvr / self.prior.ctcvr - 1.0
 
     def count(self, action: str) -> int:
         """How many decisions of this round took ``action``."""
@@ -393,12 +409,16 @@ def run_closed_loop(
     config: LoopConfig | None = None,
     retrain_on_demand: Sequence[int] = (),
     progress: Any = None,
+    prior_ranker: PriorRanker | None = None,
 ) -> list[RoundResult]:
     """Run ``rounds`` rounds of generate → prune → launch → learn; see the module docstring.
 
     ``retrain_on_demand`` lists rounds (1-based) after which a retrain is
     forced whatever the schedule says. ``progress`` is an optional callable
     given each :class:`RoundResult` as it completes (the bench prints with it).
+    ``prior_ranker`` adds the prior-ranking arm: the top k of each campaign by
+    its scores, ties broken at random (same round seed); it is measured, not
+    delivered, like the pruning-off arm.
     """
     cfg = config or LoopConfig()
     if rounds < 1:
@@ -445,7 +465,15 @@ def run_closed_loop(
         slots = _split_slots(launch_k, [len(g) for g in groups])
         decided: dict[int, Decision] = {}
         off_parts: list[np.ndarray] = []
+        prior_parts: list[np.ndarray] = []
         off_rng = np.random.default_rng([seed, r, 2])
+        prior_scores = None if prior_ranker is None else np.asarray(prior_ranker(attrs), dtype=np.float64)
+        if prior_scores is not None and prior_scores.shape != (pool_size,):
+            raise InputError(
+                f"prior_ranker returned shape {prior_scores.shape} for {pool_size} candidates: return one score each",
+                field="prior_ranker",
+            )
+        tie_break = np.random.default_rng([seed, r, 4]).random(pool_size)
         for gi, (g, k) in enumerate(zip(groups, slots, strict=True)):
             if g.size == 0:
                 continue
@@ -463,6 +491,8 @@ def run_closed_loop(
             )
             decided.update(zip(g.tolist(), ds, strict=True))
             off_parts.append(off_rng.choice(g, size=k, replace=False))
+            if prior_scores is not None:
+                prior_parts.append(g[np.lexsort((tie_break[g], -prior_scores[g]))[:k]])
         decisions = [decided[i] for i in range(pool_size)]
         on_idx = np.array([i for i, d in enumerate(decisions) if d.action != "prune"])
         off_idx = np.concatenate(off_parts)
@@ -487,8 +517,8 @@ def run_closed_loop(
             since, new_imps = 0, 0
         result = RoundResult(
             round=r,
-            on=ArmStats(float(truth[on_idx, 1].mean()), float(truth[on_idx, 2].mean())),
-            off=ArmStats(float(truth[off_idx, 1].mean()), float(truth[off_idx, 2].mean())),
+            on=_arm(truth, on_idx),
+            off=_arm(truth, off_idx),
             decisions=decisions,
             retrained=retrained,
             n_history_impressions=len(history),
@@ -496,11 +526,17 @@ def run_closed_loop(
             predictions=predictions,
             log=log,
             scripts={sc.id: sc for sc in scripts},
+            prior=_arm(truth, np.concatenate(prior_parts)) if prior_parts else None,
         )
         results.append(result)
         if progress is not None:
             progress(result)
     return results
+
+
+def _arm(truth: np.ndarray, idx: np.ndarray) -> ArmStats:
+    """Mean true CTR and CVR of the creatives at ``idx`` (``truth`` is :func:`true_creative_rates`)."""
+    return ArmStats(float(truth[idx, 1].mean()), float(truth[idx, 2].mean()))
 
 
 def lift_table(results: Sequence[RoundResult]) -> list[Mapping[str, Any]]:

@@ -202,14 +202,21 @@ def plan_batch(
     return run.scripts, brief, False
 
 
-def prior_scores(scripts: Sequence[Script], retriever: LibraryRetriever) -> list[float]:
-    """How well each script's kind of creative performed before: the mean performance prior of library
-    items with the same industry and hook type (1.0 = industry average). One library scan per batch,
-    one mean per (industry, hook type). The fallback ranking when no predictor has been trained."""
+def prior_means(retriever: LibraryRetriever) -> dict[tuple[str, str], float]:
+    """The mean performance prior of the library's items per (industry, hook type), 1.0 = industry average.
+
+    One library scan; what :func:`prior_scores` looks scripts up in (and ``bench/closed_loop.py`` ranks by)."""
     groups: dict[tuple[str, str], list[float]] = {}
     for it in retriever.items:
         groups.setdefault((it.industry.value, it.script.hook_type.value), []).append(retriever.prior(it.id))
-    means = {k: round(sum(v) / len(v), 4) for k, v in groups.items()}
+    return {k: round(sum(v) / len(v), 4) for k, v in groups.items()}
+
+
+def prior_scores(scripts: Sequence[Script], retriever: LibraryRetriever) -> list[float]:
+    """How well each script's kind of creative performed before: the mean performance prior of library
+    items with the same industry and hook type (1.0 when the library has none). The fallback ranking
+    when no predictor has been trained."""
+    means = prior_means(retriever)
     return [means.get((s.industry.value, s.hook_type.value), 1.0) for s in scripts]
 
 

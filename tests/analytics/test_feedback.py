@@ -144,7 +144,7 @@ def test_csv_jsonl_parquet_imports_agree(store: Store, tmp_path: Path) -> None:
     jl.write_text("\n".join(json.dumps({**r, "creative_id": "crv_b"}) for r in rows) + "\n{not json\n")
     rep_jl = import_feedback(store, jl)
     assert rep_jl.counted == 0 and rep_jl.duplicates == 3 and rep_jl.rejected == 1  # same ids: idempotent
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     pq_path = tmp_path / "c.parquet"

@@ -17,13 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from adloom.core.errors import InputError
+from adloom.core.errors import InputError, UnsupportedContentError
+from adloom.core.fonts import load_font, resolve_font
 from adloom.core.paths import sniff
 from adloom.core.types import Aspect, Language, ShotRole
-
-compose = pytest.importorskip("adloom.creative.compose")
-from adloom.core.fonts import load_font, resolve_font  # noqa: E402
-from adloom.creative.compose import (  # noqa: E402
+from adloom.creative.compose import (
     TEMPLATES,
     Cue,
     RenderSpec,
@@ -32,8 +30,8 @@ from adloom.creative.compose import (  # noqa: E402
     render,
     safe_area,
 )
-from adloom.creative.compose.media import ffmpeg_exe, probe, salient_crop  # noqa: E402
-from adloom.creative.compose.text import TextStyle, fit_text  # noqa: E402
+from adloom.creative.compose.media import ffmpeg_exe, probe, salient_crop
+from adloom.creative.compose.text import TextStyle, fit_text
 
 H = 180  # test-only short side
 FPS = 30
@@ -158,6 +156,15 @@ def test_container_codecs_size_duration(showcase: dict, aspect: Aspect) -> None:
     assert info.has_audio
     assert abs(info.duration_s - 3.0) <= 0.1
     assert _count_frames(res.video) == 3 * FPS
+
+
+def test_probe_names_a_missing_or_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="nope.mp4 does not exist"):
+        probe(tmp_path / "nope.mp4")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 64)
+    with pytest.raises(UnsupportedContentError, match="junk.mp4 could not be read as a media file"):
+        probe(junk)
 
 
 @pytest.mark.parametrize("aspect", list(Aspect))

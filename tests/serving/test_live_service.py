@@ -227,7 +227,7 @@ def test_cli_writes_a_script_the_room_adopts(tmp_path: Path) -> None:
 def test_media_room_streams_to_a_recording_and_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same lifecycle on the media engine (rig avatar → espeak-ng → H.264/AAC MP4 recording): the
     room answers over the control API, its recording grows, and stop finalises it and saves the state."""
-    pytest.importorskip("adloom.digital_human.live.session")
+    import adloom.digital_human.live.session  # noqa: F401 - our own module: a broken import must fail, not skip
     monkeypatch.setenv("ADLOOM_TTS_BACKEND", "espeak")  # instant, exact timings; Kokoro is the session's subject
     data = _room_data(id="m_room", engine="media", outputs=["file:rec.mp4"], speech_rate=1)
     info = ls.start_room(_write(tmp_path, data), wait_s=180)

@@ -13,8 +13,6 @@ head to.
 from __future__ import annotations
 
 import math
-import re
-import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from adloom.core.errors import BackendUnavailableError, InputError
 from adloom.core.paths import check_upload
+from adloom.creative.quality.probe import probe as probe_facts
 
 
 def ffmpeg_exe() -> str:
@@ -40,7 +39,7 @@ def ffmpeg_exe() -> str:
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What ffmpeg says about a file: duration, first video size, and which streams exist."""
+    """A file's duration, first video stream's size, codecs and rate, and container tags."""
 
     duration_s: float | None
     width: int | None
@@ -54,34 +53,30 @@ class MediaInfo:
 
 
 def probe(path: Path) -> MediaInfo:
-    """Parse ``ffmpeg -i`` output (imageio-ffmpeg ships no ffprobe)."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace"
+    """What the container says about ``path``, read with PyAV (its own FFmpeg libraries; headers only).
+
+    A typed summary of :func:`adloom.creative.quality.probe.probe`, the one probe the renderer's checks and
+    the quality gate share (imageio-ffmpeg ships no ffprobe, and its ``-i`` stderr is no stable format).
+
+    Raises:
+        InputError: nothing exists at ``path``.
+        UnsupportedContentError: the file is not a readable media file.
+        BackendUnavailableError: PyAV (the ``quality`` extra) is not installed.
+    """
+    facts = probe_facts(path)
+    video = next((s for s in facts["streams"] if s["type"] == "video"), None)
+    audio = next((s for s in facts["streams"] if s["type"] == "audio"), None)
+    return MediaInfo(
+        duration_s=facts["duration_s"],
+        width=video["width"] if video else None,
+        height=video["height"] if video else None,
+        has_video=video is not None,
+        has_audio=audio is not None,
+        metadata=facts["metadata"],
+        video_codec=video["codec"] if video else None,
+        audio_codec=audio["codec"] if audio else None,
+        fps=video["fps"] if video else None,
     )
-    err = proc.stderr
-    dur = None
-    m = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", err)
-    if m:
-        dur = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-    width = height = None
-    vcodec = acodec = None
-    fps = None
-    vm = re.search(r"Stream #\S+.*?Video: (\w+).*?, (\d{2,5})x(\d{2,5})", err)
-    if vm:
-        vcodec, width, height = vm.group(1), int(vm.group(2)), int(vm.group(3))
-        fm = re.search(r"Video: .*?([\d.]+) fps", err)
-        fps = float(fm.group(1)) if fm else None
-    am = re.search(r"Stream #\S+.*?Audio: (\w+)", err)
-    if am:
-        acodec = am.group(1)
-    meta: dict[str, str] = {}
-    block = re.search(r"Input #0.*?\n  Metadata:\n((?:    .*\n)+)", err)
-    if block:
-        for line in block.group(1).splitlines():
-            if ":" in line:
-                k, v = line.split(":", 1)
-                meta[k.strip()] = v.strip()
-    return MediaInfo(dur, width, height, vm is not None, am is not None, meta, vcodec, acodec, fps)
 
 
 def media_kind(path: Path, field: str) -> str:

@@ -87,7 +87,8 @@ def _stream_facts(stream: Any) -> dict[str, Any]:
 def probe(path: Path) -> dict[str, Any]:
     """Container and per-stream facts of ``path``, like ``ffprobe -show_format -show_streams``.
 
-    Returns ``{"path", "format", "size_bytes", "duration_s", "bit_rate", "streams": [...]}`` where each
+    Returns ``{"path", "format", "size_bytes", "duration_s", "bit_rate", "metadata", "streams": [...]}`` where
+    ``metadata`` holds the container's tags (``title``, ``comment``, our ``aigc`` label…) and each
     stream has ``index, type, codec, profile, time_base, start_time_s, duration_s, frames, bit_rate`` plus
     ``width, height, pix_fmt, fps`` (video) or ``sample_rate, channels, sample_fmt`` (audio).
 
@@ -114,6 +115,7 @@ def probe(path: Path) -> dict[str, Any]:
             "size_bytes": resolved.stat().st_size if resolved.is_file() else 0,
             "duration_s": float(duration) / 1_000_000 if duration is not None else None,  # AV_TIME_BASE units
             "bit_rate": container.bit_rate or None,
+            "metadata": {str(k): str(v) for k, v in container.metadata.items()},
             "streams": [_stream_facts(s) for s in container.streams],
         }
     finally:

@@ -1,8 +1,9 @@
 """LTX-Video: ``LTXVideoTransformer3DModel`` over ``AutoencoderKLLTXVideo``, T5 text encoder.
 
 Our forward re-states ``LTXVideoTransformer3DModel.forward`` (diffusers 0.42) so
-the block loop is ours (step caching wraps it). Latents stay (B, C, F, H, W) in
-the loop and are packed into tokens only inside :func:`forward`.
+the block loop is ours (step caching is diffusers' First Block Cache hooked onto
+its blocks, see :mod:`.cache`). Latents stay (B, C, F, H, W) in the loop and are
+packed into tokens only inside :func:`forward`.
 
 Conditioning is native: LTX-Video was trained with per-token timesteps, so
 anchored latent frames (the product image as frame 0, a last frame, the tail of
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
-    from adloom.creative.video.cache import StepCache
     from adloom.creative.video.models import VideoModel
 
 FAMILY = "ltx"
@@ -126,7 +126,6 @@ def forward(
     timestep: torch.Tensor,
     text: torch.Tensor,
     text_mask: torch.Tensor | None,
-    cache: StepCache | None = None,
     *,
     frame_rate: float = FPS,
     **_: Any,
@@ -154,23 +153,14 @@ def forward(
     embedded_t = embedded_t.view(batch, -1, embedded_t.size(-1))
     text = tr.caption_projection(text).view(batch, -1, h.size(-1))
 
-    blocks = tr.transformer_blocks
-
-    def run(hs: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        for block in blocks[start:stop]:
-            hs = block(
-                hidden_states=hs,
-                encoder_hidden_states=text,
-                temb=temb,
-                image_rotary_emb=rotary,
-                encoder_attention_mask=mask,
-            )
-        return hs
-
-    if cache is None or len(blocks) < 2:
-        h = run(h, 0, len(blocks))
-    else:
-        h = cache.run(lambda hs: run(hs, 0, 1), lambda hs: run(hs, 1, len(blocks)), h)
+    for block in tr.transformer_blocks:  # step caching, when on, is diffusers' hooks on these blocks (see .cache)
+        h = block(
+            hidden_states=h,
+            encoder_hidden_states=text,
+            temb=temb,
+            image_rotary_emb=rotary,
+            encoder_attention_mask=mask,
+        )
 
     ss = tr.scale_shift_table[None, None] + embedded_t[:, :, None]
     shift, scale = ss[:, :, 0], ss[:, :, 1]

@@ -145,19 +145,7 @@ class VideoModel:
 
     def diffusers_scheduler(self, shift: float | None = None) -> Any:
         """diffusers' FlowMatchEulerDiscreteScheduler with the same settings our sampler uses."""
-        from diffusers import FlowMatchEulerDiscreteScheduler
-
-        s = self.sampler(shift)
-        return FlowMatchEulerDiscreteScheduler(
-            num_train_timesteps=s.num_train_timesteps,
-            shift=s.shift,
-            use_dynamic_shifting=s.use_dynamic_shifting,
-            base_shift=s.base_shift,
-            max_shift=s.max_shift,
-            base_image_seq_len=s.base_image_seq_len,
-            max_image_seq_len=s.max_image_seq_len,
-            shift_terminal=s.shift_terminal,
-        )
+        return self.sampler(shift).scheduler()
 
     def diffusers_pipeline(self, shift: float | None = None) -> Any:
         """diffusers' own pipeline for this family, sharing these modules (reference runs, LoRA loading, saving)."""

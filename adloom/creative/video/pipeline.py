@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ import numpy as np
 
 from adloom.core.errors import BackendUnavailableError, InputError
 from adloom.creative.video.buckets import bucket_size, check_frames, check_size
-from adloom.creative.video.cache import make_cache
+from adloom.creative.video.cache import cache_step, make_cache
 from adloom.creative.video.camera import CameraMove, camera_prompt, parse_camera, warp_frames
 from adloom.creative.video.io import load_image, read_video, resize_frames
 from adloom.creative.video.models import VideoModel
@@ -362,13 +362,18 @@ class VideoPipeline:
             return torch.where(mask_b, target.to(x.dtype), x)
 
         # 6. Denoising loop.
-        cache = make_cache(req.cache_threshold, max_consecutive_hits=req.cache_max_consecutive)
-        cache_u = make_cache(req.cache_threshold, max_consecutive_hits=req.cache_max_consecutive)  # unbatched CFG
+        cache = make_cache(model.transformer, req.cache_threshold, max_consecutive_hits=req.cache_max_consecutive)
         tr_dtype = model.transformer.dtype
         g = req.guidance_scale
         latents = reanchor(noise.clone(), sigmas[0]) if (anchored or guide is not None) else noise.clone()
         step_times: list[float] = []
-        with self._on_device(model.transformer):
+
+        def velocity(x: Any, ts: Any, txt: Any, txt_mask: Any, name: str, **kw: Any) -> Any:
+            """One transformer forward; ``name`` keeps the cache states of CFG halves apart."""
+            with cache_step(cache, name):
+                return fam.forward(model, x, ts, txt, txt_mask, **kw)
+
+        with self._on_device(model.transformer), cache if cache is not None else nullcontext():
             for i, t in enumerate(timesteps):
                 t0 = time.perf_counter()
                 x_in = (latents if concat is None else torch.cat([latents, concat], dim=1)).to(tr_dtype)
@@ -378,15 +383,15 @@ class VideoPipeline:
                     x2, ts2 = torch.cat([x_in, x_in]), torch.cat([ts, ts])
                     if img_emb is not None:
                         kw["image_embeds"] = torch.cat([img_emb, img_emb])
-                    v = fam.forward(model, x2, ts2, text, text_mask, cache, **kw)
+                    v = velocity(x2, ts2, text, text_mask, "batch", **kw)
                 elif do_cfg:  # two forwards, cond first, as diffusers' WanPipeline
                     n_mask, p_mask = (None, None) if text_mask is None else text_mask.chunk(2)
                     n_text, p_text = text.chunk(2)
-                    v_c = fam.forward(model, x_in, ts, p_text, p_mask, cache, **kw)
-                    v_u = fam.forward(model, x_in, ts, n_text, n_mask, cache_u, **kw)
+                    v_c = velocity(x_in, ts, p_text, p_mask, "cond", **kw)
+                    v_u = velocity(x_in, ts, n_text, n_mask, "uncond", **kw)
                     v = torch.cat([v_u, v_c])
                 else:
-                    v = fam.forward(model, x_in, ts, text, text_mask, cache, **kw)
+                    v = velocity(x_in, ts, text, text_mask, "cond", **kw)
                 if getattr(fam, "FLOAT_VELOCITY", False):
                     v = v.float()
                 if do_cfg:

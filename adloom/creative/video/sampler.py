@@ -6,21 +6,26 @@ schedule is a grid of σ from 1 down to 0, bent towards high noise by a shift
 (``σ ← s·σ / (1 + (s − 1)·σ)``, Wan uses s = 3–5 at 480p) or by a
 resolution-dependent exponential shift μ (LTX-Video).
 
-The grid is built exactly as diffusers' ``FlowMatchEulerDiscreteScheduler``
-builds it (same float64/float32 steps, including its quirk that the static
-shift is applied to a grid whose end points were already shifted), so our loop
-and diffusers' pipelines walk the same σ values; ``tests/creative/video/
-test_sampler.py`` checks this with ``torch.allclose``. Schedulers import no
-models.
+The grid comes from diffusers' own ``FlowMatchEulerDiscreteScheduler``
+(``set_timesteps``), configured from this dataclass, so our loop and
+diffusers' pipelines walk the same σ values by construction, quirks included
+(the static shift is applied to a grid whose end points were already
+shifted). Our loop keeps its own Euler update because it steps with explicit
+σ pairs (re-anchoring, per-token timesteps) rather than the scheduler's
+internal step counter; ``tests/creative/video/test_sampler.py`` checks that
+this walk equals stepping the scheduler directly. Schedulers import no models.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from diffusers import FlowMatchEulerDiscreteScheduler
 
 
 @dataclass(frozen=True)
@@ -60,38 +65,36 @@ class FlowMatchEuler:
         b = self.base_shift - m * self.base_image_seq_len
         return seq_len * m + b
 
-    def _train_sigma_range(self) -> tuple[float, float]:
-        n = self.num_train_timesteps
-        t = torch.from_numpy(np.linspace(1, n, n, dtype=np.float32)[::-1].copy()).to(torch.float32)
-        s = t / n
-        if not self.use_dynamic_shifting:
-            s = self.shift * s / (1 + (self.shift - 1) * s)
-        return s[0].item(), s[-1].item()
+    def scheduler(self) -> FlowMatchEulerDiscreteScheduler:
+        """diffusers' ``FlowMatchEulerDiscreteScheduler`` with exactly these settings."""
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        return FlowMatchEulerDiscreteScheduler(
+            num_train_timesteps=self.num_train_timesteps,
+            shift=self.shift,
+            use_dynamic_shifting=self.use_dynamic_shifting,
+            base_shift=self.base_shift,
+            max_shift=self.max_shift,
+            base_image_seq_len=self.base_image_seq_len,
+            max_image_seq_len=self.max_image_seq_len,
+            shift_terminal=self.shift_terminal,
+            time_shift_type=self.time_shift_type,
+        )
 
     def sigmas(self, steps: int, *, mu: float | None = None, base_sigmas: np.ndarray | None = None) -> torch.Tensor:
-        """σ for each of ``steps`` steps plus the final 0, float32, shape (steps + 1,)."""
+        """σ for each of ``steps`` steps plus the final 0, float32, shape (steps + 1,), from diffusers' scheduler.
+
+        ``base_sigmas`` replaces the default linear grid before shifting (LTX-Video passes
+        ``linspace(1, 1/steps, steps)``); ``mu`` is required with dynamic shifting (see :meth:`mu`).
+        """
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        n = self.num_train_timesteps
-        if base_sigmas is None:
-            s_max, s_min = self._train_sigma_range()
-            grid = np.linspace(s_max * n, s_min * n, steps) / n  # float64, as diffusers
-        else:
-            grid = np.asarray(base_sigmas).astype(np.float32)
-        if self.use_dynamic_shifting:
-            if mu is None:
-                raise ValueError("this sampler uses dynamic shifting: pass mu (see FlowMatchEuler.mu)")
-            if self.time_shift_type == "linear":
-                grid = mu / (mu + (1 / grid - 1) ** 1.0)
-            else:
-                grid = math.exp(mu) / (math.exp(mu) + (1 / grid - 1) ** 1.0)
-        else:
-            grid = self.shift * grid / (1 + (self.shift - 1) * grid)
-        if self.shift_terminal:
-            one_minus = 1 - grid  # stretch so the last σ lands on shift_terminal (LTX-Video 0.9.5+)
-            grid = 1 - (one_minus / (one_minus[-1] / (1 - self.shift_terminal)))
-        sig = torch.from_numpy(np.asarray(grid)).to(torch.float32)
-        return torch.cat([sig, torch.zeros(1)])
+        if self.use_dynamic_shifting and mu is None:
+            raise ValueError("this sampler uses dynamic shifting: pass mu (see FlowMatchEuler.mu)")
+        sched = self.scheduler()
+        base = None if base_sigmas is None else [float(v) for v in np.asarray(base_sigmas).reshape(-1)]
+        sched.set_timesteps(steps, sigmas=base, mu=mu)
+        return sched.sigmas.to(torch.float32)
 
     def timesteps(self, sigmas: torch.Tensor) -> torch.Tensor:
         """Model timesteps (σ · num_train_timesteps) for every step, without the final σ = 0."""

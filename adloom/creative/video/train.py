@@ -774,7 +774,7 @@ def _lora_task(cfg: TrainConfig, device: str, gen: Any, pixels: Any, captions: l
         mask = None if table_mask is None else table_mask[text_idx.to(table_mask.device)]
 
         def forward(x: Any, t: Any, text: Any) -> Any:
-            return fam.forward(vm, x, t, text, mask, None, frame_rate=vm.fps)
+            return fam.forward(vm, x, t, text, mask, frame_rate=vm.fps)
 
         return _flow_batch(cfg, gen, forward, latents[idx], table[text_idx.to(table.device)], device)
 

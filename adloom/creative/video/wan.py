@@ -1,9 +1,9 @@
 """Wan 2.x: ``WanTransformer3DModel`` over the ``AutoencoderKLWan`` latent, UMT5 text encoder.
 
 Our forward re-states ``WanTransformer3DModel.forward`` (diffusers 0.42) layer by
-layer so the block loop is ours: step caching (:mod:`.cache`) wraps the first
-block and the rest. With no cache it computes exactly what the diffusers forward
-computes (``test_models.py`` checks ``torch.equal``).
+layer so the block loop is ours (anchoring, per-token timesteps); step caching
+(:mod:`.cache`) is diffusers' First Block Cache hooked onto the blocks. With no
+cache it computes exactly what the diffusers forward computes (``test_models.py`` checks ``torch.equal``).
 
 Conditioning. Wan 2.1 T2V checkpoints take no image input, so image-to-video,
 first+last frame, extension and the camera guide use *latent anchoring by
@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
-    from adloom.creative.video.cache import StepCache
     from adloom.creative.video.models import VideoModel
 
 FAMILY = "wan"
@@ -173,7 +172,6 @@ def forward(
     timestep: torch.Tensor,
     text: torch.Tensor,
     text_mask: torch.Tensor | None,
-    cache: StepCache | None = None,
     *,
     image_embeds: torch.Tensor | None = None,
     **_: Any,
@@ -198,17 +196,8 @@ def forward(
     if img is not None:
         text = torch.concat([img, text], dim=1)  # image tokens first, as diffusers
 
-    blocks = tr.blocks
-
-    def run(hs: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        for block in blocks[start:stop]:
-            hs = block(hs, text, tproj, rotary)
-        return hs
-
-    if cache is None or len(blocks) < 2:
-        h = run(h, 0, len(blocks))
-    else:
-        h = cache.run(lambda hs: run(hs, 0, 1), lambda hs: run(hs, 1, len(blocks)), h)
+    for block in tr.blocks:  # step caching, when on, is diffusers' hooks on these blocks (see .cache)
+        h = block(h, text, tproj, rotary)
 
     if temb.ndim == 3:  # per-token timesteps: (B, L, D)
         shift, scale = (tr.scale_shift_table.unsqueeze(0).to(temb.device) + temb.unsqueeze(2)).chunk(2, dim=2)

@@ -57,7 +57,7 @@ from adloom.digital_human.live.outputs import EncoderSettings, LiveOutputs, Outp
 from adloom.digital_human.live.queues import BoundedQueue, DropPolicy, PriorityDropQueue, QueueStats
 from adloom.digital_human.live.types import Interjection, Segment, SegmentKind, SegmentSource, Spoken
 from adloom.digital_human.live.words import join_words, split_words, word_ends
-from adloom.digital_human.voice.base import LineAudio, TTSBackend
+from adloom.digital_human.voice.base import LineAudio, TTSBackend, resample
 from adloom.digital_human.voice.loudness import integrated_loudness
 
 __all__ = ["InterruptLatency", "LiveConfig", "LiveSession", "LiveStatus", "SYNC_TONE_HZ", "sync_burst"]
@@ -73,47 +73,6 @@ def sync_burst(sample_rate: int) -> np.ndarray:
     """The audio half of a sync mark (float, amplitude 0.9), for detectors to correlate against."""
     t = np.arange(int(round(_SYNC_BURST_S * sample_rate))) / sample_rate
     return 0.9 * np.sin(2 * np.pi * SYNC_TONE_HZ * t)
-
-
-def _smooth_at_least(n: int) -> int:
-    """The smallest 7-smooth integer >= n (an FFT length pocketfft handles fast)."""
-    best = 1 << max(0, (n - 1).bit_length())
-    p7 = 1
-    while p7 < best:
-        p5 = p7
-        while p5 < best:
-            p3 = p5
-            while p3 < best:
-                p2 = p3
-                while p2 < n:
-                    p2 *= 2
-                best = min(best, p2)
-                p3 *= 3
-            p5 *= 5
-        p7 *= 7
-    return best
-
-
-def resample_fast(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Band-limited FFT resampling with lengths chosen so both transforms are fast and the ratio exact.
-
-    The input is zero-padded to ``p·m`` samples (``p/q`` the reduced rate ratio, ``m`` 7-smooth),
-    so the output has exactly ``q·m`` samples: no awkward prime-length FFTs (which made a 5 s line
-    take 0.2 s), and the few ms of padding absorb the circular wrap-around.
-    """
-    x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    if rate_in == rate_out or len(x) == 0:
-        return x.astype(np.float32)
-    g = math.gcd(rate_in, rate_out)
-    p, q = rate_in // g, rate_out // g
-    m = _smooth_at_least(-(-(len(x) + rate_in // 100) // p))
-    n_in, n_out = p * m, q * m
-    spectrum = np.fft.rfft(x, n_in)
-    out = np.zeros(n_out // 2 + 1, dtype=np.complex128)
-    keep = min(len(out), len(spectrum))
-    out[:keep] = spectrum[:keep]
-    y = np.fft.irfft(out, n_out) * (n_out / n_in)
-    return y[: int(round(len(x) * q / p))].astype(np.float32)
 
 
 def loudness_gain(samples: np.ndarray, rate: int, target_lufs: float, *, peak: float = 0.98) -> float:
@@ -525,7 +484,7 @@ class LiveSession:
         words = all_words[start:stop]
         line, fell_back = self._synthesize(join_words(words))
         rate = self.config.sample_rate
-        samples = resample_fast(line.samples, line.sample_rate, rate) * loudness_gain(
+        samples = resample(line.samples, line.sample_rate, rate) * loudness_gain(
             line.samples, line.sample_rate, self.config.target_lufs
         )
         pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype(np.int16)

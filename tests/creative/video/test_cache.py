@@ -1,4 +1,6 @@
-"""Step caching: off is the reference loop bit for bit; on skips blocks when the first block barely moves."""
+"""Step caching (diffusers' First Block Cache in our loop): off is the reference loop bit for bit; on skips the
+tail blocks when the first block barely moves, stays close to the uncached output, honours our skip cap and
+leaves no hooks behind."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import pytest
 import torch
 
 from adloom.core.errors import InputError
-from adloom.creative.video.cache import StepCache, make_cache
+from adloom.creative.video.cache import make_cache
 from adloom.creative.video.models import build_tiny
 from adloom.creative.video.pipeline import VideoPipeline, VideoRequest
 
@@ -52,49 +54,48 @@ def test_cache_off_is_the_reference_loop_exactly(wan) -> None:
     assert torch.equal(never.latents, ref)
 
 
+def _count_tail_runs(model) -> dict[str, int]:
+    """Count the feed-forward calls of the transformer's last block (they happen only when it really runs)."""
+    blocks = next(m for m in model.transformer.children() if isinstance(m, torch.nn.ModuleList))
+    ff = getattr(blocks[-1], "ffn", None) or blocks[-1].ff
+    calls = {"n": 0}
+    ff.register_forward_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
+    return calls
+
+
 @pytest.mark.parametrize("fam", ["wan", "ltx"])
 def test_cache_on_skips_blocks_and_stays_close(fam: str) -> None:
     model = build_tiny(fam, seed=0, num_layers=4)
     off = VideoPipeline(model)(_req(steps=10))
+    tail = _count_tail_runs(model)
     on = VideoPipeline(model)(_req(steps=10, cache_threshold=0.5, cache_max_consecutive=None))
     assert on.cache["hits"] > 0 and on.cache["hits"] + on.cache["misses"] == 10
+    assert tail["n"] == on.cache["misses"]  # the last block ran only on the steps that were not skipped
     assert not torch.equal(on.latents, off.latents)
     mse = float(np.mean((on.frames_float - off.frames_float) ** 2))
     psnr = 10 * np.log10(1.0 / max(mse, 1e-12))
     assert psnr > 20, psnr
 
 
-def test_step_cache_logic() -> None:
-    calls = {"tail": 0}
-
-    def head(h):
-        return h + 1.0
-
-    def tail(h):
-        calls["tail"] += 1
-        return h * 2.0
-
-    cache = StepCache(threshold=0.1, max_consecutive_hits=2)
-    x = torch.ones(4)
-    first = cache.run(head, tail, x)  # nothing cached yet: computes
-    assert torch.equal(first, (x + 1) * 2) and calls["tail"] == 1
-    # Same head residual next step: reuse the tail residual (h1 + (tail(h1) − h1) from the last full step).
-    y = torch.full((4,), 3.0)
-    out = cache.run(head, tail, y)
-    assert calls["tail"] == 1 and torch.equal(out, (y + 1) + (first - (x + 1)))
-    cache.run(head, tail, y)
-    assert calls["tail"] == 1 and cache.hits == 2
-    cache.run(head, tail, y)  # two hits in a row is the limit: compute again
-    assert calls["tail"] == 2 and cache.stats()["misses"] == 2
-    # A big change in the first block's residual forces a full step.
-    cache.run(lambda h: h + 100.0, tail, y)
-    assert calls["tail"] == 3
-    cache.reset()
-    assert cache.hits == cache.misses == 0
+def test_skip_cap_forces_a_full_step_and_hooks_are_removed(wan) -> None:
+    # A threshold every step meets: without a cap only the first step runs every block ...
+    free = VideoPipeline(wan)(_req(steps=7, cache_threshold=9.0, cache_max_consecutive=None))
+    assert (free.cache["hits"], free.cache["misses"]) == (6, 1)
+    # ... with a cap of 2 the pattern is full, skip, skip, full, skip, skip, full.
+    capped = VideoPipeline(wan)(_req(steps=7, cache_threshold=9.0, cache_max_consecutive=2))
+    assert (capped.cache["hits"], capped.cache["misses"]) == (4, 3)
+    # Unbatched CFG keeps the cond and uncond states apart: each half follows the same pattern.
+    halves = VideoPipeline(wan)(_req(steps=7, cache_threshold=9.0, cache_max_consecutive=2, cfg_batched=False))
+    assert (halves.cache["hits"], halves.cache["misses"]) == (8, 6)
+    # The hooks live for one generation: afterwards the transformer computes the plain loop again.
+    assert wan.transformer._cache_config is None
+    assert torch.equal(VideoPipeline(wan)(_req(steps=6)).latents, _reference_loop(wan, "a red mug", "blur", 6, 2))
 
 
-def test_threshold_knob_validation() -> None:
-    assert make_cache(0) is None and make_cache(None) is None
-    assert make_cache(0.1).threshold == 0.1
+def test_threshold_knob_validation(wan) -> None:
+    assert make_cache(wan.transformer, 0) is None and make_cache(wan.transformer, None) is None
+    assert make_cache(wan.transformer, 0.1).threshold == 0.1
     with pytest.raises(InputError, match="cache threshold -0.1"):
-        make_cache(-0.1)
+        make_cache(wan.transformer, -0.1)
+    with pytest.raises(InputError, match="cache_max_consecutive 0 must be at least 1"):
+        make_cache(wan.transformer, 0.1, max_consecutive_hits=0)

@@ -1,4 +1,8 @@
-"""Our flow-matching Euler sampler walks the same σ grid and takes the same steps as diffusers' scheduler."""
+"""Our flow-matching Euler sampler walks the same σ grid and takes the same steps as diffusers' scheduler.
+
+The σ grid itself comes from diffusers' scheduler (``FlowMatchEuler.scheduler``); these tests guard that our
+config mapping and our explicit-σ Euler loop match stepping a scheduler built independently, here, directly.
+"""
 
 from __future__ import annotations
 
@@ -47,12 +51,19 @@ def test_shift_terminal_matches_diffusers() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_euler_steps_match_scheduler_step(dtype: torch.dtype) -> None:
-    steps, shift = 6, 3.0
-    ref = FlowMatchEulerDiscreteScheduler(shift=shift)
-    ref.set_timesteps(steps)
-    ours = FlowMatchEuler(shift=shift)
-    sig = ours.sigmas(steps)
+@pytest.mark.parametrize("style", ["wan", "ltx"])
+def test_euler_steps_match_scheduler_step(dtype: torch.dtype, style: str) -> None:
+    steps = 6
+    if style == "wan":  # static shift, default grid
+        ref, ours, kw = FlowMatchEulerDiscreteScheduler(shift=3.0), FlowMatchEuler(shift=3.0), {}
+        ref.set_timesteps(steps)
+    else:  # dynamic shift on LTX-Video's linear base grid, stretched to a terminal σ
+        ref = FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True, shift_terminal=0.1)
+        ours = FlowMatchEuler(use_dynamic_shifting=True, shift_terminal=0.1)
+        kw = {"mu": ours.mu(2048), "base_sigmas": np.linspace(1.0, 1 / steps, steps)}
+        ref.set_timesteps(steps, sigmas=kw["base_sigmas"], mu=kw["mu"])
+    sig = ours.sigmas(steps, **kw)
+    assert torch.equal(ours.timesteps(sig), ref.timesteps)
     g = torch.Generator().manual_seed(0)
     x_ref = x_ours = torch.randn(2, 4, 3, 5, 5, generator=g)
     for i, t in enumerate(ref.timesteps):

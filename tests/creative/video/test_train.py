@@ -8,12 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
-
-from adloom.core.errors import ConfigError, InputError, NotFoundError  # noqa: E402
-from adloom.creative.video.train import (  # noqa: E402
+from adloom.core.errors import ConfigError, InputError, NotFoundError
+from adloom.creative.video.train import (
     FlowConfig,
     VAEConfig,
     build_vae,

@@ -60,7 +60,7 @@ def test_our_wan_forward_equals_diffusers_forward(tiny: dict) -> None:
     x, t, text, _ = _inputs(m)
     with torch.no_grad():
         ref = m.transformer(hidden_states=x, timestep=t, encoder_hidden_states=text, return_dict=False)[0]
-        ours = m.fam.forward(m, x, t, text, None, None)
+        ours = m.fam.forward(m, x, t, text, None)
         assert torch.equal(ours, ref)
         # Per-token timesteps (Wan 2.2 TI2V path): the same as diffusers with a (B, L) timestep.
         mask = torch.zeros(1, 1, 3, 4, 4, dtype=torch.bool)
@@ -68,7 +68,7 @@ def test_our_wan_forward_equals_diffusers_forward(tiny: dict) -> None:
         tt = m.fam.token_timesteps(m, torch.tensor(700.0), mask, 2)
         assert tt.shape == (2, 3 * 2 * 2) and float(tt[0, 0]) == 0.0 and float(tt[0, -1]) == 700.0
         ref_tt = m.transformer(hidden_states=x, timestep=tt, encoder_hidden_states=text, return_dict=False)[0]
-        assert torch.equal(m.fam.forward(m, x, tt, text, None, None), ref_tt)
+        assert torch.equal(m.fam.forward(m, x, tt, text, None), ref_tt)
 
 
 def test_our_ltx_forward_equals_diffusers_forward(tiny: dict) -> None:
@@ -79,7 +79,7 @@ def test_our_ltx_forward_equals_diffusers_forward(tiny: dict) -> None:
             hidden_states=fam.pack(x, 1, 1), encoder_hidden_states=text, timestep=t, encoder_attention_mask=mask,
             num_frames=3, height=4, width=4, rope_interpolation_scale=(4 / 25, 4, 4), return_dict=False,
         )[0]  # fmt: skip
-        ours = fam.forward(m, x, t, text, mask, None, frame_rate=25)
+        ours = fam.forward(m, x, t, text, mask, frame_rate=25)
     assert torch.equal(ours, fam.unpack(ref, 3, 4, 4, 1, 1))
     assert torch.equal(fam.unpack(fam.pack(x, 1, 1), 3, 4, 4, 1, 1), x)
 
@@ -136,17 +136,17 @@ def test_lora_loads_from_save_lora_weights(fam: str, tmp_path: Path) -> None:
     )
     x, t, text, mask = _inputs(trained)
     with torch.no_grad():
-        want = trained.fam.forward(trained, x, t, text, mask, None)
+        want = trained.fam.forward(trained, x, t, text, mask)
         fresh = build_tiny(fam, seed=0)
-        base_out = fresh.fam.forward(fresh, x, t, text, mask, None)
+        base_out = fresh.fam.forward(fresh, x, t, text, mask)
         name = load_lora(fresh, tmp_path / "lora")
-        got = fresh.fam.forward(fresh, x, t, text, mask, None)
+        got = fresh.fam.forward(fresh, x, t, text, mask)
         assert name == "lora0" and fresh.loras == {"lora0": 1.0}
         assert not torch.allclose(want, base_out, atol=1e-3)
         assert torch.allclose(got, want, atol=1e-5)
         load_lora(fresh, tmp_path / "lora" / "pytorch_lora_weights.safetensors", scale=0.0, adapter_name="off")
         fresh.transformer.set_adapters(["lora0", "off"], weights=[0.0, 0.0])
-        assert torch.allclose(fresh.fam.forward(fresh, x, t, text, mask, None), base_out, atol=1e-6)
+        assert torch.allclose(fresh.fam.forward(fresh, x, t, text, mask), base_out, atol=1e-6)
     with pytest.raises(InputError, match="does not exist"):
         load_lora(fresh, tmp_path / "nope")
     with pytest.raises(InputError, match="already loaded"):

@@ -14,7 +14,7 @@ from adloom.core.errors import InputError
 from adloom.core.types import Language
 from adloom.digital_human.avatar.base import REST, MouthPose
 from adloom.digital_human.live.outputs import OutputSpec
-from adloom.digital_human.live.session import LiveConfig, LiveSession, clause_end, loudness_gain, resample_fast
+from adloom.digital_human.live.session import LiveConfig, LiveSession, clause_end, loudness_gain
 from adloom.digital_human.live.types import Interjection, Spoken
 from adloom.digital_human.live.words import join_words, split_words, word_ends
 from adloom.digital_human.voice import get_tts
@@ -49,15 +49,6 @@ def test_word_ends_snap_to_the_silences_between_words() -> None:
     assert ends[-1] == len(signal) and list(ends) == sorted(ends)
     for end, gap_start in zip(ends[:2], gaps[:2], strict=True):
         assert gap_start <= end <= gap_start + 80 * rate // 1000, (end, gap_start)
-
-
-@pytest.mark.parametrize(("rate_in", "rate_out"), [(22_050, 48_000), (24_000, 48_000), (48_000, 16_000)])
-def test_resample_fast_keeps_a_tone_and_the_exact_length(rate_in: int, rate_out: int) -> None:
-    x = np.sin(2 * np.pi * 440 * np.arange(rate_in) / rate_in).astype(np.float32)
-    y = resample_fast(x, rate_in, rate_out)
-    assert len(y) == rate_out and y.dtype == np.float32
-    ref = np.sin(2 * np.pi * 440 * np.arange(rate_out) / rate_out)
-    assert np.abs(y[500:-500] - ref[500:-500]).max() < 1e-3
 
 
 def test_loudness_gain_reaches_the_target_without_clipping() -> None:
