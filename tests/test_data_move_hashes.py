@@ -2,7 +2,7 @@
 
 The move must not change output. Each test hashes one output, serialised deterministically,
 and compares it with the hash recorded by running the ORIGINAL code (before the move) through
-``python tests/test_data_move_hashes.py``, which prints the current hashes:
+``PYTHONPATH=. python tests/test_data_move_hashes.py``, which prints the current hashes:
 
 * the seeded sample library (``analytics.sample_library``, 400 items, seed 7) as written to JSON;
 * the compliance checker's findings and rewrites over ``tests/fixtures/compliance_corpus.tsv``
@@ -35,7 +35,7 @@ CORPUS = REPO / "tests" / "fixtures" / "compliance_corpus.tsv"
 #: Hashes recorded from the code before the data-file move (see the module docstring).
 EXPECTED = {
     "sample_library": "0864ed068cc796ce5b85ddd69f82ae68c4898ce57a1717b0a78d86a49fae4791",
-    "compliance": "642ab42f5658b7e066dd4b18ba29a244799fa85ef019c8662df5a6b172ff7f92",
+    "compliance": "2c5bc978fda878e403d52675b6087f77f3211bdad0eefb4325137e05f88ddaeb",
     "shot_prompts": "9897e38f82edf39923cc2a9f116b47862094ee64eee4069a19a1ab698acb872f",
     "render_frame": "52edaacb66750db0ef82fc268e641133c01694361c277c468f3f82114dfabc57",
 }
@@ -156,9 +156,13 @@ def test_render_frame_unchanged(tmp_path: Path) -> None:
     assert render_frame_hash(tmp_path) == EXPECTED["render_frame"]
 
 
-if __name__ == "__main__":  # record: print the current hashes
+if __name__ == "__main__":  # record: `PYTHONPATH=. python tests/test_data_move_hashes.py` prints the current hashes
     import tempfile
 
+    import adloom
+
+    if not Path(adloom.__file__).resolve().is_relative_to(REPO):
+        sys.exit(f"adloom imported from {adloom.__file__}, not this checkout; run with PYTHONPATH=. from {REPO}")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         current = {

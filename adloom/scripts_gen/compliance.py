@@ -431,8 +431,9 @@ def _builtin() -> tuple[_Compiled, ...]:
 def _negation_regex(words: dict[Language, tuple[str, ...]]) -> dict[Language, re.Pattern[str]]:
     """Per language, a regex matching text that ENDS in a negation (the context right before a claim).
 
-    Chinese: a negation word at most two characters before the claim ("不保证", "并不能保证");
-    English: a negation word at most three words before it ("returns are not guaranteed").
+    Chinese: a negation word right before the claim ("不保证", "并不能保证", "不承诺保本"), so that
+    "不错的保本理财" stays a claim; English: a negation word at most two words before it ("returns
+    are not guaranteed", "no promise it will appreciate").
     """
 
     def alternatives(language: Language) -> str:
@@ -442,7 +443,7 @@ def _negation_regex(words: dict[Language, tuple[str, ...]]) -> dict[Language, re
 
     out: dict[Language, re.Pattern[str]] = {}
     if zh := alternatives(Language.zh):
-        out[Language.zh] = re.compile(rf"(?:{zh})[{_CJK}]{{0,2}}$")
+        out[Language.zh] = re.compile(rf"(?:{zh})$")
     if en := alternatives(Language.en):
         out[Language.en] = re.compile(rf"(?:{en})(?:\s+[\w'-]+){{0,2}}\s+$", re.IGNORECASE | re.ASCII)
     return out

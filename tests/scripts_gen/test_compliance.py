@@ -113,12 +113,12 @@ def test_beauty_medical_claims_zh(checker: ComplianceChecker) -> None:
     assert terms(checker, text, "zh", "beauty") == [
         ("祛斑", "medical_claim.beauty"),
         ("永久美白", "medical_claim.beauty"),
-        ("治疗", "medical_claim.beauty"),
+        ("治疗痘痘", "medical_claim"),  # treating acne is a disease claim (art. 17), never a cosmetic one
         ("消炎", "medical_claim.beauty"),
         ("医用级", "medical_claim.beauty"),
     ]
-    # The same words are not a cosmetics claim in another industry, and plain 美白 is allowed.
-    assert checker.check(text, language="zh", industry="apparel") == []
+    # In another industry only the disease claims remain (art. 17 applies to every ad), and plain 美白 is allowed.
+    assert terms(checker, text, "zh", "apparel") == [("治疗痘痘", "medical_claim"), ("消炎", "medical_claim")]
     assert checker.check("美白保湿精华", language="zh", industry="beauty") == []
 
 
@@ -152,7 +152,8 @@ def test_food_medical_claims_en(checker: ComplianceChecker) -> None:
         ("detox", "medical_claim.food"),
     ]
     assert checker.check("A sweet treat for tea time.", language="en", industry="food") == []
-    assert checker.check(text, language="en", industry="electronics") == []
+    # A disease claim is banned in every industry (art. 17); the food-only terms are not.
+    assert terms(checker, text, "en", "electronics") == [("prevents cancer", "medical_claim")]
 
 
 # ----------------------------------------------------------------- finance
@@ -189,7 +190,10 @@ def test_guaranteed_returns_en(checker: ComplianceChecker) -> None:
 
 
 def test_misleading_price(checker: ComplianceChecker) -> None:
-    assert terms(checker, "全网最低价，手慢无", "zh", "home") == [("全网最低价", "misleading_price")]
+    assert terms(checker, "全网最低价，手慢无", "zh", "home") == [
+        ("全网最低价", "misleading_price"),
+        ("手慢无", "false_urgency"),
+    ]
     assert terms(checker, "The lowest price ever!", "en", "home") == [("The lowest price ever", "misleading_price")]
     assert checker.check("Now at a lower price", language="en", industry="home") == []
 
@@ -402,7 +406,7 @@ def test_clean_script_zh_drop_narration(checker: ComplianceChecker) -> None:
     assert cleaned.shots[0].narration == ""  # a disease claim in food cannot be reworded
     assert cleaned.selling_points == ["祛斑美白", "温和保湿"]  # 祛斑 is a cosmetics rule only
     cleaned = checker.clean_script(make_script(Language.zh, Industry.beauty))
-    assert cleaned.shots[0].narration == "改善痘痘。"
+    assert cleaned.shots[0].narration == ""  # 治疗痘痘 is a disease claim: no honest rewrite
     assert cleaned.shots[1].narration == "最近很多人问我。"
     assert cleaned.title == "很好的面霜"
 
