@@ -2,32 +2,25 @@
 
 Every line a script generator writes passes through :class:`ComplianceChecker`
 before it reaches a render or a user. The checker finds terms that advertising
-law forbids or that regulators routinely penalise:
+law forbids or that regulators routinely penalise: absolute claims (PRC
+Advertising Law art. 9), medical claims outside medicine (art. 17), promised
+returns (art. 25), unverifiable price and urgency claims (art. 28), and more.
 
-* absolute / superlative claims (PRC Advertising Law art. 9(3): 最, 第一, 国家级,
-  "best", "#1", "guaranteed", ...), in every industry;
-* medical or therapeutic claims (art. 17) for cosmetics and for food;
-* promises of principal protection or returns for finance (art. 25);
-* unverifiable price and urgency claims (全网最低价, "lowest price ever").
-
-The rules are data: :data:`RULES` is a table of :class:`Rule` entries, each with
-its patterns, the sentence a person reads, and the suggested rewrite (an empty
-suggestion means the sentence cannot be saved and must be dropped). Projects add
-their own banned terms per industry in a YAML or TOML file (see
-:func:`load_extra_rules`).
+The rules are data, not code: ``adloom/data/compliance/rules.yaml`` is the table
+a legal reviewer edits, one entry per rule with its ``patterns`` (zh/en regular
+expressions), context ``exceptions``, ``severity`` (block / rewrite / warn),
+``why`` (the article) and ``suggestion`` (the compliant rewrite; ``''`` drops the
+sentence). A project's own rules file (setting ``compliance_terms``) has the
+same format and goes through the same loader, :func:`load_rules_file`; the
+older ``terms:`` table of banned words per industry still loads through it.
+Regular expressions are compiled when a file is loaded, and a bad one is
+reported with its file, key path and line.
 
 Both languages' rules always apply, whatever language the copy declares: mixed
 copy such as "全网No.1" or an English brand slogan inside Chinese narration is
 common, and missing a violation costs more than checking a few extra patterns.
 The declared language only breaks ties between two rules matching the same span
 and picks the language of neutral replacement lines in :meth:`ComplianceChecker.clean_script`.
-
-Context matters in Chinese: 最 inside words that are not claims (最近, 最后, 最初,
-最多 as "at most", 最好 as "you had better") and 第一 as an ordinal (第一次, 第一步,
-an enumeration "第一，...") are not flagged; likewise "best before", "do your best"
-and "money-back guarantee" in English, and "100%纯棉" (a composition fact).
-美白 on its own is a registered special-use cosmetics claim and is flagged only in
-medical framing (永久美白, 美白针).
 """
 
 from __future__ import annotations
@@ -38,33 +31,41 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from adloom.core.datafiles import DataFileError, load_yaml_nodes, package_data_path, validate_data
 from adloom.core.errors import ComplianceError, InputError
 from adloom.core.settings import get_settings
 from adloom.core.types import ComplianceFinding, Industry, Language, Script
 
 __all__ = [
-    "RULES",
     "ComplianceChecker",
     "Rule",
+    "RuleEntry",
+    "RulesFile",
+    "builtin_rules",
     "load_extra_rules",
+    "load_rules_file",
 ]
 
 _CJK = "\u4e00-\u9fff"
 _MAX_PASSES = 4  # rewrite → re-check rounds before a line is given up as unfixable
+_RULES_FILE = ("compliance", "rules.yaml")
+
+Severity = Literal["block", "rewrite", "warn"]
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One row of the rule table.
+    """One compiled-ready rule in one language, as the checker applies it.
 
-    Entries sharing an ``id`` form one rule family (e.g. ``absolute_claim``) and
-    differ only in patterns and suggested rewrite, so each rewrite can read
-    naturally for the words it replaces.
+    A :class:`RuleEntry` of the data file with patterns in both languages becomes
+    two of these. Entries sharing an ``id`` form one rule family (e.g.
+    ``absolute_claim``) and differ in patterns and suggested rewrite, so each
+    rewrite can read naturally for the words it replaces.
 
     Attributes:
         id: The ``rule_id`` reported in findings.
@@ -72,10 +73,16 @@ class Rule:
             matched case-insensitively with ASCII word boundaries, so they also
             match inside Chinese text ("全网No.1").
         patterns: Regular expressions; the matched text is the reported term.
-        rule: A sentence naming the rule, shown to people.
+        rule: A sentence naming the rule (the article), shown to people.
         suggestion: Replacement for the matched text; ``""`` means the sentence
             cannot be made compliant and must be dropped.
         industries: Industries the rule applies to; ``None`` means all.
+        exceptions: Regular expressions for context that is not a claim; a match
+            inside an exception's match is not flagged.
+        negatable: Whether a negation right before a match makes it a disclaimer.
+        severity: ``block`` drops the sentence, ``rewrite`` replaces the words,
+            ``warn`` reports without changing the copy.
+        jurisdiction: Where the rule comes from (``CN``, ``US``, ``EU``).
     """
 
     id: str
@@ -84,352 +91,63 @@ class Rule:
     rule: str
     suggestion: str
     industries: frozenset[Industry] | None = None
+    exceptions: tuple[str, ...] = ()
+    negatable: bool = False
+    severity: Severity = "rewrite"
+    jurisdiction: tuple[str, ...] = ("CN",)
 
     def applies_to(self, industry: Industry) -> bool:
         """Whether the rule is in force for copy of ``industry``."""
         return self.industries is None or industry in self.industries
 
 
-# --------------------------------------------------------------------------- rule table
-
-_ABSOLUTE = (
-    "Ads may not use absolute or superlative claims such as 'best', 'No. 1', 'only' or "
-    "'national-level' (PRC Advertising Law art. 9(3); unsubstantiated superlatives elsewhere)."
-)
-_MED_BEAUTY = (
-    "Cosmetics ads may not claim to treat, cure or prevent disease or use medical terms "
-    "(PRC Advertising Law art. 17; cosmetics claims rules)."
-)
-_MED_FOOD = (
-    "Food ads may not claim to treat or prevent disease, lower blood pressure or sugar, "
-    "fight cancer or cause weight loss (PRC Advertising Law art. 17-18)."
-)
-_FINANCE = "Investment ads may not promise returns, principal protection or no risk (PRC Advertising Law art. 25)."
-_PRICE = (
-    "Price and urgency claims such as 'lowest price anywhere' must be verifiable; "
-    "unsupported ones mislead consumers (PRC Advertising Law art. 28; Price Law)."
-)
-
-_BEAUTY = frozenset({Industry.beauty})
-_FOOD = frozenset({Industry.food})
-_FIN = frozenset({Industry.finance})
-
-zh, en = Language.zh, Language.en
-
-# 最 in words that are not superlative claims: 最近 (recently), 最后 (last), 最初,
-# 最终, 最早/晚/迟, 最多/少 (at most/least), 最起码, 最低限度, and advisory 最好 ("best to ...").
-_ZUI = r"最(?!近|后|初|终|早|晚|迟|多|少|起码|低限度|好(?:在|先|不要|别|提前|每天|早晚|搭配|配合|还是|能))"
-# 第一 as an ordinal (第一次, 第一步, 第一眼, ...) is not a ranking claim.
-_DIYI_ORDINAL = (
-    r"(?!次|步|天|眼|时间|口|周|个|年|集|章|节|课|季|批|波|单|件|款|期|轮|层|道|条|阶段|部分|印象|感觉|反应|手|线)"
-)
-# Diseases and conditions after "treat(s)", in English.
-_CONDITIONS = (
-    r"(?:acne|eczema|rosacea|psoriasis|dermatitis|melasma|scars?|wrinkles|pigmentation|dark\s+spots|"
-    r"inflammation|infections?|allergies|diabetes|hypertension|cancer|disease|illness)"
-)
-
-#: The built-in rule table. Order breaks ties between equal matches.
-RULES: tuple[Rule, ...] = (
-    # ---- absolute claims, Chinese
-    Rule("absolute_claim", zh, (r"最好的",), _ABSOLUTE, "很好的"),
-    Rule("absolute_claim", zh, (r"最佳",), _ABSOLUTE, "理想"),
-    Rule("absolute_claim", zh, (r"最新",), _ABSOLUTE, "全新"),
-    Rule("absolute_claim", zh, (r"最先进",), _ABSOLUTE, "先进"),
-    Rule("absolute_claim", zh, (r"最高级", r"最顶级"), _ABSOLUTE, "高端"),
-    Rule("absolute_claim", zh, (rf"{_ZUI}(?=[{_CJK}])",), _ABSOLUTE, "很"),
-    Rule(
-        "absolute_claim",
-        zh,
-        (rf"(?:(?<=[{_CJK}A-Za-z0-9])第一|第一(?![，,、：:\s])){_DIYI_ORDINAL}",),
-        _ABSOLUTE,
-        "领先",
-    ),
-    Rule(
-        "absolute_claim",
-        zh,
-        (r"(?:全网|全国|全球|世界|行业|销量|同类)\s*(?:NO|No|no|#)\s*\.?\s*1(?!\d)",),
-        _ABSOLUTE,
-        "领先",
-    ),
-    Rule("absolute_claim", zh, (r"国家级",), _ABSOLUTE, "专业级"),
-    Rule("absolute_claim", zh, (r"世界级",), _ABSOLUTE, "高水准"),
-    Rule("absolute_claim", zh, (r"顶级",), _ABSOLUTE, "高端"),
-    Rule("absolute_claim", zh, (r"顶尖", r"极致", r"无与伦比", r"无敌"), _ABSOLUTE, "出色"),
-    Rule("absolute_claim", zh, (r"独一无二", r"唯一"), _ABSOLUTE, "独特"),
-    Rule("absolute_claim", zh, (r"首选",), _ABSOLUTE, "优选"),
-    Rule("absolute_claim", zh, (r"绝对",), _ABSOLUTE, "非常"),
-    Rule("absolute_claim", zh, (r"100\s*[%％](?=有效|满意|安全|放心|见效|成功)",), _ABSOLUTE, "非常"),
-    # ---- absolute claims, English
-    Rule("absolute_claim", en, (r"(?<!\ball )\bthe\s+(?:very\s+)?best\b(?=\s*(?:[.!?,;:]|$))",), _ABSOLUTE, "great"),
-    Rule(
-        "absolute_claim",
-        en,
-        (r"(?<!\ball )\bthe\s+(?:very\s+)?best\b(?![- ]?sell|[- ]in[- ]class)(?!\s+(?:before|by)\b)",),
-        _ABSOLUTE,
-        "a great",
-    ),
-    Rule("absolute_claim", en, (r"\bbest[- ]?selling\b",), _ABSOLUTE, "popular"),
-    Rule("absolute_claim", en, (r"\bbest[- ]?seller(?=s?\b)",), _ABSOLUTE, "favorite"),
-    Rule("absolute_claim", en, (r"\bbest[- ]in[- ]class\b",), _ABSOLUTE, "high-quality"),
-    Rule(
-        "absolute_claim",
-        en,
-        (
-            r"(?<!\bat )(?<!\bdo )(?<!your )(?<!\ball the )\bbest\b"
-            r"(?![- ]?sell|[- ]in[- ]class)(?!\s+(?:before|by|regards|wishes)\b)",
-        ),
-        _ABSOLUTE,
-        "great",
-    ),
-    Rule("absolute_claim", en, (r"\b(?:the\s+)?world['’]?s\s+(?:best|finest)\b",), _ABSOLUTE, "a great"),
-    Rule(
-        "absolute_claim",
-        en,
-        (r"\b(?:the\s+)?world['’]?s\s+(?:leading|no\.?\s?1|number\s+one|#\s?1)(?!\d)",),
-        _ABSOLUTE,
-        "a trusted",
-    ),
-    Rule("absolute_claim", en, (r"\b(?:industry|market|world)[- ]leading\b",), _ABSOLUTE, "trusted"),
-    Rule(
-        "absolute_claim",
-        en,
-        (r"(?<![\w#])#\s?1(?!\d)", r"\bno\.\s?1(?!\d)", r"\bno1\b", r"\bnumber\s+one\b"),
-        _ABSOLUTE,
-        "leading",
-    ),
-    Rule(
-        "absolute_claim",
-        en,
-        (r"\bthe\s+only\b(?!\s+(?:thing|way|time|catch|difference|question|one\s+who)\b)",),
-        _ABSOLUTE,
-        "a unique",
-    ),
-    Rule(
-        "absolute_claim",
-        en,
-        (r"(?<!money-back )(?<!money back )(?:\b100\s*%\s*)?\bguarantee[ds]?\b",),
-        _ABSOLUTE,
-        "",
-    ),
-    Rule(
-        "absolute_claim",
-        en,
-        (r"\bunbeatable\b", r"\bunrivall?ed\b", r"\bunmatched\b", r"\bunparalleled\b", r"\bsecond\s+to\s+none\b"),
-        _ABSOLUTE,
-        "outstanding",
-    ),
-    Rule("absolute_claim", en, (r"\bworld[- ]class\b",), _ABSOLUTE, "high-quality"),
-    Rule("absolute_claim", en, (r"\b100\s*%(?=\s*(?:effective|safe|successful)\b)",), _ABSOLUTE, "highly"),
-    # ---- medical claims, cosmetics
-    Rule("medical_claim.beauty", zh, (r"祛斑",), _MED_BEAUTY, "焕亮", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"(?:永久|彻底|根治性?)美白",), _MED_BEAUTY, "提亮肤色", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"美白(?:针|丸)",), _MED_BEAUTY, "", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"治疗", r"治愈", r"根治"), _MED_BEAUTY, "改善", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"疗效",), _MED_BEAUTY, "效果", _BEAUTY),
-    Rule(
-        "medical_claim.beauty", zh, (r"消炎抗敏", r"消炎", r"抗炎", r"抗过敏", r"抗敏感?"), _MED_BEAUTY, "舒缓", _BEAUTY
-    ),
-    Rule("medical_claim.beauty", zh, (r"医(?:用|学|疗)级",), _MED_BEAUTY, "专业级", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"医用",), _MED_BEAUTY, "专业", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"祛痘",), _MED_BEAUTY, "控油", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"杀菌", r"抑菌"), _MED_BEAUTY, "清洁", _BEAUTY),
-    Rule("medical_claim.beauty", zh, (r"药妆",), _MED_BEAUTY, "护肤品", _BEAUTY),
-    Rule("medical_claim.beauty", en, (r"\bclinically\s+proven(?:\s+to\s+\w+)?",), _MED_BEAUTY, "", _BEAUTY),
-    Rule("medical_claim.beauty", en, (r"\bcur(?:e|es|ed|ing)\b",), _MED_BEAUTY, "", _BEAUTY),
-    Rule("medical_claim.beauty", en, (r"\bheals\b",), _MED_BEAUTY, "soothes", _BEAUTY),
-    Rule("medical_claim.beauty", en, (r"\bheal\b",), _MED_BEAUTY, "soothe", _BEAUTY),
-    Rule("medical_claim.beauty", en, (r"\bhealing\b",), _MED_BEAUTY, "soothing", _BEAUTY),
-    Rule("medical_claim.beauty", en, (rf"\btreats\b(?=\s+{_CONDITIONS})",), _MED_BEAUTY, "cares for", _BEAUTY),
-    Rule("medical_claim.beauty", en, (rf"\btreat\b(?=\s+{_CONDITIONS})",), _MED_BEAUTY, "care for", _BEAUTY),
-    Rule("medical_claim.beauty", en, (r"\banti-?inflammatory\b",), _MED_BEAUTY, "soothing", _BEAUTY),
-    Rule(
-        "medical_claim.beauty",
-        en,
-        (r"\banti-?bacterial\b", r"\bantimicrobial\b", r"\bantiseptic\b"),
-        _MED_BEAUTY,
-        "cleansing",
-        _BEAUTY,
-    ),
-    Rule(
-        "medical_claim.beauty",
-        en,
-        (r"\b(?:medical|pharmaceutical)[- ]grade\b",),
-        _MED_BEAUTY,
-        "professional-grade",
-        _BEAUTY,
-    ),
-    Rule("medical_claim.beauty", en, (r"\bprescription[- ]strength\b",), _MED_BEAUTY, "concentrated", _BEAUTY),
-    Rule(
-        "medical_claim.beauty",
-        en,
-        (r"\bpermanent(?:ly)?\s+whiten(?:ing|s)?\b",),
-        _MED_BEAUTY,
-        "brightening",
-        _BEAUTY,
-    ),
-    # ---- medical claims, food: a disease claim cannot be reworded, the sentence goes
-    Rule(
-        "medical_claim.food",
-        zh,
-        (
-            r"治病",
-            r"治疗",
-            r"治愈",
-            r"根治",
-            r"疗效",
-            r"药效",
-            r"降(?:血压|血糖|血脂|三高)",
-            r"抗癌",
-            r"防癌",
-            r"治癌",
-            r"减肥",
-            r"瘦身",
-            r"燃脂",
-            r"刮油",
-            r"排毒",
-            r"清肠",
-            r"(?:增强|提高|提升)免疫力",
-        ),
-        _MED_FOOD,
-        "",
-        _FOOD,
-    ),
-    Rule(
-        "medical_claim.food",
-        en,
-        (
-            r"\bcur(?:e|es|ed|ing)\b",
-            rf"\btreats?\b(?=\s+{_CONDITIONS})",
-            r"\b(?:lowers?|lowering|reduces?|reducing)\s+(?:your\s+)?"
-            r"(?:blood\s+(?:pressure|sugar|glucose)|cholesterol)\b",
-            r"\b(?:prevents?|preventing|fights?|fighting|beats?)\s+cancer\b",
-            r"\banti-?cancer\b",
-            r"\bcancer[- ]fighting\b",
-            r"\bdetox\w*",
-            r"\bweight[- ]loss\b",
-            r"\blose\s+weight\b",
-            r"\bburns?\s+fat\b",
-            r"\bfat[- ]burning\b",
-            r"\bslimming\b",
-            r"\bboosts?\s+(?:your\s+)?immun\w*",
-            r"\bimmun(?:e|ity)[- ]boosting\b",
-        ),
-        _MED_FOOD,
-        "",
-        _FOOD,
-    ),
-    # ---- finance: promised returns cannot be reworded, the sentence goes
-    Rule(
-        "guaranteed_return",
-        zh,
-        (
-            r"保本(?:保息)?",
-            r"保息",
-            r"稳赚(?:不赔)?",
-            r"包赚",
-            r"只赚不赔",
-            r"零风险",
-            r"无风险",
-            r"没有风险",
-            r"收益率?保证",
-            r"保证收益率?",
-            r"保收益",
-            r"保底收益",
-            r"刚性兑付",
-            r"刚兑",
-        ),
-        _FINANCE,
-        "",
-        _FIN,
-    ),
-    Rule(
-        "guaranteed_return",
-        en,
-        (
-            r"(?:\b100\s*%\s*)?\bguarantee[ds]?(?:\s+(?:returns?|profits?|income|yields?|interest|gains?))?\b",
-            r"\brisk[- ]free\b",
-            r"\b(?:no|zero)[- ]risk\b",
-            r"\bwithout\s+(?:any\s+)?risk\b",
-            r"\bcan(?:['’]?t|not|\s+not)\s+lose\b",
-            r"\bnever\s+lose\b",
-            r"\b(?:principal|capital)[- ]protected\b",
-        ),
-        _FINANCE,
-        "",
-        _FIN,
-    ),
-    # ---- misleading price and urgency
-    Rule("misleading_price", zh, (r"(?:全网|史上|全年|历史)最低价",), _PRICE, "超值价"),
-    Rule("misleading_price", zh, (r"(?:全网|史上|全年|历史)最(?:低|便宜)",), _PRICE, "超值"),
-    Rule("misleading_price", zh, (r"最低价", r"跳楼价"), _PRICE, "优惠价"),
-    Rule("misleading_price", zh, (r"价格最低", r"价格最便宜"), _PRICE, "价格实惠"),
-    Rule("misleading_price", zh, (r"最便宜",), _PRICE, "实惠"),
-    Rule("misleading_price", zh, (r"错过(?:再)?等一年", r"过了今天再也没有"), _PRICE, ""),
-    Rule(
-        "misleading_price",
-        en,
-        (r"\b(?:the\s+)?lowest\s+price(?:\s+(?:ever|anywhere|online|in\s+town))?\b",),
-        _PRICE,
-        "a great price",
-    ),
-    Rule(
-        "misleading_price",
-        en,
-        (r"\b(?:the\s+)?lowest\s+prices(?:\s+(?:ever|anywhere|online|in\s+town))?\b",),
-        _PRICE,
-        "great prices",
-    ),
-    Rule("misleading_price", en, (r"\bcheapest(?:\s+(?:ever|anywhere|online))?\b",), _PRICE, "affordable"),
-    Rule("misleading_price", en, (r"\bonce[- ]in[- ]a[- ]lifetime\b",), _PRICE, "special"),
-    Rule(
-        "misleading_price",
-        en,
-        (
-            r"\b(?:last|final)\s+chance\s+ever\b",
-            r"\bprices?\s+will\s+never\s+be\s+this\s+low\b",
-            r"\bnever\s+(?:this|so)\s+cheap\b",
-        ),
-        _PRICE,
-        "",
-    ),
-)
-
-del zh, en
+# --------------------------------------------------------------------------- the rules file schema
 
 
-# --------------------------------------------------------------------------- compiled rules
+def _compiles(pattern: str) -> str:
+    """A regular expression that compiles (checked at load, so a reviewer's typo names its line)."""
+    if "{{" in pattern:
+        name = pattern.split("{{", 1)[1].split("}}", 1)[0]
+        raise ValueError(f"{{{{{name}}}}} names no entry of 'fragments'; add it there or fix the name")
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"regex {pattern!r} does not compile ({exc}); fix it or escape special characters") from None
+    return pattern
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    rule: Rule
-    regexes: tuple[re.Pattern[str], ...]
-    order: int
+Regex = Annotated[str, Field(min_length=1), AfterValidator(_compiles)]
 
 
-def _flags(language: Language) -> int:
-    # English: case-insensitive, and ASCII so \b sees CJK as a boundary ("全网No.1").
-    return re.IGNORECASE | re.ASCII if language is Language.en else re.IGNORECASE
+class RuleEntry(BaseModel):
+    """One rule of a rules file, as AD_LAW.md's last section describes it (see rules.yaml's header)."""
 
+    model_config = ConfigDict(extra="forbid")
 
-def _compile(rules: tuple[Rule, ...], start: int = 0) -> tuple[_Compiled, ...]:
-    return tuple(
-        _Compiled(r, tuple(re.compile(p, _flags(r.language)) for p in r.patterns), start + i)
-        for i, r in enumerate(rules)
-    )
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$", description="rule_id reported in findings")
+    jurisdiction: list[Literal["CN", "US", "EU"]] = Field(default_factory=lambda: ["CN"])
+    industries: Literal["all"] | list[Industry] = "all"
+    patterns: dict[Language, list[Regex]] = Field(min_length=1)
+    exceptions: list[Regex] = Field(default_factory=list)
+    negatable: bool = False
+    severity: Severity
+    why: str = Field(min_length=1, description="the article: a key of 'reasons' or the sentence itself")
+    suggestion: str = ""
 
-
-@lru_cache(maxsize=1)
-def _builtin() -> tuple[_Compiled, ...]:
-    """The built-in table, compiled once on first use (not at import)."""
-    return _compile(RULES)
-
-
-# --------------------------------------------------------------------------- extra terms file
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleEntry:
+        if not any(self.patterns.values()):
+            raise ValueError("patterns lists no regular expression; give at least one under zh or en")
+        if self.severity == "block" and self.suggestion:
+            raise ValueError("severity 'block' drops the sentence, so suggestion must be ''; use 'rewrite' to replace")
+        if self.severity == "rewrite" and not self.suggestion:
+            raise ValueError("severity 'rewrite' needs a suggestion; use 'block' to drop the sentence instead")
+        return self
 
 
 class _ExtraTerm(BaseModel):
+    """An entry of the older ``terms:`` table (still accepted)."""
+
     model_config = ConfigDict(extra="forbid")
 
     term: str = Field(min_length=1, description="Literal text to flag (a regex when regex=true).")
@@ -438,78 +156,94 @@ class _ExtraTerm(BaseModel):
     regex: bool = False
 
 
-class _TermsFile(BaseModel):
+class RulesFile(BaseModel):
+    """A rules file: the shipped table and a project's own file have this one schema.
+
+    ``terms`` is the older format (industry or ``all`` → banned terms); it is
+    converted to rule entries on load, so old files keep working.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    terms: dict[str, list[str | _ExtraTerm]]
+    reasons: dict[str, str] = Field(default_factory=dict, description="short key → sentence, used by 'why'")
+    fragments: dict[str, str] = Field(default_factory=dict, description="name → regex, inserted as {{name}}")
+    negations: dict[Language, list[str]] = Field(default_factory=dict, description="words that negate a claim")
+    rules: list[RuleEntry] = Field(default_factory=list)
+    terms: dict[str, list[str | _ExtraTerm]] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- loading
 
 
 def _has_cjk(text: str) -> bool:
     return re.search(f"[{_CJK}]", text) is not None
 
 
-def _read_mapping(path: Path) -> Any:
+def _read_mapping(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The parsed content of a YAML or TOML rules file, with the YAML node tree for line numbers."""
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
-            f"compliance terms file {path} does not exist; fix the path (ADLOOM_COMPLIANCE_TERMS "
+            f"compliance rules file {path} does not exist; fix the path (ADLOOM_COMPLIANCE_TERMS "
             "or the extra_terms argument) or remove the setting",
             field="compliance_terms",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
-            f"compliance terms file {path} cannot be read as UTF-8 text ({exc}); check the file",
+            f"compliance rules file {path} cannot be read as UTF-8 text ({exc}); check the file",
             field="compliance_terms",
         ) from exc
     suffix = path.suffix.lower()
-    try:
-        if suffix in (".yaml", ".yml"):
-            return yaml.safe_load(raw)
-        if suffix == ".toml":
-            return tomllib.loads(raw)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(
-            f"compliance terms file {path} is not valid {suffix[1:].upper()}: {exc}; fix the syntax",
-            field="compliance_terms",
-        ) from exc
+    if suffix in (".yaml", ".yml"):
+        nodes = load_yaml_nodes(raw, str(path))
+        return yaml.safe_load(raw), nodes
+    if suffix == ".toml":
+        try:
+            return tomllib.loads(raw), None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(
+                f"compliance rules file {path} is not valid TOML: {exc}; fix the syntax", field="compliance_terms"
+            ) from exc
     raise InputError(
-        f"compliance terms file {path} has extension {suffix or '(none)'!r}; use .yaml, .yml or .toml",
+        f"compliance rules file {path} has extension {suffix or '(none)'!r}; use .yaml, .yml or .toml",
         field="compliance_terms",
     )
 
 
-def load_extra_rules(path: Path) -> tuple[Rule, ...]:
-    """Read a project's extra banned terms per industry as :class:`Rule` entries.
+def _expand_fragments(data: Any) -> Any:
+    """``{{name}}`` in patterns and exceptions replaced by the file's ``fragments`` (before validation,
+    so a bad result is reported at the pattern's own line). Unknown names are left for the schema."""
+    if not isinstance(data, dict) or not isinstance(data.get("fragments"), dict):
+        return data
+    fragments = {str(k): str(v) for k, v in data["fragments"].items()}
 
-    The file (YAML or TOML) holds a ``terms`` table keyed by industry name or
-    ``all``; each entry is a plain term (dropped when found) or a table with
-    ``term``, optional ``suggestion``, ``rule`` and ``regex``::
+    def expand(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        for name, fragment in fragments.items():
+            value = value.replace("{{" + name + "}}", fragment)
+        return value
 
-        terms:
-          beauty:
-            - 速效
-            - {term: "instant results", suggestion: "visible care"}
-          all:
-            - {term: "爆款", suggestion: "热门"}
+    for entry in data.get("rules") or []:
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("patterns"), dict):
+            entry["patterns"] = {
+                k: [expand(p) for p in v] if isinstance(v, list) else v for k, v in entry["patterns"].items()
+            }
+        if isinstance(entry.get("exceptions"), list):
+            entry["exceptions"] = [expand(p) for p in entry["exceptions"]]
+    return data
 
-    Raises:
-        InputError: naming the file and the problem when it is missing,
-            unparsable, has unknown keys or industries, or an invalid regex.
-    """
-    data = _read_mapping(path)
-    try:
-        parsed = _TermsFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise InputError(
-            f"compliance terms file {path} is malformed ({problems}); expected a 'terms' table of "
-            "industry → list of terms or {term, suggestion, rule, regex} tables",
-            field="compliance_terms",
-        ) from None
 
+def _flags(language: Language) -> int:
+    # English: case-insensitive, and ASCII so \b sees CJK as a boundary ("全网No.1").
+    return re.IGNORECASE | re.ASCII if language is Language.en else re.IGNORECASE
+
+
+def _legacy_terms(parsed: RulesFile, path: Path) -> list[Rule]:
+    """Rules from the older ``terms:`` table: one rule per term, dropped or replaced where found."""
     valid = ", ".join(["all", *(i.value for i in Industry)])
     rules: list[Rule] = []
     for key, entries in parsed.terms.items():
@@ -521,14 +255,14 @@ def load_extra_rules(path: Path) -> tuple[Rule, ...]:
             rule_id = f"extra_term.{key}"
         else:
             raise InputError(
-                f"compliance terms file {path} names unknown industry {key!r}; use one of: {valid}",
+                f"compliance rules file {path} names unknown industry {key!r} under terms; use one of: {valid}",
                 field="compliance_terms",
             )
         for i, entry in enumerate(entries):
             item = _ExtraTerm(term=entry) if isinstance(entry, str) else entry
             if not item.term.strip():
                 raise InputError(
-                    f"compliance terms file {path}: terms.{key}[{i}] is blank; give the text to flag",
+                    f"compliance rules file {path}: terms.{key}[{i}] is blank; give the text to flag",
                     field="compliance_terms",
                 )
             language = Language.zh if _has_cjk(item.term) else Language.en
@@ -543,7 +277,7 @@ def load_extra_rules(path: Path) -> tuple[Rule, ...]:
                 re.compile(pattern, _flags(language))
             except re.error as exc:
                 raise InputError(
-                    f"compliance terms file {path}: terms.{key}[{i}] regex {item.term!r} is invalid ({exc}); "
+                    f"compliance rules file {path}: terms.{key}[{i}] regex {item.term!r} is invalid ({exc}); "
                     "fix it or set regex: false",
                     field="compliance_terms",
                 ) from exc
@@ -555,9 +289,164 @@ def load_extra_rules(path: Path) -> tuple[Rule, ...]:
                     rule=item.rule or f"Term banned for {key} by the project's compliance terms file {path.name}.",
                     suggestion=item.suggestion,
                     industries=industries,
+                    severity="rewrite" if item.suggestion else "block",
                 )
             )
-    return tuple(rules)
+    return rules
+
+
+def _entry_rules(entry: RuleEntry, reasons: dict[str, str]) -> list[Rule]:
+    """The checker's rules for one entry: one per language it has patterns in (zh first)."""
+    industries = None if entry.industries == "all" else frozenset(entry.industries)
+    return [
+        Rule(
+            id=entry.id,
+            language=language,
+            patterns=tuple(entry.patterns[language]),
+            rule=reasons.get(entry.why, entry.why),
+            suggestion=entry.suggestion,
+            industries=industries,
+            exceptions=tuple(entry.exceptions),
+            negatable=entry.negatable,
+            severity=entry.severity,
+            jurisdiction=tuple(entry.jurisdiction),
+        )
+        for language in (Language.zh, Language.en)
+        if entry.patterns.get(language)
+    ]
+
+
+def _parse(path: Path, data: Any, nodes: yaml.Node | None) -> RulesFile:
+    try:
+        return validate_data(_expand_fragments(data), RulesFile, nodes=nodes, source=str(path))
+    except DataFileError as exc:
+        raise DataFileError(
+            f"{exc} (a compliance rules file holds 'rules:' entries in the format of "
+            "adloom/data/compliance/rules.yaml, or the older 'terms:' table of industry → terms)",
+            field="compliance_terms",
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleSet:
+    rules: tuple[Rule, ...]
+    negations: dict[Language, tuple[str, ...]]
+
+
+def _load(path: Path, base_reasons: dict[str, str]) -> tuple[_RuleSet, dict[str, str]]:
+    data, nodes = _read_mapping(path)
+    if data is None:
+        data = {}
+    parsed = _parse(path, data, nodes)
+    reasons = {**base_reasons, **parsed.reasons}
+    rules = [r for entry in parsed.rules for r in _entry_rules(entry, reasons)]
+    rules += _legacy_terms(parsed, path)
+    negations = {lang: tuple(words) for lang, words in parsed.negations.items()}
+    return _RuleSet(tuple(rules), negations), reasons
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[_RuleSet, dict[str, str]]:
+    """The shipped table (``adloom/data/compliance/rules.yaml``), read once on first use (not at import)."""
+    path = package_data_path(*_RULES_FILE)
+    if not path.is_file():
+        raise DataFileError(f"{path}: shipped compliance rules missing; reinstall adloom")
+    return _load(path, {})
+
+
+def builtin_rules() -> tuple[Rule, ...]:
+    """The shipped rule table, in file order."""
+    return _shipped()[0].rules
+
+
+def load_rules_file(path: Path) -> tuple[Rule, ...]:
+    """Rules from a project's rules file (YAML or TOML), in the shipped table's format.
+
+    The file may hold ``rules:`` entries exactly like ``adloom/data/compliance/rules.yaml``
+    (their ``why`` may use the shipped ``reasons`` keys) and/or the older ``terms:`` table::
+
+        rules:
+          - id: house_style.hype
+            industries: [beauty]
+            patterns: {zh: ['速效'], en: ['\\binstant results\\b']}
+            severity: rewrite
+            why: Our brand guide bans hype words.
+            suggestion: 看得见的
+        terms:                       # older format: industry or all → terms
+          all:
+            - {term: "爆款", suggestion: "热门"}
+
+    Raises:
+        InputError: naming the file, the key path and its line when the file is
+            missing, unparsable, has unknown keys or industries, or a bad regex.
+    """
+    ruleset, _ = _load(Path(path), _shipped()[1])
+    return ruleset.rules
+
+
+def load_extra_rules(path: Path) -> tuple[Rule, ...]:
+    """Older name of :func:`load_rules_file`, kept for callers of the extra-terms API."""
+    return load_rules_file(path)
+
+
+def __getattr__(name: str) -> Any:
+    """``RULES`` (the shipped table) is read lazily: no file reads at import."""
+    if name == "RULES":
+        return builtin_rules()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------- compiled rules
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule
+    regexes: tuple[re.Pattern[str], ...]
+    exceptions: tuple[re.Pattern[str], ...]
+    order: int
+
+
+def _compile(rules: tuple[Rule, ...], start: int = 0) -> tuple[_Compiled, ...]:
+    def flags_for(pattern: str) -> int:
+        return _flags(Language.zh if _has_cjk(pattern) else Language.en)
+
+    return tuple(
+        _Compiled(
+            r,
+            tuple(re.compile(p, _flags(r.language)) for p in r.patterns),
+            tuple(re.compile(p, flags_for(p)) for p in r.exceptions),
+            start + i,
+        )
+        for i, r in enumerate(rules)
+    )
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[_Compiled, ...]:
+    """The built-in table, compiled once on first use (not at import)."""
+    return _compile(builtin_rules())
+
+
+def _negation_regex(words: dict[Language, tuple[str, ...]]) -> dict[Language, re.Pattern[str]]:
+    """Per language, a regex matching text that ENDS in a negation (the context right before a claim).
+
+    Chinese: a negation word right before the claim ("不保证", "并不能保证", "不承诺保本"), so that
+    "不错的保本理财" stays a claim; English: a negation word at most two words before it ("returns
+    are not guaranteed", "no promise it will appreciate").
+    """
+
+    def alternatives(language: Language) -> str:
+        ordered = sorted(words.get(language, ()), key=len, reverse=True)
+        # English words whole ("no" not inside "know"); "n't" and Chinese words as they are ("can't", "并不")
+        return "|".join(rf"\b{re.escape(w)}\b" if w.isascii() and w.isalpha() else re.escape(w) for w in ordered)
+
+    out: dict[Language, re.Pattern[str]] = {}
+    if zh := alternatives(Language.zh):
+        out[Language.zh] = re.compile(rf"(?:{zh})$")
+    if en := alternatives(Language.en):
+        out[Language.en] = re.compile(rf"(?:{en})(?:\s+[\w'-]+){{0,2}}\s+$", re.IGNORECASE | re.ASCII)
+    return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -658,16 +547,28 @@ class ComplianceChecker:
     """Finds and fixes advertising-law problems in ad copy.
 
     Args:
-        extra_terms: A YAML or TOML file of project-specific banned terms per
-            industry (see :func:`load_extra_rules`); defaults to
-            ``settings.compliance_terms``. Read once, here.
+        extra_terms: A project's rules file (YAML or TOML, the shipped table's
+            format or the older ``terms:`` table; see :func:`load_rules_file`);
+            defaults to ``settings.compliance_terms``. Read once, here.
+        rules_file: A replacement for the shipped table (same format), e.g. a
+            legal reviewer's edited copy of ``adloom/data/compliance/rules.yaml``
+            being tried out; ``None`` uses the shipped table.
     """
 
-    def __init__(self, extra_terms: Path | None = None) -> None:
+    def __init__(self, extra_terms: Path | None = None, *, rules_file: Path | None = None) -> None:
         path = extra_terms if extra_terms is not None else get_settings().compliance_terms
         self.extra_terms: Path | None = path
-        extra = load_extra_rules(Path(path)) if path is not None else ()
-        self._rules: tuple[_Compiled, ...] = _builtin() + _compile(extra, start=len(RULES))
+        shipped, reasons = _shipped() if rules_file is None else _load(Path(rules_file), {})
+        base = _builtin() if rules_file is None else _compile(shipped.rules)
+        negations = dict(shipped.negations)
+        extra: tuple[Rule, ...] = ()
+        if path is not None:
+            own, _ = _load(Path(path), reasons)
+            extra = own.rules
+            for language, words in own.negations.items():
+                negations[language] = negations.get(language, ()) + words
+        self._rules: tuple[_Compiled, ...] = base + _compile(extra, start=len(shipped.rules))
+        self._negation = _negation_regex(negations)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -682,40 +583,68 @@ class ComplianceChecker:
         Rules of both languages apply (mixed copy is common). Where matches
         overlap, the earliest wins, then the longest, then an industry-specific
         rule over a general one, then a rule in the declared ``language``, then
-        table order.
+        table order. A match inside one of its rule's exceptions, or (for a
+        negatable rule) right after a negation, is not a finding.
         """
+        return [f for f, _ in self._scan(text, language=language, industry=industry, field=field)]
+
+    def _negated(self, text: str, start: int) -> bool:
+        """Whether the clause before ``start`` ends in a negation ("不保证", "are not guaranteed")."""
+        before = re.split(r"[。！？!?；;，,：:\n]|\.\s", text[max(0, start - 40) : start])[-1]
+        return any(regex.search(before) for regex in self._negation.values())
+
+    def _scan(
+        self, text: str, *, language: Language | str, industry: Industry | str, field: str = ""
+    ) -> list[tuple[ComplianceFinding, Rule]]:
+        """:meth:`check`'s findings, each with the rule that produced it (for its severity)."""
         lang, ind = _as_language(language), _as_industry(industry)
         candidates: list[tuple[tuple[int, int, int, int, int], int, int, Rule]] = []
         for compiled in self._rules:
             rule = compiled.rule
             if not rule.applies_to(ind):
                 continue
+            excepted = [m.span() for ex in compiled.exceptions for m in ex.finditer(text)]
             for regex in compiled.regexes:
                 for m in regex.finditer(text):
                     s, e = m.span()
-                    if e == s:
+                    if e == s or any(a <= s and e <= b for a, b in excepted):
+                        continue
+                    if rule.negatable and self._negated(text, s):
                         continue
                     key = (s, s - e, rule.industries is None, rule.language is not lang, compiled.order)
                     candidates.append((key, s, e, rule))
         candidates.sort(key=lambda c: c[0])
-        findings: list[ComplianceFinding] = []
+        found: list[tuple[ComplianceFinding, Rule]] = []
         taken_until = 0
         for _, s, e, rule in candidates:
             if s < taken_until:
                 continue
             taken_until = e
-            findings.append(
-                ComplianceFinding(
-                    term=text[s:e],
-                    rule_id=rule.id,
-                    rule=rule.rule,
-                    suggestion=rule.suggestion,
-                    field=field,
-                    start=s,
-                    end=e,
-                )
+            finding = ComplianceFinding(
+                term=text[s:e],
+                rule_id=rule.id,
+                rule=rule.rule,
+                suggestion=rule.suggestion,
+                field=field,
+                start=s,
+                end=e,
             )
-        return findings
+            found.append((finding, rule))
+        return found
+
+    def _to_fix(
+        self, text: str, *, language: Language | str, industry: Industry | str, field: str = ""
+    ) -> list[ComplianceFinding]:
+        """Findings the copy must change for: every severity but ``warn``."""
+        scanned = self._scan(text, language=language, industry=industry, field=field)
+        return [f for f, rule in scanned if rule.severity != "warn"]
+
+    def warnings(
+        self, text: str, *, language: Language | str, industry: Industry | str, field: str = ""
+    ) -> list[ComplianceFinding]:
+        """Findings of ``warn`` rules: reported to the advertiser, never rewritten."""
+        scanned = self._scan(text, language=language, industry=industry, field=field)
+        return [f for f, rule in scanned if rule.severity == "warn"]
 
     def rewrite(
         self, text: str, *, language: Language | str, industry: Industry | str, field: str = ""
@@ -723,7 +652,8 @@ class ComplianceChecker:
         """Apply the suggestions to ``text`` until it checks clean.
 
         A finding whose suggestion is empty drops its whole sentence; the rest of
-        the line is kept. Returns ``(new_text, fixed_findings)``, where new_text
+        the line is kept. Findings of ``warn`` rules are left in place (see
+        :meth:`warnings`). Returns ``(new_text, fixed_findings)``, where new_text
         is ``None`` when nothing compliant is left (the line must be dropped) or
         when it does not converge. Offsets of findings from a second pass refer
         to the text as rewritten by the first.
@@ -731,7 +661,7 @@ class ComplianceChecker:
         current = text
         fixed: list[ComplianceFinding] = []
         for _ in range(_MAX_PASSES):
-            findings = self.check(current, language=language, industry=industry, field=field)
+            findings = self._to_fix(current, language=language, industry=industry, field=field)
             if not findings:
                 return current, fixed
             fixed.extend(findings)
@@ -749,9 +679,16 @@ class ComplianceChecker:
             current = "".join(pieces).strip()
             if not re.search(r"\w", current):
                 return None, fixed
-        if self.check(current, language=language, industry=industry, field=field):
+        if self._to_fix(current, language=language, industry=industry, field=field):
             return None, fixed
         return current, fixed
+
+    def _warnings_of(self, script: Script) -> list[ComplianceFinding]:
+        found: list[ComplianceFinding] = []
+        for name, text in _script_fields(script):
+            if text:
+                found += self.warnings(text, language=script.language, industry=script.industry, field=name)
+        return found
 
     def check_script(self, script: Script) -> list[ComplianceFinding]:
         """Findings in every text field of ``script``, each with ``field`` set (e.g. ``shots[2].narration``)."""
@@ -794,6 +731,10 @@ class ComplianceChecker:
                     action += f"; line replaced by {replacement!r}" if replacement else "; line dropped"
                 notes.append(f"compliance {f.rule_id} in {name}: {action}")
             fixed.extend(found)
+            if new:  # warn rules: the copy stays, the advertiser is told
+                for w in self.warnings(new, language=script.language, industry=script.industry, field=name):
+                    notes.append(f"compliance warning {w.rule_id} in {name}: {w.term!r} kept; {w.rule}")
+                    fixed.append(w)
             return replacement if new is None else new
 
         data = script.model_dump(exclude={"duration_s"})
@@ -810,7 +751,7 @@ class ComplianceChecker:
         data["provenance"]["notes"] = [*data["provenance"]["notes"], *notes]
         result = Script.model_validate(data)
 
-        left = self.check_script(result)
+        left = [f for f in self.check_script(result) if f not in self._warnings_of(result)]
         if left:
             where = ", ".join(f"{f.field}: {f.term!r} ({f.rule_id})" for f in left)
             raise ComplianceError(

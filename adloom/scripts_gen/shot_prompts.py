@@ -26,6 +26,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from adloom.core.datafiles import load_package_data
 from adloom.core.errors import GenerationError, InputError
 from adloom.core.types import (
     Aspect,
@@ -223,248 +226,54 @@ def replace_pronouns(text: str, *, product_ref: str, presenter_ref: str, keep: I
 # --------------------------------------------------------------------------- industry profiles
 
 
-@dataclass(frozen=True)
-class _Category:
+class _Category(BaseModel):
     """An English category noun for a product and the generic form a video model can draw."""
 
-    keywords: tuple[str, ...]  # zh substrings or en whole words found in the product's text
-    noun: str  # "serum bottle": follows the product name
-    form: str  # "a glass dropper bottle": what the object looks like, without specs
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keywords: tuple[str, ...] = ()  # zh substrings or en whole words found in the product's text
+    noun: str = Field(min_length=1)  # "serum bottle": follows the product name
+    form: str = Field(min_length=1)  # "a glass dropper bottle": what the object looks like, without specs
 
 
-@dataclass(frozen=True)
-class _Profile:
+_ACTION = r"^[^{}]*(?:\{(?:product|presenter)\}[^{}]*)*$"  # only {product} and {presenter} placeholders
+
+
+class _Profile(BaseModel):
     """What ads of one industry look like: objects, places, actions and grade."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     default: _Category
     categories: tuple[_Category, ...]
-    setting: str  # the lifestyle scene where people use the product
-    studio: str  # the clean backdrop for hero and call-to-action shots
-    style: str  # lighting, palette and grade: the brand style line
-    wardrobe: str  # what the presenter wears
-    hook: str  # templates: {product} is the product reference, {presenter} the presenter's
-    problem: str
-    demo: str
-    detail: str  # what a macro shot lingers on
+    setting: str = Field(min_length=1)  # the lifestyle scene where people use the product
+    studio: str = Field(min_length=1)  # the clean backdrop for hero and call-to-action shots
+    style: str = Field(min_length=1)  # lighting, palette and grade: the brand style line
+    wardrobe: str = Field(min_length=1)  # what the presenter wears
+    hook: str = Field(pattern=_ACTION)  # templates: {product} is the product reference, {presenter} the presenter's
+    problem: str = Field(pattern=_ACTION)
+    demo: str = Field(pattern=_ACTION)
+    detail: str = Field(min_length=1)  # what a macro shot lingers on
 
 
-def _cat(keywords: str, noun: str, form: str) -> _Category:
-    return _Category(tuple(keywords.split("|")), noun, form)
+class _Profiles(BaseModel):
+    """``adloom/data/prompts/industry_profiles.yaml``: one profile for every industry."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-_PROFILES: dict[Industry, _Profile] = {
-    Industry.beauty: _Profile(
-        default=_cat("", "skincare bottle", "a glass dropper bottle"),
-        categories=(
-            _cat("防晒|sunscreen|spf", "sunscreen tube", "a slim squeeze tube"),
-            _cat("眼霜|eye cream", "eye cream jar", "a small round cosmetic jar"),
-            _cat("精华|serum|essence", "serum bottle", "a glass dropper bottle"),
-            _cat("面霜|乳霜|cream|moisturizer|moisturiser", "cream jar", "a round cosmetic jar"),
-            _cat("口红|唇膏|唇釉|lipstick|lip", "lipstick", "a slim lipstick tube"),
-            _cat("面膜|mask", "sheet mask pack", "a flat sheet mask sachet"),
-            _cat("香水|perfume|fragrance", "perfume bottle", "a faceted glass perfume bottle"),
-            _cat("粉底|foundation", "foundation bottle", "a glass pump bottle"),
-            _cat("洗面奶|洁面|cleanser", "cleanser tube", "a squeeze tube"),
-        ),
-        setting="a bright bathroom vanity with a round mirror, folded white towels and a small vase of fresh flowers",
-        studio="a seamless blush-pink studio backdrop with a soft shadow",
-        style="soft diffused daylight, clean pastel palette of creamy white and blush pink, dewy highlights, "
-        "gentle film grain, premium skincare commercial look",
-        wardrobe="a cream knit sweater",
-        hook="{product} drops into frame and lands on wet marble in a splash of clear water droplets",
-        problem="{presenter} leans toward the mirror and frowns at dry, dull skin, "
-        "with {product} standing unopened on the vanity",
-        demo="the hands of {presenter} open {product} and smooth a little onto the back of one hand",
-        detail="silky texture, glossy surface and fine label lettering",
-    ),
-    Industry.food: _Profile(
-        default=_cat("", "snack pack", "a resealable snack package"),
-        categories=(
-            _cat("咖啡|coffee", "coffee", "a bag of coffee beside a steaming cup"),
-            _cat("奶茶|饮料|果汁|汽水|drink|juice|soda|tea drink", "drink bottle", "a chilled drink bottle"),
-            _cat("茶|tea", "tea box", "a tea box beside a glass teacup"),
-            _cat("牛奶|酸奶|milk|yogurt|yoghurt", "milk carton", "a milk carton"),
-            _cat("巧克力|chocolate", "chocolate bar", "a wrapped chocolate bar"),
-            _cat("面条|拉面|方便面|noodle|noodles|ramen", "noodle cup", "a noodle cup"),
-            _cat("零食|薯片|坚果|snack|snacks|chips|nuts", "snack pack", "a resealable snack bag"),
-        ),
-        setting="a sunlit kitchen counter with a wooden cutting board, fresh ingredients and a linen napkin",
-        studio="a warm terracotta studio backdrop with a soft shadow",
-        style="warm golden-hour light, rich saturated colours, glistening highlights, shallow depth of field, "
-        "appetising food-commercial grade",
-        wardrobe="a light denim shirt with rolled sleeves",
-        hook="{product} tumbles into frame amid wisps of steam and scattered fresh ingredients",
-        problem="{presenter} stares into a nearly empty fridge looking hungry and tired, "
-        "with {product} waiting on the counter",
-        demo="the hands of {presenter} open {product} and serve a fresh portion onto a ceramic plate",
-        detail="crisp texture, crumbs and fresh ingredients",
-    ),
-    Industry.electronics: _Profile(
-        default=_cat("", "device", "a sleek compact device"),
-        categories=(
-            _cat(
-                "耳机|耳塞|earbuds|earbud|buds|earphones|headphones",
-                "earbuds",
-                "a pair of wireless earbuds in a charging case",
-            ),
-            _cat(
-                "手表|手环|watch|smartwatch|smart band|fitness band",
-                "smartwatch",
-                "a smartwatch with a bright round display",
-            ),
-            _cat("充电宝|power bank|powerbank", "power bank", "a compact power bank"),
-            _cat("充电器|charger", "charger", "a compact wall charger"),
-            _cat("音箱|speaker", "speaker", "a portable speaker"),
-            _cat("笔记本|laptop|notebook", "laptop", "a thin laptop"),
-            _cat("相机|camera", "camera", "a compact camera"),
-            _cat("平板|tablet", "tablet", "a slim tablet"),
-            _cat("手机|phone|smartphone", "smartphone", "a slim smartphone"),
-        ),
-        setting="a tidy modern desk with a laptop, a ceramic mug and a small plant",
-        studio="a dark graphite studio backdrop with a thin blue rim light",
-        style="cool crisp key light with sharp specular highlights, graphite and electric-blue palette, "
-        "high contrast, sleek tech-commercial grade",
-        wardrobe="a minimalist grey crew-neck T-shirt",
-        hook="{product} spins into frame and snaps into place with a sharp streak of blue light",
-        problem="{presenter} struggles with a tangle of cables and a low-battery warning, sighing, "
-        "with {product} on the desk nearby",
-        demo="the hands of {presenter} pick up {product} and tap the controls as soft status lights glow",
-        detail="precise seams, buttons and brushed finish",
-    ),
-    Industry.games: _Profile(
-        default=_cat("", "mobile game", "glowing game key art on a smartphone screen"),
-        categories=(
-            _cat("端游|pc|steam", "PC game", "glowing game key art on a widescreen monitor"),
-            _cat("主机|console", "console game", "glowing game key art on a large TV"),
-        ),
-        setting="a dim gaming room lit by neon-blue and magenta LED strips, a glowing monitor in the background",
-        studio="an in-game style fantasy scene with glowing UI panels and floating particles",
-        style="vivid neon glow, saturated magenta and cyan palette, glowing UI accents, "
-        "high-energy cinematic game-trailer grade",
-        wardrobe="a black hoodie",
-        hook="{product} bursts onto the screen in an explosion of glowing particles and UI sparks",
-        problem="{presenter} slumps on a sofa scrolling a phone, visibly bored, "
-        "until {product} lights up on the screen",
-        demo="the thumbs of {presenter} tap rapidly across a smartphone showing {product} gameplay "
-        "with glowing UI effects",
-        detail="glowing UI icons, character detail and particle effects",
-    ),
-    Industry.education: _Profile(
-        default=_cat("", "learning app", "a learning app on a tablet screen"),
-        categories=(
-            _cat("课程|网课|course|class|lesson", "online course", "an online course on a tablet screen"),
-            _cat("词典|单词|vocabulary|dictionary", "vocabulary app", "a vocabulary app on a smartphone screen"),
-        ),
-        setting="a bright study nook with a wooden desk, open notebooks, a tablet and a mug of tea",
-        studio="a clean light-blue studio backdrop with floating paper-craft shapes",
-        style="bright even daylight, friendly palette of white, soft yellow and sky blue, clean optimistic look",
-        wardrobe="a soft beige cardigan over a white shirt",
-        hook="{product} pops onto a tablet screen as paper-craft shapes fly in around the frame",
-        problem="{presenter} rubs tired eyes over a pile of confusing notes, with {product} open on a tablet nearby",
-        demo="the hands of {presenter} swipe through a lesson in {product} on a tablet, highlighting key points",
-        detail="clean lesson cards, progress badges and clear typography",
-    ),
-    Industry.auto: _Profile(
-        default=_cat("", "car", "a modern car"),
-        categories=(
-            _cat("电动|新能源|ev|electric", "electric car", "a modern electric car"),
-            _cat("suv", "SUV", "a modern SUV"),
-        ),
-        setting="an open coastal highway at golden hour with mountains in the distance",
-        studio="a polished dark showroom floor under a soft overhead light band",
-        style="dramatic low-angle sunlight with long reflections, deep contrast, metallic sheen, "
-        "cinematic automotive commercial grade",
-        wardrobe="a navy bomber jacket",
-        hook="{product} sweeps into frame at speed with headlights flaring",
-        problem="{presenter} sits stuck in a noisy traffic jam in a cramped old car, tapping the wheel, "
-        "while {product} glides past in the next lane",
-        demo="the hands of {presenter} grip the steering wheel of {product} and press the start button",
-        detail="headlight, wheel rim and paint finish",
-    ),
-    Industry.home: _Profile(
-        default=_cat("", "home appliance", "a compact home appliance"),
-        categories=(
-            _cat("扫地|扫拖|robot vacuum", "robot vacuum", "a round robot vacuum"),
-            _cat("吸尘|vacuum", "vacuum cleaner", "a cordless stick vacuum"),
-            _cat("床垫|mattress", "mattress", "a thick mattress on a bed frame"),
-            _cat("沙发|sofa|couch", "sofa", "a three-seat sofa"),
-            _cat("锅|pan|pot|cookware", "pan", "a frying pan"),
-            _cat("台灯|落地灯|lamp", "lamp", "a table lamp"),
-            _cat("收纳|storage|organizer|organiser", "storage box", "a stackable storage box"),
-        ),
-        setting="a cosy sunlit living room with a linen sofa, an oak side table and a potted plant",
-        studio="a warm off-white studio set styled as a minimal room corner",
-        style="warm natural window light, cosy neutral palette of oak, linen and sage, soft shadows, "
-        "lifestyle-magazine look",
-        wardrobe="a soft grey cardigan",
-        hook="{product} slides into frame on a sunlit surface as dust motes glitter in the light",
-        problem="{presenter} looks frustrated at a messy room, with {product} still boxed in the corner",
-        demo="the hands of {presenter} set up {product} and press the power button",
-        detail="material finish, seams and control panel",
-    ),
-    Industry.finance: _Profile(
-        default=_cat("", "finance app", "a finance app with a clean UI on a smartphone screen"),
-        categories=(
-            _cat("信用卡|credit card|card", "credit card", "a credit card"),
-            _cat("保险|insurance", "insurance app", "an insurance app with a clean UI on a smartphone screen"),
-        ),
-        setting="a calm modern office with a light wood desk, a laptop and green plants by the window",
-        studio="a clean navy-to-white gradient backdrop",
-        style="calm soft office light, trustworthy palette of navy, white and teal, clean minimal composition, "
-        "crisp corporate grade",
-        wardrobe="a tailored navy blazer",
-        hook="{product} opens on a smartphone screen with a crisp swipe as glowing numbers rise",
-        problem="{presenter} frowns at a stack of paper bills and receipts, "
-        "with {product} glowing on a phone screen beside the pile",
-        demo="the hands of {presenter} scroll through the clean phone app UI of {product}, "
-        "tapping a chart that rises smoothly",
-        detail="clean charts, balance cards and a security badge",
-    ),
-    Industry.travel: _Profile(
-        default=_cat("", "travel app", "a travel booking app on a smartphone screen"),
-        categories=(
-            _cat("酒店|民宿|hotel|resort", "hotel", "a boutique hotel with a pool"),
-            _cat("机票|航班|flight|airline", "flight deal", "a boarding pass and a passport"),
-            _cat("邮轮|cruise", "cruise", "a white cruise ship at sea"),
-        ),
-        setting="a sunny seaside promenade with turquoise water, palm trees and white buildings",
-        studio="a sunny hotel terrace overlooking a turquoise sea",
-        style="bright sunny natural light, vivid turquoise and sand palette, airy atmosphere, "
-        "cinematic travel-film grade",
-        wardrobe="a linen shirt and a straw sun hat",
-        hook="{product} flashes onto the screen over a sweeping view of turquoise sea and white sand",
-        problem="{presenter} sits at a grey office desk staring out of a rainy window, "
-        "with {product} shown on a phone screen",
-        demo="the hands of {presenter} book a trip with {product} on a smartphone, tapping a glowing confirm button",
-        detail="a sea view, a pool and a neat itinerary card",
-    ),
-    Industry.apparel: _Profile(
-        default=_cat("", "garment", "a neatly folded garment"),
-        categories=(
-            _cat("运动鞋|sneakers|trainers", "sneakers", "a pair of sneakers"),
-            _cat("鞋|shoes|boots", "shoes", "a pair of shoes"),
-            _cat("连衣裙|裙|dress|skirt", "dress", "a dress on a hanger"),
-            _cat("外套|夹克|羽绒服|jacket|coat|parka", "jacket", "a jacket on a hanger"),
-            _cat("t恤|tee|t-shirt", "T-shirt", "a T-shirt"),
-            _cat("卫衣|hoodie", "hoodie", "a hoodie"),
-            _cat("裤|jeans|trousers|pants", "trousers", "a pair of trousers"),
-            _cat("包包|手提包|背包|handbag|bag|backpack", "bag", "a handbag"),
-        ),
-        setting="a bright minimalist fashion studio with a clothing rail and a full-length mirror",
-        studio="a seamless light-grey studio backdrop",
-        style="soft fashion studio light, neutral palette with one accent colour, crisp fabric detail, "
-        "editorial lookbook grade",
-        wardrobe="simple neutral basics",
-        hook="{product} flutters into frame and settles as the fabric catches the light",
-        problem="{presenter} stands before a crowded wardrobe looking unsure, while {product} hangs on the rail nearby",
-        demo="the hands of {presenter} smooth the fabric of {product} and adjust the fit in the mirror",
-        detail="stitching, weave and fabric drape",
-    ),
-}
+    profiles: dict[Industry, _Profile]
+
+    @model_validator(mode="after")
+    def _every_industry(self) -> _Profiles:
+        missing = [i.value for i in Industry if i not in self.profiles]
+        if missing:
+            raise ValueError(f"profiles lacks industries {', '.join(missing)}; add one profile for each")
+        return self
 
 
 def _profile(industry: Industry) -> _Profile:
-    return _PROFILES[Industry(industry)]
+    """The industry's profile from the shipped data file (validated once per process)."""
+    return load_package_data(_Profiles, "prompts", "industry_profiles.yaml").profiles[Industry(industry)]
 
 
 def _has_keyword(text: str, keyword: str) -> bool:

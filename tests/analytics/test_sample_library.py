@@ -172,3 +172,26 @@ def test_written_library_imports_back_unchanged(tmp_path: Path) -> None:
     report = import_library(path)
     assert report.errors == []
     assert report.items == generate_sample_library(40, seed=7)
+
+
+def test_phrase_banks_are_validated_data(tmp_path: Path) -> None:
+    """The phrase banks are a data file; a broken edit names the file, the key path and the line."""
+    from adloom.analytics.sample_library import _PhraseFile
+    from adloom.core.datafiles import DataFileError, load_data, package_data_path
+
+    shipped = package_data_path("library", "phrases.yaml")
+    banks = load_data(shipped, _PhraseFile).languages
+    assert all(len(bank.products[i]) == 3 for bank in banks.values() for i in Industry)
+    lines = shipped.read_text(encoding="utf-8").splitlines()
+    at = lines.index("    verb:") + 1  # the first verb entry
+    lines[at] = lines[at].replace(":", "_typo:", 1)
+    broken = tmp_path / "phrases.yaml"
+    broken.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(DataFileError, match=rf"{broken}:\d+: languages\.zh\.verb"):
+        load_data(broken, _PhraseFile)
+    lines = shipped.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("look:"))
+    lines[at] = lines[at].split(":")[0] + ": ''"
+    broken.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(DataFileError, match=rf"{broken}:{at + 1}: languages\.zh\.products\.beauty\[0\]\.look"):
+        load_data(broken, _PhraseFile)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from adloom.core.datafiles import package_data_path
 from adloom.core.errors import InputError
 from adloom.core.settings import get_settings
 from adloom.core.types import Angle, HookType, Industry, Language, Provenance, Script, Shot, ShotRole
@@ -111,12 +113,12 @@ def test_beauty_medical_claims_zh(checker: ComplianceChecker) -> None:
     assert terms(checker, text, "zh", "beauty") == [
         ("祛斑", "medical_claim.beauty"),
         ("永久美白", "medical_claim.beauty"),
-        ("治疗", "medical_claim.beauty"),
+        ("治疗痘痘", "medical_claim"),  # treating acne is a disease claim (art. 17), never a cosmetic one
         ("消炎", "medical_claim.beauty"),
         ("医用级", "medical_claim.beauty"),
     ]
-    # The same words are not a cosmetics claim in another industry, and plain 美白 is allowed.
-    assert checker.check(text, language="zh", industry="apparel") == []
+    # In another industry only the disease claims remain (art. 17 applies to every ad), and plain 美白 is allowed.
+    assert terms(checker, text, "zh", "apparel") == [("治疗痘痘", "medical_claim"), ("消炎", "medical_claim")]
     assert checker.check("美白保湿精华", language="zh", industry="beauty") == []
 
 
@@ -150,7 +152,8 @@ def test_food_medical_claims_en(checker: ComplianceChecker) -> None:
         ("detox", "medical_claim.food"),
     ]
     assert checker.check("A sweet treat for tea time.", language="en", industry="food") == []
-    assert checker.check(text, language="en", industry="electronics") == []
+    # A disease claim is banned in every industry (art. 17); the food-only terms are not.
+    assert terms(checker, text, "en", "electronics") == [("prevents cancer", "medical_claim")]
 
 
 # ----------------------------------------------------------------- finance
@@ -187,7 +190,10 @@ def test_guaranteed_returns_en(checker: ComplianceChecker) -> None:
 
 
 def test_misleading_price(checker: ComplianceChecker) -> None:
-    assert terms(checker, "全网最低价，手慢无", "zh", "home") == [("全网最低价", "misleading_price")]
+    assert terms(checker, "全网最低价，手慢无", "zh", "home") == [
+        ("全网最低价", "misleading_price"),
+        ("手慢无", "false_urgency"),
+    ]
     assert terms(checker, "The lowest price ever!", "en", "home") == [("The lowest price ever", "misleading_price")]
     assert checker.check("Now at a lower price", language="en", industry="home") == []
 
@@ -225,10 +231,65 @@ def test_unknown_language_or_industry_raises(checker: ComplianceChecker) -> None
         checker.check("x", language="en", industry="pets")
 
 
-def test_rules_are_data() -> None:
-    families = {"absolute_claim", "medical_claim.beauty", "medical_claim.food", "guaranteed_return"}
-    assert {r.id for r in RULES} >= families
-    assert all(r.patterns and r.rule for r in RULES)
+HOUSE_RULE = {
+    "id": "house.hype",
+    "industries": ["home"],
+    "patterns": {"zh": ["爆款"], "en": [r"\bmust-have\b"]},
+    "exceptions": ["爆款清单"],
+    "severity": "rewrite",
+    "why": "Our brand guide bans hype words.",
+    "suggestion": "热门",
+}
+
+
+def test_rules_are_data(tmp_path: Path) -> None:
+    """The shipped table is a data file: an edited copy changes what is flagged and suggested."""
+    assert {r.id for r in RULES} >= {"absolute_claim", "medical_claim.beauty", "guaranteed_return"}
+    base = ComplianceChecker(extra_terms=None)
+    found = base.check("最佳拍档", language="zh", industry="home")
+    assert [(f.term, f.suggestion) for f in found] == [("最佳", "理想")]
+
+    table = yaml.safe_load(package_data_path("compliance", "rules.yaml").read_text(encoding="utf-8"))
+    [best] = [r for r in table["rules"] if r["patterns"].get("zh") == ["最佳"]]
+    best["suggestion"] = "出色"  # a reviewer changes one rewrite ...
+    table["rules"].append(HOUSE_RULE)  # ... and adds one rule
+    edited = tmp_path / "rules.yaml"
+    edited.write_text(yaml.safe_dump(table, allow_unicode=True), encoding="utf-8")
+
+    checker = ComplianceChecker(extra_terms=None, rules_file=edited)
+    assert [(f.term, f.suggestion) for f in checker.check("最佳拍档", language="zh", industry="home")] == [
+        ("最佳", "出色")
+    ]
+    assert terms(checker, "今年的爆款", "zh", "home") == [("爆款", "house.hype")]
+    assert terms(checker, "今年的爆款", "zh", "food") == []  # industries: [home]
+    assert terms(checker, "我的爆款清单", "zh", "home") == []  # exception
+    assert checker.rewrite("A must-have vacuum.", language="en", industry="home")[0] == "A 热门 vacuum."
+    assert terms(base, "今年的爆款", "zh", "home") == []  # the shipped table is untouched
+
+    # the same entry in a project's own rules file goes through the same loader, shipped reasons usable
+    own = tmp_path / "own.yaml"
+    own.write_text(yaml.safe_dump({"rules": [{**HOUSE_RULE, "why": "art9_absolute"}]}, allow_unicode=True))
+    [found] = ComplianceChecker(extra_terms=own).check("今年的爆款", language="zh", industry="home")
+    assert (found.rule_id, found.suggestion) == ("house.hype", "热门")
+    assert "art. 9" in found.rule
+
+    # a malformed edit fails naming the file, the key path and the line
+    lines = edited.read_text(encoding="utf-8").splitlines()
+    at = lines.index("  severity: rewrite")
+    lines[at] = "  severity: forbid"
+    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"{edited}:{at + 1}: rules\[\d+\]\.severity"):
+        ComplianceChecker(extra_terms=None, rules_file=edited)
+
+
+def test_bad_regex_in_rules_file_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "own.yaml"
+    path.write_text(
+        "rules:\n  - id: x\n    patterns:\n      en: ['ok', '(unclosed']\n    severity: block\n    why: test\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=rf"{path}:4: rules\[0\]\.patterns\.en\[1\]: .*does not compile"):
+        ComplianceChecker(extra_terms=path)
 
 
 # ----------------------------------------------------------------- rewrite
@@ -345,7 +406,7 @@ def test_clean_script_zh_drop_narration(checker: ComplianceChecker) -> None:
     assert cleaned.shots[0].narration == ""  # a disease claim in food cannot be reworded
     assert cleaned.selling_points == ["祛斑美白", "温和保湿"]  # 祛斑 is a cosmetics rule only
     cleaned = checker.clean_script(make_script(Language.zh, Industry.beauty))
-    assert cleaned.shots[0].narration == "改善痘痘。"
+    assert cleaned.shots[0].narration == ""  # 治疗痘痘 is a disease claim: no honest rewrite
     assert cleaned.shots[1].narration == "最近很多人问我。"
     assert cleaned.title == "很好的面霜"
 
@@ -399,7 +460,7 @@ def test_extra_terms_default_from_settings(tmp_path: Path, monkeypatch: pytest.M
     [
         ("bad.yaml", "terms: [unclosed\n", "not valid YAML"),
         ("bad.toml", "terms = \n", "not valid TOML"),
-        ("shape.yaml", "beauty:\n  - 速效\n", "malformed"),
+        ("shape.yaml", "beauty:\n  - 速效\n", "shape.yaml:2: beauty: Extra inputs are not permitted"),
         ("industry.yaml", "terms:\n  pets:\n    - 速效\n", "unknown industry 'pets'"),
         ("regex.yaml", "terms:\n  all:\n    - {term: '(', regex: true}\n", "invalid"),
         ("terms.json", "{}", "extension"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -289,3 +290,23 @@ def test_script_for_another_brief_is_rejected() -> None:
     script = _script(Language.en, brief, EN_VISUALS)
     with pytest.raises(InputError, match="brf_a"):
         write_shot_prompts(script, _brief(Language.en, brief_id="brf_b"))
+
+
+def test_industry_profiles_are_validated_data(tmp_path: Path) -> None:
+    """A profile typo in the data file names the file, the key path and the line."""
+    from adloom.core.datafiles import DataFileError, load_data, package_data_path
+    from adloom.scripts_gen.shot_prompts import _Profiles
+
+    text = package_data_path("prompts", "industry_profiles.yaml").read_text(encoding="utf-8")
+    assert len(load_data(package_data_path("prompts", "industry_profiles.yaml"), _Profiles).profiles) == len(Industry)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("    hook:"))
+    lines[at] = lines[at].replace("{product}", "{prodcut}")
+    broken = tmp_path / "profiles.yaml"
+    broken.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(DataFileError, match=rf"{broken}:{at + 1}: profiles\.beauty\.hook"):
+        load_data(broken, _Profiles)
+    dropped = tmp_path / "dropped.yaml"
+    dropped.write_text(text.replace("\n  travel:", "\n  travel_x:"), encoding="utf-8")
+    with pytest.raises(DataFileError, match="travel_x"):
+        load_data(dropped, _Profiles)
