@@ -333,6 +333,32 @@ def place(model: VideoModel, device: Any = None, *, offload: bool = False) -> Vi
     return model
 
 
+
+def compile_blocks(transformer: Any, **compile_kwargs: Any) -> int:
+    """Regional ``torch.compile`` of the transformer's repeated blocks; returns how many were compiled.
+
+    diffusers' ``compile_repeated_blocks`` compiles each block module (``module.compile()``), so whatever
+    wraps the block's ``forward`` later is traced too; the First Block Cache hooks (see :mod:`.cache`) call
+    ``inspect.signature`` and cannot be traced with ``fullgraph=True`` (dynamo: "Unexpected type in
+    sourceless builder"). We compile each block's own ``forward`` instead: the cache hooks, installed per
+    generation, then wrap the compiled function and run eagerly around it.
+    """
+    import torch
+
+    names = set(getattr(transformer, "_repeated_blocks", None) or ())
+    count = 0
+    for module in transformer.modules():
+        if type(module).__name__ in names:
+            module.forward = torch.compile(module.forward, **compile_kwargs)
+            count += 1
+    if count == 0:
+        raise InputError(
+            f"{type(transformer).__name__} declares no repeated blocks to compile; run without compile",
+            field="compile",
+        )
+    return count
+
+
 def configure(
     model: VideoModel,
     *,
@@ -372,10 +398,10 @@ def configure(
                 "compile targets the GPU kernels (inductor/triton); it needs device cuda — leave it off on CPU",
                 field="compile",
             )
-        kwargs = {"fullgraph": True}
+        kwargs: dict[str, Any] = {"fullgraph": True}
         if compile_mode:
             kwargs["mode"] = compile_mode
-        model.transformer.compile_repeated_blocks(**kwargs)
+        compile_blocks(model.transformer, **kwargs)
         model.compiled = True
     return model
 

@@ -99,3 +99,16 @@ def test_threshold_knob_validation(wan) -> None:
         make_cache(wan.transformer, -0.1)
     with pytest.raises(InputError, match="cache_max_consecutive 0 must be at least 1"):
         make_cache(wan.transformer, 0.1, max_consecutive_hits=0)
+
+
+def test_compiled_blocks_keep_the_cache_hooks_eager() -> None:
+    """Regional compile with fullgraph (as on GPU) must not trace the cache hooks: dynamo's eager backend runs the
+    same tracing on CPU that failed on an H200 when whole block modules were compiled."""
+    from adloom.creative.video.models import compile_blocks
+
+    model = build_tiny("wan", seed=0, num_layers=4)
+    ref = VideoPipeline(model)(_req(steps=6, cache_threshold=0.5, cache_max_consecutive=None))
+    assert compile_blocks(model.transformer, backend="eager", fullgraph=True) == 4
+    on = VideoPipeline(model)(_req(steps=6, cache_threshold=0.5, cache_max_consecutive=None))
+    assert on.cache == ref.cache
+    assert torch.allclose(on.latents, ref.latents, atol=1e-5)
