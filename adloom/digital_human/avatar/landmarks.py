@@ -111,7 +111,9 @@ def mediapipe_python() -> Path:
     """The mediapipe venv's interpreter.
 
     Order: ``ADLOOM_MEDIAPIPE_PYTHON`` (settings ``mediapipe_python``), then
-    ``.venv-mediapipe/bin/python`` in the current folder, then beside the project.
+    ``.venv-mediapipe/bin/python`` beside the installed project source tree (where ``make install``
+    builds it). Never the current folder: a command run from an untrusted folder must not execute
+    whatever interpreter that folder holds.
     """
     configured = os.environ.get("ADLOOM_MEDIAPIPE_PYTHON") or get_settings().mediapipe_python
     if configured:
@@ -122,13 +124,12 @@ def mediapipe_python() -> Path:
                 ".venv-mediapipe"
             )
         return path
-    for base in (Path.cwd(), _REPO_ROOT):
-        candidate = base / ".venv-mediapipe" / "bin" / "python"
-        if candidate.is_file():
-            return candidate
+    candidate = _REPO_ROOT / ".venv-mediapipe" / "bin" / "python"
+    if candidate.is_file():
+        return candidate
     raise BackendUnavailableError(
-        "face landmarks need mediapipe's own venv, and none was found (.venv-mediapipe in the current folder or "
-        f"{_REPO_ROOT}); run `make mediapipe` (or `make install`), or set ADLOOM_MEDIAPIPE_PYTHON to its python"
+        f"face landmarks need mediapipe's own venv, and none was found ({candidate.parent.parent}); run "
+        "`make mediapipe` (or `make install`) in the project, or set ADLOOM_MEDIAPIPE_PYTHON to its python"
     )
 
 
