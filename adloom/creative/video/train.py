@@ -553,6 +553,23 @@ def _save_checkpoint(
     return final
 
 
+def _load_state(path: Path) -> dict[str, Any]:
+    """The optimizer and generator state of a checkpoint, loaded as tensors and plain containers only
+    (``weights_only=True``): a tampered ``state.pt`` cannot run code when a run is resumed."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        raise ConfigError(
+            f"{path} holds objects other than tensors and plain values, so it is not loaded ({exc}); "
+            "it was not written by adloom: delete that checkpoint folder to resume from the one before"
+        ) from exc
+    return state
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # The loop
 # ----------------------------------------------------------------------------------------------------------------------
@@ -857,7 +874,7 @@ def train(
                 "restore the original config or train into a new output_dir"
             )
         task.load_trainable({k: v.to(device) for k, v in load_file(str(ckpt / "trainable.safetensors")).items()})
-        state = torch.load(ckpt / "state.pt", weights_only=False)
+        state = _load_state(ckpt / "state.pt")
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         start = int(meta["step"])
