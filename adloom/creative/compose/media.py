@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from adloom.core.errors import BackendUnavailableError, InputError
 from adloom.core.paths import check_upload
+from adloom.core.proc import run_tool, tool_timeout
 
 
 def ffmpeg_exe() -> str:
@@ -55,8 +55,14 @@ class MediaInfo:
 
 def probe(path: Path) -> MediaInfo:
     """Parse ``ffmpeg -i`` output (imageio-ffmpeg ships no ffprobe)."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace"
+    proc = run_tool(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        purpose="ffmpeg probing the media file",
+        subject=path,
+        timeout_s=tool_timeout(),  # reads the header only
+        capture_output=True,
+        text=True,
+        errors="replace",
     )
     err = proc.stderr
     dur = None

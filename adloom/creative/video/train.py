@@ -29,7 +29,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from adloom.core.errors import ConfigError, InputError, NotFoundError
 from adloom.core.paths import write_atomic
+from adloom.core.proc import run_tool, tool_timeout
 
 if TYPE_CHECKING:
     import torch
@@ -281,7 +281,8 @@ def decode_clip(path: Path, *, height: int, width: int, frames: int, stride: int
         vf = f"select='not(mod(n\\,{stride}))',{vf}"
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", vf, "-fps_mode", "passthrough"]
     cmd += ["-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
+    proc = run_tool(cmd, purpose="ffmpeg decoding a training clip", subject=path,
+                    timeout_s=tool_timeout(frames=frames * stride), capture_output=True)  # fmt: skip
     if proc.returncode != 0:
         raise InputError(f"clip {path} could not be decoded: {proc.stderr.decode(errors='replace')[-300:]}")
     raw = np.frombuffer(proc.stdout, dtype=np.uint8)
