@@ -57,3 +57,17 @@ class StorageError(AdloomError):
 
 class ComplianceError(AdloomError):
     """Copy violates advertising rules and could not be rewritten."""
+
+
+class ToolTimeoutError(BackendUnavailableError):
+    """An external tool (ffmpeg, the mediapipe worker, ...) ran past the time its work should take and was stopped."""
+
+    def __init__(self, purpose: str, subject: str, timeout_s: float) -> None:
+        super().__init__(
+            f"{purpose} ({subject}) did not finish within {timeout_s:.0f} s and was stopped; the input may be much "
+            "longer or larger than it looks, or the machine is overloaded: check the input, or rerun when the "
+            "machine is less busy"
+        )
+        self.purpose = purpose
+        self.subject = subject
+        self.timeout_s = timeout_s

@@ -8,6 +8,7 @@ by their name.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,15 +37,32 @@ def resolve_inside(
     )
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write ``data`` (text as UTF-8) to ``path`` via a temporary sibling and a rename, so readers and a
-    crashed writer never leave a half-written file under the real name."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    if isinstance(data, str):
-        tmp.write_text(data, encoding="utf-8")
-    else:
-        tmp.write_bytes(data)
-    os.replace(tmp, path)
+#: Permission bits of a file :func:`write_atomic` creates (an existing file keeps its own).
+NEW_FILE_MODE = 0o644
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` via a uniquely named temporary sibling and a rename, so
+    readers never see a half-written file, two writers never share a temporary file, and a failed write
+    leaves the old content in place and no temporary file behind.
+
+    ``mode``: permission bits of the result (e.g. ``0o600`` for a file holding a secret); by default an
+    existing file keeps its mode and a new one gets :data:`NEW_FILE_MODE`."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if mode is None:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -1,6 +1,8 @@
 """Settings: ``ADLOOM_*`` environment variables over an optional TOML file over defaults.
 
-The TOML file is ``$ADLOOM_CONFIG`` if set, else ``./adloom.toml`` if present.
+The TOML file is ``$ADLOOM_CONFIG`` if set, else ``<home>/adloom.toml`` if present (home: the ``home``
+argument, else ``$ADLOOM_HOME``, else ``~/.adloom``). Never the current folder: running a command from
+a folder someone else controls must not change where data goes or which server gets the API key.
 Nothing is read at import time: call :func:`get_settings`.
 """
 
@@ -11,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,15 +28,17 @@ def _default_home() -> Path:
     return Path(os.path.expanduser("~/.adloom"))
 
 
-def _config_file() -> Path | None:
+def _config_file(home: str | Path | None = None) -> Path | None:
+    """``$ADLOOM_CONFIG``, else ``adloom.toml`` in ``home`` (given, ``$ADLOOM_HOME`` or the default) if present."""
     explicit = os.environ.get("ADLOOM_CONFIG")
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigError(f"ADLOOM_CONFIG points at {path}, which is not a file; fix the path or unset it")
         return path
-    local = Path("adloom.toml")
-    return local if local.is_file() else None
+    base = Path(home or os.environ.get("ADLOOM_HOME") or _default_home()).expanduser()
+    in_home = base / "adloom.toml"
+    return in_home if in_home.is_file() else None
 
 
 class Settings(BaseSettings):
@@ -43,17 +47,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ADLOOM_", extra="forbid", validate_default=True)
 
     home: Path = Field(default_factory=_default_home, description="Data directory: database, models, outputs.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file under home.")
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL (may carry a password: kept secret); default sqlite file under home."
+    )
     model_dir: Path | None = Field(None, description="Assembled offline models; default <home>/models.")
 
     llm_backend: Literal["llamacpp", "openai", "transformers"] = "llamacpp"
     llm_model_path: Path | None = Field(None, description="GGUF file (llamacpp) or HF folder (transformers).")
-    llm_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible base URL.")
+    llm_url: SecretStr = Field(
+        SecretStr("http://127.0.0.1:8080/v1"),
+        description="OpenAI-compatible base URL (may carry user:password: kept secret).",
+    )
     llm_model: str = Field("default", description="Model name sent to an OpenAI-compatible server.")
     llm_mode: Literal["completion", "chat"] = Field(
         "completion", description="OpenAI-compatible endpoint: /completions (base models) or /chat/completions."
     )
-    llm_api_key: str | None = None
+    llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_retries: int = Field(2, ge=0, le=10)
     llm_threads: int = Field(2, ge=1, le=256)
@@ -85,7 +94,11 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.home / 'adloom.db'}"
+        """The database URL to connect with, password included: pass it to the engine, never print it
+        (:func:`adloom.core.redact.mask_url` for a message)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.home / 'adloom.db'}"
 
     @property
     def models(self) -> Path:
@@ -101,7 +114,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = _config_file()
+        init_kwargs = getattr(init_settings, "init_kwargs", {})
+        path = _config_file(init_kwargs.get("home"))
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
+from adloom.core.money import format_price, price_numbers
+
 SCHEMA_VERSION = "1.1"  # 1.1: Brief gained voice and speech_speed (optional)
 
 
@@ -154,20 +156,15 @@ class Product(BaseModel):
     offer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 
     def price_text(self, language: Language) -> str:
-        """The price as spoken in ``language`` ('' when there is none): 到手价129元, $19, 19 CHF.
+        """The price as spoken in ``language`` ('' when there is none): 到手价129元, $19.90, 1,200 CHF.
 
         The one wording every writer uses (ad scripts, live scripts, live answers, purchase replies), so a
         price never reads one way in the ad and another in the live room."""
-        if self.price is None:
-            return ""
-        amount = f"{self.price:g}"
-        if language == Language.zh:
-            return f"到手价{amount}元" if self.currency == "CNY" else f"到手价{amount} {self.currency}"
-        symbol = _CURRENCY_SYMBOLS.get(self.currency)
-        return f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
+        return "" if self.price is None else format_price(self.price, self.currency, language)
 
-
-_CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£"}
+    def price_numbers(self) -> set[str]:
+        """The numbers a line may state for this price ({"1234567"}, {"19.90", "19.9"}; empty when none)."""
+        return set() if self.price is None else price_numbers(self.price, self.currency)
 
 
 class Brief(BaseModel):

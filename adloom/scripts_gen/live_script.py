@@ -121,10 +121,7 @@ class LiveScript(BaseModel):
 def product_numbers(product: Product, *extra: str) -> set[str]:
     """Every number a line about ``product`` may state: those in its own fields (and ``extra`` text)."""
     text = " ".join([product.name, product.brand, product.description, *product.selling_points, product.offer, *extra])
-    nums = numbers_in(text)
-    if product.price is not None:
-        nums.add(f"{product.price:g}")
-    return nums
+    return numbers_in(text) | product.price_numbers()
 
 
 # --------------------------------------------------------------------------- phrase banks

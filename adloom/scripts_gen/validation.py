@@ -25,8 +25,7 @@ def brief_text(brief: Brief) -> str:
     """All the text a script may take facts from."""
     p = brief.product
     parts = [p.name, p.brand, p.description, *p.selling_points, p.offer, brief.audience, brief.notes, brief.tone]
-    if p.price is not None:
-        parts.append(f"{p.price:g}")
+    parts.extend(sorted(p.price_numbers()))
     return "\n".join(x for x in parts if x)
 
 

@@ -235,8 +235,7 @@ def assemble(brief: Brief, plan: VariantPlan, draft: Draft, provenance: Provenan
         for i, ((narration, caption), role, d) in enumerate(zip(lines, plan.roles, durations, strict=True))
     ]
     text = " ".join([draft.hook, draft.cta, *(s.narration for s in shots)])
-    price = brief.product.price
-    price_mentioned = price is not None and f"{price:g}" in numbers_in(text)
+    price_mentioned = not brief.product.price_numbers().isdisjoint(numbers_in(text))
     title_sep = " · "
     return Script(
         brief_id=brief.id,

@@ -17,11 +17,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, insert, or_, select, tuple_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adloom.core.errors import InputError, NotFoundError, StorageError
+from adloom.core.redact import mask_url, redact
 from adloom.core.storage.tables import (
     BriefRow,
     CreativeRow,
@@ -775,6 +776,15 @@ def _utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
+def _url_secrets(url: str) -> list[str]:
+    """The password inside ``url`` (if any), for :func:`redact` of messages that may quote it bare."""
+    try:
+        password = make_url(url).password
+    except Exception:  # unparsable: mask_url already hides what it can
+        return []
+    return [str(password)] if password else []
+
+
 def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open the database at ``url`` (creating a SQLite file's folder) and migrate it to head."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
@@ -783,14 +793,16 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create the database folder {path.parent}: {exc}", field="database_url") from exc
+    shown = mask_url(url)  # messages name the database, never its password
     try:
         engine = create_engine(url, future=True)
     except Exception as exc:  # bad URL, missing driver
+        # from None: the cause's own text (and so a printed traceback) may echo the URL with its password.
         raise InputError(
-            f"database URL {url!r} is not usable: {exc}; use e.g. sqlite:///path/to/adloom.db "
-            "or postgresql+psycopg://user@host/db",
+            f"database URL {shown!r} is not usable: {redact(str(exc), _url_secrets(url))}; use e.g. "
+            "sqlite:///path/to/adloom.db or postgresql+psycopg://user@host/db",
             field="database_url",
-        ) from exc
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(engine)
@@ -798,5 +810,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         try:
             store.migrate()
         except SQLAlchemyError as exc:
-            raise StorageError(f"could not migrate the database at {url}: {exc}") from exc
+            raise StorageError(
+                f"could not migrate the database at {shown}: {redact(str(exc), _url_secrets(url))}"
+            ) from None
     return store

@@ -26,6 +26,7 @@ from pathlib import Path
 from adloom.core.errors import GenerationError, InputError
 from adloom.core.fonts import resolve_font
 from adloom.core.paths import check_upload, safe_filename, write_atomic
+from adloom.core.proc import deadline, run_tool, tool_timeout
 from adloom.creative.compose.media import (
     branded_background,
     ffmpeg_exe,
@@ -286,15 +287,16 @@ def srt_text(spec: RenderSpec) -> str:
     return "\n".join(blocks)
 
 
-def _run_ffmpeg(cmd: list[str], duration: float, progress: ProgressFn | None, log: Path) -> None:
+def _run_ffmpeg(cmd: list[str], duration: float, progress: ProgressFn | None, log: Path, subject: str) -> None:
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode("ascii", "replace").strip()
-            if progress and line.startswith("out_time_us=") and line[12:].lstrip("-").isdigit():
-                progress(min(0.99, max(0.0, int(line[12:]) / 1e6 / duration)))
-        rc = proc.wait()
+        with deadline(proc, purpose="ffmpeg rendering the video", subject=subject, timeout_s=tool_timeout(duration)):
+            for raw in proc.stdout:
+                line = raw.decode("ascii", "replace").strip()
+                if progress and line.startswith("out_time_us=") and line[12:].lstrip("-").isdigit():
+                    progress(min(0.99, max(0.0, int(line[12:]) / 1e6 / duration)))
+            rc = proc.wait()
     if rc != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise GenerationError(f"ffmpeg failed (exit {rc}) while rendering the video; its last output:\n{tail}")
@@ -418,7 +420,7 @@ def render(
             cmd += ["-metadata", f"{key}={value}"]
         cmd += ["-progress", "pipe:1", "-nostats", str(tmp_video)]
         try:
-            _run_ffmpeg(cmd, duration, progress, tmp / "ffmpeg.log")
+            _run_ffmpeg(cmd, duration, progress, tmp / "ffmpeg.log", f"{stem}.mp4 in {out_dir}")
             video = out_dir / f"{stem}.mp4"
             os.replace(tmp_video, video)
         finally:
@@ -429,7 +431,7 @@ def render(
         t_cover = min(bounds[1] / fps * 0.5, 1.0)
         cover = out_dir / f"{stem}.jpg"
         tmp_cover = tmp / "cover.jpg"
-        proc = subprocess.run(
+        proc = run_tool(
             [
                 ffmpeg_exe(),
                 "-hide_banner",
@@ -445,6 +447,9 @@ def render(
                 "2",
                 str(tmp_cover),
             ],
+            purpose="ffmpeg extracting the cover frame",
+            subject=video,
+            timeout_s=tool_timeout(),
             capture_output=True,
             text=True,
             errors="replace",

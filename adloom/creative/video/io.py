@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from adloom.core.errors import InputError
+from adloom.core.proc import run_tool, tool_timeout
 
 
 def load_image(image: Any, width: int, height: int) -> np.ndarray:
@@ -56,15 +56,27 @@ def read_video(path: str | Path) -> tuple[np.ndarray, float]:
     if not p.is_file():
         raise InputError(f"clip {str(path)!r} does not exist", field="extend")
     try:
+        # The header only (size, fps, duration): imageio's reader stops ffmpeg on close. The frames are then
+        # decoded by one bounded ffmpeg call, so a stalled decode cannot hang the caller.
         reader = imageio_ffmpeg.read_frames(str(p), pix_fmt="rgb24")
         meta = next(reader)
-        w, h = meta["size"]
-        frames = [np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3) for buf in reader]
+        reader.close()
     except (RuntimeError, OSError, StopIteration) as exc:
         raise InputError(f"{p} is not a readable video clip ({exc})", field="extend") from exc
-    if not frames:
+    w, h = meta["size"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(p), "-f", "rawvideo",
+           "-pix_fmt", "rgb24", "-"]  # fmt: skip
+    duration = float(meta.get("duration") or 0.0)
+    proc = run_tool(cmd, purpose="ffmpeg decoding the clip", subject=p, timeout_s=tool_timeout(duration),
+                    capture_output=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise InputError(f"{p} is not a readable video clip ({proc.stderr.decode(errors='replace')[-300:]})",
+                         field="extend")  # fmt: skip
+    raw = np.frombuffer(proc.stdout, dtype=np.uint8)
+    n = raw.size // (h * w * 3)
+    if n == 0:
         raise InputError(f"{p} holds no video frames", field="extend")
-    return np.stack(frames), float(meta.get("fps") or 0.0)
+    return raw[: n * h * w * 3].reshape(n, h, w, 3).copy(), float(meta.get("fps") or 0.0)
 
 
 def write_video(frames: np.ndarray, path: str | Path, fps: float = 16, *, crf: int = 17) -> Path:
@@ -83,7 +95,8 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float = 16, *, crf: i
         "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
         "-movflags", "+faststart", str(tmp),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, check=False)
+    proc = run_tool(cmd, purpose="ffmpeg encoding the clip", subject=out, timeout_s=tool_timeout(f / fps, frames=f),
+                    input=np.ascontiguousarray(frames).tobytes(), capture_output=True)  # fmt: skip
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"ffmpeg failed writing {out}: {proc.stderr.decode(errors='replace')[-500:]}")

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from adloom.core.errors import ConfigError, InputError, NotFoundError
 from adloom.core.paths import write_atomic
+from adloom.core.proc import run_tool, tool_timeout
 
 if TYPE_CHECKING:
     import torch
@@ -281,7 +281,8 @@ def decode_clip(path: Path, *, height: int, width: int, frames: int, stride: int
         vf = f"select='not(mod(n\\,{stride}))',{vf}"
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", vf, "-fps_mode", "passthrough"]
     cmd += ["-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
+    proc = run_tool(cmd, purpose="ffmpeg decoding a training clip", subject=path,
+                    timeout_s=tool_timeout(frames=frames * stride), capture_output=True)  # fmt: skip
     if proc.returncode != 0:
         raise InputError(f"clip {path} could not be decoded: {proc.stderr.decode(errors='replace')[-300:]}")
     raw = np.frombuffer(proc.stdout, dtype=np.uint8)
@@ -551,6 +552,23 @@ def _save_checkpoint(
     for old in sorted(root.glob("step_*"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    """The optimizer and generator state of a checkpoint, loaded as tensors and plain containers only
+    (``weights_only=True``): a tampered ``state.pt`` cannot run code when a run is resumed."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        raise ConfigError(
+            f"{path} holds objects other than tensors and plain values, so it is not loaded ({exc}); "
+            "it was not written by adloom: delete that checkpoint folder to resume from the one before"
+        ) from exc
+    return state
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -857,7 +875,7 @@ def train(
                 "restore the original config or train into a new output_dir"
             )
         task.load_trainable({k: v.to(device) for k, v in load_file(str(ckpt / "trainable.safetensors")).items()})
-        state = torch.load(ckpt / "state.pt", weights_only=False)
+        state = _load_state(ckpt / "state.pt")
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         start = int(meta["step"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from adloom.core.errors import BackendUnavailableError, InputError
 from adloom.core.paths import write_atomic
+from adloom.core.proc import run_tool, tool_timeout
 from adloom.core.settings import get_settings
 
 __all__ = [
@@ -107,11 +107,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Deadline of a whole-video worker call when the caller does not give one (about 9 minutes of 25 fps video).
+VIDEO_WORKER_TIMEOUT_S = 600.0
+
+
 def mediapipe_python() -> Path:
     """The mediapipe venv's interpreter.
 
     Order: ``ADLOOM_MEDIAPIPE_PYTHON`` (settings ``mediapipe_python``), then
-    ``.venv-mediapipe/bin/python`` in the current folder, then beside the project.
+    ``.venv-mediapipe/bin/python`` beside the installed project source tree (where ``make install``
+    builds it). Never the current folder: a command run from an untrusted folder must not execute
+    whatever interpreter that folder holds.
     """
     configured = os.environ.get("ADLOOM_MEDIAPIPE_PYTHON") or get_settings().mediapipe_python
     if configured:
@@ -122,13 +128,12 @@ def mediapipe_python() -> Path:
                 ".venv-mediapipe"
             )
         return path
-    for base in (Path.cwd(), _REPO_ROOT):
-        candidate = base / ".venv-mediapipe" / "bin" / "python"
-        if candidate.is_file():
-            return candidate
+    candidate = _REPO_ROOT / ".venv-mediapipe" / "bin" / "python"
+    if candidate.is_file():
+        return candidate
     raise BackendUnavailableError(
-        "face landmarks need mediapipe's own venv, and none was found (.venv-mediapipe in the current folder or "
-        f"{_REPO_ROOT}); run `make mediapipe` (or `make install`), or set ADLOOM_MEDIAPIPE_PYTHON to its python"
+        f"face landmarks need mediapipe's own venv, and none was found ({candidate.parent.parent}); run "
+        "`make mediapipe` (or `make install`) in the project, or set ADLOOM_MEDIAPIPE_PYTHON to its python"
     )
 
 
@@ -138,12 +143,10 @@ def _run_worker(args: list[str], *, timeout_s: float) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.setdefault("GLOG_minloglevel", "2")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    subject = " ".join([args[0].lstrip("-"), *args[1:2]]) + (f" and {len(args) - 2} more" if len(args) > 2 else "")
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise BackendUnavailableError(
-            f"the mediapipe worker took longer than {timeout_s:.0f} s; pass fewer frames"
-        ) from exc
+        proc = run_tool(cmd, purpose="the mediapipe face-landmark worker", subject=subject, timeout_s=timeout_s,
+                        capture_output=True, text=True, env=env)  # fmt: skip
     except OSError as exc:
         raise BackendUnavailableError(f"cannot start the mediapipe worker ({cmd[0]}): {exc}") from exc
     if proc.returncode != 0:
@@ -162,7 +165,7 @@ def _worker_batch(inputs: list[str], *, track: bool = False, timeout_s: float | 
     with tempfile.TemporaryDirectory(prefix="adloom-mp-") as tmp:
         out = Path(tmp) / "landmarks.npy"
         args = [*inputs, "--out", str(out)] + (["--track"] if track else [])
-        _run_worker(args, timeout_s=timeout_s or 120.0)
+        _run_worker(args, timeout_s=timeout_s or tool_timeout())
         return np.load(out)
 
 
@@ -170,7 +173,7 @@ def landmarks_for_images(paths: list[Path], *, timeout_s: float | None = None) -
     """Landmarks of image files, one worker call: (N, 478, 3) pixels, NaN rows where no face."""
     if not paths:
         return np.zeros((0, N_POINTS, 3), np.float32)
-    return _worker_batch(["--images", *map(str, paths)], timeout_s=timeout_s or 60.0 + 1.0 * len(paths))
+    return _worker_batch(["--images", *map(str, paths)], timeout_s=timeout_s or tool_timeout(frames=len(paths)))
 
 
 def landmarks_for_frames(frames: np.ndarray, *, track: bool = False, timeout_s: float | None = None) -> np.ndarray:
@@ -187,15 +190,19 @@ def landmarks_for_frames(frames: np.ndarray, *, track: bool = False, timeout_s: 
     with tempfile.TemporaryDirectory(prefix="adloom-mp-") as tmp:
         src = Path(tmp) / "frames.npy"
         np.save(src, np.ascontiguousarray(frames))
-        return _worker_batch(["--npy", str(src)], track=track, timeout_s=timeout_s or 60.0 + 0.2 * len(frames))
+        return _worker_batch(["--npy", str(src)], track=track, timeout_s=timeout_s or tool_timeout(frames=len(frames)))
 
 
 def landmarks_for_video(path: Path, *, track: bool = False, timeout_s: float | None = None) -> np.ndarray:
-    """Landmarks of every frame of a video file (as decoded by the worker's OpenCV), one worker call."""
+    """Landmarks of every frame of a video file (as decoded by the worker's OpenCV), one worker call.
+
+    The frame count is not known before the worker opens the file, so the deadline is
+    :data:`VIDEO_WORKER_TIMEOUT_S` unless the caller, who knows the clip, passes ``timeout_s``
+    (e.g. :func:`adloom.core.proc.tool_timeout` of its frame count)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"video {path} does not exist")
-    return _worker_batch(["--video", str(path)], track=track, timeout_s=timeout_s or 600.0)
+    return _worker_batch(["--video", str(path)], track=track, timeout_s=timeout_s or VIDEO_WORKER_TIMEOUT_S)
 
 
 def portrait_landmarks(path: Path, *, cache: bool = True) -> FaceLandmarks:

@@ -12,19 +12,21 @@ import asyncio
 import concurrent.futures
 import os
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from adloom.core.errors import BackendUnavailableError, GenerationError, InputError
+from adloom.core.proc import run_tool, tool_timeout
 from adloom.core.types import Language
 from adloom.digital_human.voice.base import LineAudio, check_speed, silence
 
 __all__ = ["DEFAULT_VOICES", "EdgeTTS"]
 
 SAMPLE_RATE = 24_000
+#: edge-tts speaks 24 kHz 48 kbit/s mono mp3: bytes per second of speech, to size the decode's deadline.
+EDGE_MP3_BYTES_PER_S = 48_000 / 8
 DEFAULT_VOICES: dict[Language, str] = {Language.zh: "zh-CN-XiaoxiaoNeural", Language.en: "en-US-AriaNeural"}
 #: A few well-known voices; the service has hundreds, which cannot be listed offline.
 KNOWN_VOICES: dict[Language, tuple[str, ...]] = {
@@ -110,7 +112,9 @@ def _decode(path: Path) -> np.ndarray:
     import imageio_ffmpeg
 
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1"]
-    proc = subprocess.run([*cmd, "-ar", str(SAMPLE_RATE), "-"], capture_output=True, timeout=60)
+    media_s = path.stat().st_size / EDGE_MP3_BYTES_PER_S
+    proc = run_tool([*cmd, "-ar", str(SAMPLE_RATE), "-"], purpose="ffmpeg decoding edge-tts speech", subject=path,
+                    timeout_s=tool_timeout(media_s), capture_output=True)  # fmt: skip
     if proc.returncode != 0:
         raise GenerationError(f"edge: ffmpeg could not decode {path}: {proc.stderr.decode(errors='replace')[-300:]}")
     return np.frombuffer(proc.stdout, dtype=np.float32).copy()

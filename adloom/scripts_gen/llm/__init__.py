@@ -34,9 +34,9 @@ def backend_kwargs(settings: Settings) -> dict[str, Any]:
         }
     if name == "openai":
         kwargs: dict[str, Any] = {
-            "base_url": settings.llm_url,
+            "base_url": settings.llm_url.get_secret_value(),
             "model": settings.llm_model,
-            "api_key": settings.llm_api_key,
+            "api_key": settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
             "timeout_s": settings.llm_timeout_s,
             "retries": settings.llm_retries,
         }

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import httpx
 
 from adloom.core.errors import BackendUnavailableError, ConfigError, GenerationError
+from adloom.core.redact import mask_url, redact
 from adloom.scripts_gen.llm.base import check_generation_args, check_schema, truncate_at_stop
 
 Mode = Literal["chat", "completion"]
@@ -75,7 +76,7 @@ class OpenAIBackend:
         """
         if not re.match(r"^https?://[^/\s]+", base_url or ""):
             raise ConfigError(
-                f"LLM URL {base_url!r} is not an http(s) URL; set ADLOOM_LLM_URL to e.g. http://127.0.0.1:8080/v1"
+                f"LLM URL {mask_url(base_url or '')!r} is not an http(s) URL; set ADLOOM_LLM_URL to e.g. http://127.0.0.1:8080/v1"
             )
         if mode not in ("chat", "completion"):
             raise ConfigError(f"OpenAI backend mode {mode!r} is not 'chat' or 'completion'")
@@ -127,6 +128,7 @@ class OpenAIBackend:
         URL or model name wrong).
         """
         url = f"{self.base_url}{path}"
+        shown = mask_url(url)  # for messages: the URL may carry user:password
         client = self._http()
         last_problem = ""
         last_response: httpx.Response | None = None  # the retryable answer, for Retry-After
@@ -156,17 +158,19 @@ class OpenAIBackend:
                 continue
             if response.status_code in (401, 403):
                 raise ConfigError(
-                    f"LLM server at {url} refused the request ({response.status_code}: {_error_text(response)});"
+                    f"LLM server at {shown} refused the request ({response.status_code}: {_error_text(response)});"
                     " check ADLOOM_LLM_API_KEY"
                 )
             if response.status_code == 404:
                 raise ConfigError(
-                    f"LLM server at {url} answered 404 ({_error_text(response)}); check that ADLOOM_LLM_URL ends"
+                    f"LLM server at {shown} answered 404 ({_error_text(response)}); check that ADLOOM_LLM_URL ends"
                     f" with the API prefix (e.g. /v1), that the server offers {path}, and that model"
                     f" {self.model!r} exists there"
                 )
             return response
-        raise BackendUnavailableError(f"LLM server at {url} failed after {self.retries + 1} attempt(s): {last_problem}")
+        raise BackendUnavailableError(
+            f"LLM server at {shown} failed after {self.retries + 1} attempt(s): {redact(str(last_problem))}"
+        )
 
     def _wait_s(self, attempt: int, response: httpx.Response | None) -> float:
         wait = self.backoff_s * 2 ** (attempt - 1)
@@ -209,7 +213,7 @@ class OpenAIBackend:
         """The generated text of a 2xx response, or the server's error for a 4xx."""
         if response.status_code >= 400:
             raise GenerationError(
-                f"LLM server at {response.request.url} rejected the request ({response.status_code}):"
+                f"LLM server at {mask_url(str(response.request.url))} rejected the request ({response.status_code}):"
                 f" {_error_text(response)}"
             )
         try:
@@ -217,7 +221,8 @@ class OpenAIBackend:
             text = choice["message"]["content"] if self.mode == "chat" else choice["text"]
         except (ValueError, KeyError, IndexError, TypeError) as e:
             raise GenerationError(
-                f"LLM server at {response.request.url} returned no {self.mode} choice ({type(e).__name__}: {e});"
+                f"LLM server at {mask_url(str(response.request.url))} returned no {self.mode} choice"
+                f" ({type(e).__name__}: {e});"
                 f" body starts {response.text[:200]!r}; is it OpenAI-compatible, and is mode={self.mode!r} right?"
             ) from e
         return text if isinstance(text, str) else ""
@@ -295,7 +300,7 @@ class OpenAIBackend:
                 self._client = None
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r}, mode={self.mode!r})"
+        return f"OpenAIBackend(base_url={mask_url(self.base_url)!r}, model={self.model!r}, mode={self.mode!r})"
 
 
 def _rejects(response: httpx.Response, words: tuple[str, ...]) -> bool:

@@ -138,6 +138,23 @@ def test_dit_resume_continues_exactly(tmp_path: Path, tiny_vae: Path) -> None:
     changed = _dit_cfg(tmp_path / "b", tiny_vae, transformer={**TINY_TRANSFORMER, "ffn_dim": 48})
     with pytest.raises(ConfigError, match="different config"):
         train(changed, resume=True, max_steps=6)
+    # A tampered state.pt that would run code when unpickled is refused, and its code never runs.
+    marker = tmp_path / "code-ran"
+    torch.save({"optimizer": _RunsCode(marker), "generator": torch.zeros(1)},
+               tmp_path / "b" / "checkpoints" / "step_0000004" / "state.pt")  # fmt: skip
+    with pytest.raises(ConfigError, match="state.pt holds objects other than tensors"):
+        train(cfg_b, resume=True, max_steps=6)
+    assert not marker.exists()
+
+
+class _RunsCode:
+    """Pickles to a call of ``Path.touch(marker)``: what a hostile checkpoint could do on load."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return (Path.touch, (self.marker,))
 
 
 def test_gradient_checkpointing_trains_the_same_weights(tmp_path: Path, tiny_vae: Path) -> None:
