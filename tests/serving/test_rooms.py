@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from adloom.core.errors import AdloomError, ComplianceError, InputError, NotFoundError, PathOutsideRootError
 from adloom.core.settings import get_settings
-from adloom.scripts_gen.live_script import load_live_script, save_live_script
-from adloom.serving import live_service as ls
+from adloom.scripts_gen.live_script import load_live_script, product_id, save_live_script
+from adloom.serving import rooms as ls
 from adloom.serving.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
@@ -51,7 +51,7 @@ def test_sample_room_loads() -> None:
     rf = ls.load_room(SAMPLES / "room_zh.yaml")
     assert rf.room_id == "room_sample_zh" and rf.preset.industry == "beauty" and len(rf.room.products) == 3
     assert rf.room.background and Path(rf.room.background).is_file()  # resolved next to the room file
-    assert [e.product_ids for e in ls.build_schedule(rf).entries][2] == (ls.product_id(rf.room.products[0]),)
+    assert [e.product_ids for e in ls.build_schedule(rf).entries][2] == (product_id(rf.room.products[0]),)
 
 
 @pytest.mark.parametrize(
