@@ -172,13 +172,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_room_logging(folder: Path | None, outputs: list[str], *, console: bool) -> None:
-    """Log the room to ``folder/room.log`` (rotating) and/or the console, stream keys masked."""
+def configure_room_logging(
+    folder: Path | None, outputs: list[str], *, console: bool, max_bytes: int = ROOM_LOG_MAX_BYTES
+) -> None:
+    """Log the room to ``folder/room.log`` (rotating past ``max_bytes``) and/or the console, stream keys masked."""
     handlers: list[logging.Handler] = []
     if folder is not None:
         handlers.append(
             logging.handlers.RotatingFileHandler(
-                folder / ROOM_LOG, maxBytes=ROOM_LOG_MAX_BYTES, backupCount=ROOM_LOG_BACKUPS, encoding="utf-8"
+                folder / ROOM_LOG, maxBytes=max_bytes, backupCount=ROOM_LOG_BACKUPS, encoding="utf-8"
             )
         )
     if console:
