@@ -239,6 +239,38 @@ def test_readme_command_starts_the_bundled_sample_room(monkeypatch: pytest.Monke
     assert saved["answers"] + saved["canned"] == 1
 
 
+def test_assets_are_copied_once_when_the_room_is_defined(tmp_path: Path) -> None:
+    """Background, photo-avatar folder and adopted script live next to the room file; defining the room copies
+    them into its state folder and the stored room.yaml names the copies, so the stored room loads there
+    (the room process's view) even after the originals are gone. A bad output path fails at definition."""
+    (tmp_path / "look").mkdir()
+    (tmp_path / "look" / "portrait.png").write_bytes((SAMPLES / "images" / "serum.png").read_bytes())
+    (tmp_path / "bg.png").write_bytes((SAMPLES / "images" / "serum_lilac.png").read_bytes())
+    written = runner.invoke(
+        app, ["live", "script", "--room", str(_write(tmp_path, _room_data())), "--out", str(tmp_path / "s.yaml")]
+    )
+    assert written.exit_code == 0, written.output
+    data = _room_data(avatar="photo:look", background="bg.png", script="s.yaml", outputs=["file:rec/room.mp4"])
+    folder = ls.define_room(ls.load_room(_write(tmp_path, data, "assets.yaml")))
+    stored = yaml.safe_load((folder / "room.yaml").read_text(encoding="utf-8"))
+    assert (stored["avatar"], stored["background"], stored["script"], stored["outputs"]) == (
+        "photo:assets/avatar_photo",
+        "assets/background.png",
+        "assets/script.yaml",
+        ["file:rec/room.mp4"],  # relative outputs are written inside the state folder
+    )
+    assert (folder / "assets" / "avatar_photo" / "portrait.png").is_file()
+    assert (folder / "room.yaml").stat().st_mode & 0o777 == 0o600
+    for name in ("look/portrait.png", "bg.png", "s.yaml"):
+        (tmp_path / name).unlink()
+    again = ls.load_room(folder / "room.yaml")
+    assert Path(again.room.background or "") == folder.resolve() / "assets" / "background.png"
+    assert ls.define_room(again) == folder  # redefining from the state folder keeps the copies in place
+    assert (folder / "assets" / "background.png").read_bytes() == (SAMPLES / "images" / "serum_lilac.png").read_bytes()
+    with pytest.raises(PathOutsideRootError, match=r"outputs\[0\]"):
+        ls.define_room(ls.load_room(_write(tmp_path, _room_data(id="bad_out", outputs=["file:/etc/x.mp4"]), "b.yaml")))
+
+
 def test_room_defined_through_the_api_is_stored_and_found() -> None:
     rf = ls.parse_room(_room_data(id="api_room"), source="POST /rooms")
     folder = ls.define_room(rf)
