@@ -26,7 +26,7 @@ def _cli() -> Any:
 
 
 def _service() -> Any:
-    """The live-room service module; its web stack (FastAPI, uvicorn) comes with the ``live`` extra."""
+    """The live-rooms package (``serving/rooms``); its web stack (FastAPI, uvicorn) comes with the ``live`` extra."""
     try:
         from adloom.serving import rooms
     except ImportError as exc:

@@ -122,7 +122,7 @@ class ControlGuard:
         await self.app(scope, replay, send)
 
 
-def control_app(runtime: RoomRuntime, token: str, on_stop: Callable[[], None]) -> Any:
+def control_app(runtime: RoomRuntime, token: str, on_stop: Callable[[], None]) -> FastAPI:
     """The room's loopback control API. Every call needs the ``X-Adloom-Token`` header from run.json."""
     app = FastAPI(title=f"adloom live room {runtime.rf.room_id}", openapi_url=None, docs_url=None, redoc_url=None)
     app.add_middleware(ControlGuard, token=token)  # type: ignore[arg-type]

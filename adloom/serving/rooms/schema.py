@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -157,15 +158,24 @@ def load_room(path: Path) -> RoomFile:
     rf = parse_room(data, source=str(path), default_id=safe_filename(path.stem, max_len=64))
     settings = get_settings()
     roots = [path.parent.resolve(), settings.home, *settings.allowed_roots]
+    resolved = _map_assets(rf, lambda ref, field, _name: str(resolve_inside(ref, roots, field=field)))
+    return RoomFile(resolved.room, resolved.preset, path)
+
+
+def _map_assets(rf: RoomFile, fn: Callable[[str, str, str], str]) -> RoomFile:
+    """``rf`` with each file reference (background, ``photo:`` avatar folder, adopted script) replaced by
+    ``fn(reference, field, copy name)``; URLs and rig avatars are left alone. The one list of a room's assets."""
     room, preset = rf.room, rf.preset
-    if preset.script:
-        preset = preset.model_copy(update={"script": str(resolve_inside(preset.script, roots, field="script"))})
     if room.background and "://" not in room.background:
-        room = room.model_copy(update={"background": str(resolve_inside(room.background, roots, field="background"))})
+        name = f"background{Path(room.background).suffix.lower()}"
+        room = room.model_copy(update={"background": fn(room.background, "background", name)})
     kind, _, value = room.avatar.partition(":")
     if kind == "photo" and value:
-        room = room.model_copy(update={"avatar": f"photo:{resolve_inside(value, roots, field='avatar')}"})
-    return RoomFile(room, preset, path)
+        room = room.model_copy(update={"avatar": f"photo:{fn(value, 'avatar', 'avatar_photo')}"})
+    if preset.script:
+        name = f"script{Path(preset.script).suffix.lower() or '.yaml'}"
+        preset = preset.model_copy(update={"script": fn(preset.script, "script", name)})
+    return RoomFile(room, preset, rf.source)
 
 
 def rooms_root(settings: Settings | None = None) -> Path:
@@ -232,7 +242,6 @@ def localise_assets(rf: RoomFile, folder: Path, settings: Settings | None = None
     settings = settings or get_settings()
     base = [rf.source.parent.resolve()] if rf.source is not None else []
     roots = [*base, folder.resolve(), settings.home, *settings.allowed_roots]
-    room, preset = rf.room, rf.preset
 
     def local(ref: str, field: str, name: str) -> str:
         path = resolve_inside(ref, roots, field=field)
@@ -240,17 +249,9 @@ def localise_assets(rf: RoomFile, folder: Path, settings: Settings | None = None
             raise InputError(f"{field}: {ref} ({path}) does not exist; fix the path in the room file", field=field)
         return _copy_asset(path, folder, name)
 
-    if room.background and "://" not in room.background:
-        bg = local(room.background, "background", f"background{Path(room.background).suffix.lower()}")
-        room = room.model_copy(update={"background": bg})
-    kind, _, value = room.avatar.partition(":")
-    if kind == "photo" and value:
-        room = room.model_copy(update={"avatar": f"photo:{local(value, 'avatar', 'avatar_photo')}"})
-    if preset.script:
-        script = local(preset.script, "script", f"script{Path(preset.script).suffix.lower() or '.yaml'}")
-        preset = preset.model_copy(update={"script": script})
-    check_outputs(room.outputs, room_roots(folder, settings))
-    return RoomFile(room, preset, folder / ROOM_FILE)
+    stored = _map_assets(rf, local)
+    check_outputs(stored.room.outputs, room_roots(folder, settings))
+    return RoomFile(stored.room, stored.preset, folder / ROOM_FILE)
 
 
 def define_room(rf: RoomFile, settings: Settings | None = None, *, folder: Path | None = None) -> Path:
