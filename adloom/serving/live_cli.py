@@ -26,14 +26,14 @@ def _cli() -> Any:
 
 
 def _service() -> Any:
-    """The live-room service module; its web stack (FastAPI, uvicorn) comes with the ``live`` extra."""
+    """The live-rooms package (``serving/rooms``); its web stack (FastAPI, uvicorn) comes with the ``live`` extra."""
     try:
-        from adloom.serving import live_service
+        from adloom.serving import rooms
     except ImportError as exc:
         from adloom.core.errors import BackendUnavailableError
 
         raise BackendUnavailableError(f"live rooms need the live extra ({exc}); pip install 'adloom[live]'") from exc
-    return live_service
+    return rooms
 
 
 def _print_json(data: Any) -> None:
@@ -49,10 +49,10 @@ def start(
 
     @_cli()._friendly
     def go() -> None:
-        live_service = _service()
+        rooms = _service()
 
         with _cli().err_console.status(f"starting {room} …"):
-            info = live_service.start_room(room, wait_s=wait)
+            info = rooms.start_room(room, wait_s=wait)
         _cli().console.print(
             f"room [bold]{info.room_id}[/] is live: pid {info.pid}, control API {info.url} (state in {info.folder})",
             highlight=False,
@@ -73,12 +73,9 @@ def run(
 
     @_cli()._friendly
     def go() -> None:
-        import logging
+        rooms = _service()
 
-        live_service = _service()
-
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        live_service.run_room(room, state_dir=state_dir, port=port)
+        rooms.run_room(room, state_dir=state_dir, port=port)  # logs to the console and the room's room.log
 
     go()
 
@@ -89,10 +86,10 @@ def stop(room: Annotated[str, typer.Argument(help="Room id (or its YAML file).")
 
     @_cli()._friendly
     def go() -> None:
-        live_service = _service()
+        rooms = _service()
 
         with _cli().err_console.status(f"stopping {room} …"):
-            out = live_service.stop_room(room)
+            out = rooms.stop_room(room)
         forced = " (had to be killed)" if out["forced"] else ""
         _cli().console.print(f"room {out['room_id']} stopped{forced}", highlight=False)
 
@@ -110,9 +107,9 @@ def status(
     def go() -> None:
         from rich.table import Table
 
-        live_service = _service()
+        rooms = _service()
 
-        rows = live_service.room_status(room)
+        rows = rooms.room_status(room)
         if as_json or room:
             _print_json(rows if room is None else rows[0])
             return
@@ -158,9 +155,11 @@ def say(
 
     @_cli()._friendly
     def go() -> None:
-        live_service = _service()
+        rooms = _service()
 
-        out = live_service.say(room, text)
+        out = rooms.say(room, text)
+        for fix in out.get("compliance", []):  # the line was rewritten to comply with advertising law
+            _cli().err_console.print(f"compliance {fix['rule_id']}: {fix['term']!r} → {fix['suggestion']!r}")
         _cli().console.print(f"queued: {out['text']}", highlight=False)
 
     go()
@@ -176,9 +175,9 @@ def comment(
 
     @_cli()._friendly
     def go() -> None:
-        live_service = _service()
+        rooms = _service()
 
-        out = live_service.comment(room, viewer, text)
+        out = rooms.comment(room, viewer, text)
         _cli().console.print(f"{out['kind']}: {out['outcome']}", highlight=False)
 
     go()
@@ -199,9 +198,9 @@ def script(
     def go() -> None:
         from adloom.scripts_gen.live_script import LiveScriptWriter, save_live_script
 
-        live_service = _service()
+        rooms = _service()
 
-        rf = live_service.load_room(room)
+        rf = rooms.load_room(room)
         backend = None
         if llm:
             from adloom.scripts_gen.llm import get_backend

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from adloom.core.errors import BackendUnavailableError, InputError
+from adloom.core.redact import mask_url, redact
 from adloom.digital_human.live.clock import AVTick, MediaClock, MediaPosition
 from adloom.digital_human.live.queues import BoundedQueue, DropPolicy
 
@@ -109,7 +110,14 @@ class OutputSpec:
 
     @property
     def name(self) -> str:
-        return f"{self.kind.value}:{self.target}" if self.target else self.kind.value
+        """How logs and status name this output; an RTMP stream key is masked (``rtmp://host/live/***``)."""
+        if not self.target:
+            return self.kind.value
+        return f"{self.kind.value}:{mask_url(self.target) if self.kind is OutputKind.rtmp else self.target}"
+
+    def scrub(self, text: str) -> str:
+        """``text`` (an ffmpeg error, a log line) with this output's URL and stream key masked."""
+        return redact(text, [self.target] if self.kind is OutputKind.rtmp else [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +292,7 @@ class _Sink:
                 return
             # the remuxer died or its pipe broke
             self._kill(proc)
-            message = f"{error}; ffmpeg: {' | '.join(list(tail)[-3:])}"
+            message = self.spec.scrub(f"{error}; ffmpeg: {' | '.join(list(tail)[-3:])}")
             alive = time.monotonic() - started
             healthy = alive >= self._healthy_s
             # a remuxer opens its output after probing (≤ 2.5 s of stream; a refused connection then fails at
@@ -364,7 +372,8 @@ class _Sink:
         if code == 0:
             self._set(state="closed")
         else:
-            self._set(state="failed", last_error=f"ffmpeg exited with code {code}: {' | '.join(list(tail)[-3:])}")
+            tail_text = " | ".join(list(tail)[-3:])
+            self._set(state="failed", last_error=self.spec.scrub(f"ffmpeg exited with code {code}: {tail_text}"))
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes]) -> None:

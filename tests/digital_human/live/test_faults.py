@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from live_helpers import BarAvatar, LoopSource, av_offsets, free_port, needs_espeak, read_stream
 
 from adloom.core.errors import BackendUnavailableError
@@ -169,8 +170,11 @@ def test_a_thousand_comments_in_a_second_are_capped_and_the_script_keeps_going()
     assert status.interjections_spoken >= 3
 
 
-def test_rtmp_server_absent_from_the_start_backs_off_and_the_recording_is_whole(tmp_path: Path) -> None:
-    url = f"rtmp://127.0.0.1:{free_port()}/live/nobody"  # nothing listens there
+def test_rtmp_server_absent_from_the_start_backs_off_and_the_recording_is_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "sk-FAULTS-e41c07"
+    url = f"rtmp://127.0.0.1:{free_port()}/live/{key}"  # nothing listens there
     config = LiveConfig(
         realtime=True, max_frames=100, preset="ultrafast", rtmp_backoff_s=0.2, rtmp_max_backoff_s=0.8, warm_tts=False
     )
@@ -184,5 +188,9 @@ def test_rtmp_server_absent_from_the_start_backs_off_and_the_recording_is_whole(
     # 4 s: back-off 0.2, 0.4, 0.8, 0.8 ... s between attempts, so a handful of attempts, not hundreds
     assert 2 <= rtmp.attempts <= 10, rtmp
     assert rtmp.frames_dropped > 0 and rtmp.bytes_written >= 0 and "ffmpeg" in rtmp.last_error
+    # the stream key is masked in the output's name, its last error and the reconnect warnings
+    assert rtmp.name.endswith("/live/***") and key not in rtmp.last_error
+    warnings = [r.getMessage() for r in caplog.records if "live output" in r.getMessage()]
+    assert warnings and not any(key in w for w in warnings)
     assert mp4.state == "closed" and mp4.bytes_dropped == 0
     assert read_stream(tmp_path / "rec.mp4").frames == 100

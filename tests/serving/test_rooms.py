@@ -7,7 +7,9 @@ the lifecycle is tested without rendering; the media engine is the session's own
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,8 @@ from typer.testing import CliRunner
 
 from adloom.core.errors import AdloomError, ComplianceError, InputError, NotFoundError, PathOutsideRootError
 from adloom.core.settings import get_settings
-from adloom.scripts_gen.live_script import load_live_script, save_live_script
-from adloom.serving import live_service as ls
+from adloom.scripts_gen.live_script import load_live_script, product_id, save_live_script
+from adloom.serving import rooms as ls
 from adloom.serving.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
@@ -51,7 +53,7 @@ def test_sample_room_loads() -> None:
     rf = ls.load_room(SAMPLES / "room_zh.yaml")
     assert rf.room_id == "room_sample_zh" and rf.preset.industry == "beauty" and len(rf.room.products) == 3
     assert rf.room.background and Path(rf.room.background).is_file()  # resolved next to the room file
-    assert [e.product_ids for e in ls.build_schedule(rf).entries][2] == (ls.product_id(rf.room.products[0]),)
+    assert [e.product_ids for e in ls.build_schedule(rf).entries][2] == (product_id(rf.room.products[0]),)
 
 
 @pytest.mark.parametrize(
@@ -131,6 +133,16 @@ def test_room_lifecycle_over_the_control_api(tmp_path: Path) -> None:
         bad = ls.RunInfo(info.room_id, info.pid, info.port, "wrong-token", folder)
         with pytest.raises(AdloomError, match="401"):
             ls.call(bad, "GET", "/status")
+        # over loopback too: a non-ASCII token is a 401 (not a 500), a streamed oversized body a 413
+        conn = http.client.HTTPConnection("127.0.0.1", info.port, timeout=10)
+        conn.putrequest("GET", "/status")
+        conn.putheader("X-Adloom-Token", "令牌".encode())
+        conn.endheaders()
+        assert conn.getresponse().status == 401
+        conn = http.client.HTTPConnection("127.0.0.1", info.port, timeout=10)
+        chunks = iter([b'{"viewer": "v", "text": "', b"x" * 40_000, b'"}'])
+        conn.request("POST", "/comment", body=chunks, headers={"X-Adloom-Token": info.token}, encode_chunked=True)
+        assert conn.getresponse().status == 413
 
         row = _wait(
             "t_room",
@@ -182,6 +194,83 @@ def test_room_lifecycle_over_the_control_api(tmp_path: Path) -> None:
         ls.stop_room("t_room")
 
 
+def test_readme_command_starts_the_bundled_sample_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: `adloom live start adloom/serving/samples/room_zh.yaml`, exactly, from the repository root, on a
+    fresh ADLOOM_HOME: the room starts (background included: it is copied into the state folder once, when
+    the room is defined), a posted question is answered, and the transcript records script and answer.
+
+    The room's LLM is pointed at a loopback port that refuses connections (the far side of a network call),
+    so the answer comes from the room's template path, as it does whenever its LLM is down: the embedded
+    llama.cpp build segfaults on its first generation on the test machines, which is not this test's subject.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        refused = s.getsockname()[1]
+    monkeypatch.setenv("ADLOOM_LLM_BACKEND", "openai")
+    monkeypatch.setenv("ADLOOM_LLM_URL", f"http://127.0.0.1:{refused}/v1")
+    monkeypatch.setenv("ADLOOM_LLM_RETRIES", "0")
+    get_settings.cache_clear()
+    monkeypatch.chdir(SAMPLES.parents[2])
+    result = runner.invoke(app, ["live", "start", "adloom/serving/samples/room_zh.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "room room_sample_zh is live" in result.output
+    folder = get_settings().home / "live" / "room_sample_zh"
+    try:
+        stored = yaml.safe_load((folder / "room.yaml").read_text(encoding="utf-8"))
+        assert stored["background"] == "assets/background.png"
+        assert (folder / "assets" / "background.png").read_bytes() == (SAMPLES / "images" / "serum.png").read_bytes()
+        posted = runner.invoke(app, ["live", "comment", "room_sample_zh", "油皮能用吗？", "--viewer", "小李"])
+        assert posted.exit_code == 0 and "question: queued" in posted.output, posted.output
+        deadline = time.monotonic() + 90
+        while not any(x["text"].startswith("@小李 ") and "油皮" in x["text"] for x in _transcript(folder)):
+            assert time.monotonic() < deadline, f"no answer; transcript: {_transcript(folder)[-5:]}"
+            time.sleep(0.3)
+        status = runner.invoke(app, ["live", "status", "room_sample_zh"])
+        assert status.exit_code == 0, status.output
+        interaction = json.loads(status.output)["interaction"]
+        assert interaction["answers"] + interaction["canned"] == 1, interaction
+    finally:
+        stopped = runner.invoke(app, ["live", "stop", "room_sample_zh"])
+    assert stopped.exit_code == 0 and "room room_sample_zh stopped" in stopped.output
+    spoken = _transcript(folder)
+    assert any(x["text"].startswith("@小李 ") and "油皮" in x["text"] for x in spoken)  # from the knowledge base
+    assert any(x.get("id", "").startswith("open/") for x in spoken)  # the script ran before and around it
+    saved = json.loads((folder / "state.json").read_text(encoding="utf-8"))["extra"]["interaction"]
+    assert saved["answers"] + saved["canned"] == 1
+
+
+def test_assets_are_copied_once_when_the_room_is_defined(tmp_path: Path) -> None:
+    """Background, photo-avatar folder and adopted script live next to the room file; defining the room copies
+    them into its state folder and the stored room.yaml names the copies, so the stored room loads there
+    (the room process's view) even after the originals are gone. A bad output path fails at definition."""
+    (tmp_path / "look").mkdir()
+    (tmp_path / "look" / "portrait.png").write_bytes((SAMPLES / "images" / "serum.png").read_bytes())
+    (tmp_path / "bg.png").write_bytes((SAMPLES / "images" / "serum_lilac.png").read_bytes())
+    written = runner.invoke(
+        app, ["live", "script", "--room", str(_write(tmp_path, _room_data())), "--out", str(tmp_path / "s.yaml")]
+    )
+    assert written.exit_code == 0, written.output
+    data = _room_data(avatar="photo:look", background="bg.png", script="s.yaml", outputs=["file:rec/room.mp4"])
+    folder = ls.define_room(ls.load_room(_write(tmp_path, data, "assets.yaml")))
+    stored = yaml.safe_load((folder / "room.yaml").read_text(encoding="utf-8"))
+    assert (stored["avatar"], stored["background"], stored["script"], stored["outputs"]) == (
+        "photo:assets/avatar_photo",
+        "assets/background.png",
+        "assets/script.yaml",
+        ["file:rec/room.mp4"],  # relative outputs are written inside the state folder
+    )
+    assert (folder / "assets" / "avatar_photo" / "portrait.png").is_file()
+    assert (folder / "room.yaml").stat().st_mode & 0o777 == 0o600
+    for name in ("look/portrait.png", "bg.png", "s.yaml"):
+        (tmp_path / name).unlink()
+    again = ls.load_room(folder / "room.yaml")
+    assert Path(again.room.background or "") == folder.resolve() / "assets" / "background.png"
+    assert ls.define_room(again) == folder  # redefining from the state folder keeps the copies in place
+    assert (folder / "assets" / "background.png").read_bytes() == (SAMPLES / "images" / "serum_lilac.png").read_bytes()
+    with pytest.raises(PathOutsideRootError, match=r"outputs\[0\]"):
+        ls.define_room(ls.load_room(_write(tmp_path, _room_data(id="bad_out", outputs=["file:/etc/x.mp4"]), "b.yaml")))
+
+
 def test_room_defined_through_the_api_is_stored_and_found() -> None:
     rf = ls.parse_room(_room_data(id="api_room"), source="POST /rooms")
     folder = ls.define_room(rf)
@@ -224,25 +313,62 @@ def test_cli_writes_a_script_the_room_adopts(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_media_room_streams_to_a_recording_and_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same lifecycle on the media engine (rig avatar → espeak-ng → H.264/AAC MP4 recording): the
-    room answers over the control API, its recording grows, and stop finalises it and saves the state."""
-    import adloom.digital_human.live.session  # noqa: F401 - our own module: a broken import must fail, not skip
+def test_media_room_streams_to_a_recording_and_keeps_its_stream_key_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same lifecycle on the media engine (rig avatar on the sample's background → espeak-ng → H.264/AAC
+    MP4 recording, plus an RTMP push whose server refuses, so the output reconnects and logs it): the room
+    answers over the control API, its recording grows, and stop finalises it and saves the state. The
+    stream key appears in no log, no status (API and CLI), no file name, and room.yaml is private."""
     monkeypatch.setenv("ADLOOM_TTS_BACKEND", "espeak")  # instant, exact timings; Kokoro is the session's subject
-    data = _room_data(id="m_room", engine="media", outputs=["file:rec.mp4"], speech_rate=1)
-    info = ls.start_room(_write(tmp_path, data), wait_s=180)
+    key = "sk-LEAKCHECK-5b8e2f91d4"
+    with socket.socket() as s:  # a loopback port nobody listens on: every RTMP connect is refused
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    rtmp = f"rtmp://127.0.0.1:{closed_port}/live/{key}"
+    data = _room_data(id="m_room", engine="media", outputs=["file:rec.mp4", rtmp], speech_rate=1)
+    data["background"] = "images/serum.png"  # the sample's own background, relative to the room file
+    room_path = tmp_path / "m_room.yaml"
+    room_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "serum.png").write_bytes((SAMPLES / "images" / "serum.png").read_bytes())
+    info = ls.start_room(room_path, wait_s=180)
     try:
         assert ls.comment("m_room", "小王", "多少钱")["outcome"] == "queued"
         row = _wait(
             "m_room",
-            lambda r: r["session"]["interjections_spoken"] >= 1 and r["session"]["segments_completed"] >= 1,
+            lambda r: (
+                r["session"]["interjections_spoken"] >= 1
+                and r["session"]["segments_completed"] >= 1
+                and any(o["reconnects"] + o["attempts"] >= 2 for o in r["session"]["outputs"] if "rtmp" in o["name"])
+            ),
             timeout=240,
         )
         assert row["engine"] == "media" and row["session"]["state"] == "running"
         assert row["interaction"]["purchase_replies"] == 1
+        status_cli = runner.invoke(app, ["live", "status", "m_room"])
+        table_cli = runner.invoke(app, ["live", "status"])
+        assert status_cli.exit_code == 0 and "live/***" in status_cli.output
     finally:
         ls.stop_room("m_room")
     rec = info.folder / "rec.mp4"
     assert rec.is_file() and rec.stat().st_size > 10_000
     state = json.loads((info.folder / "state.json").read_text(encoding="utf-8"))
     assert state["segments_completed"] >= 1 and state["extra"]["interaction"]["purchase_replies"] == 1
+    room_log = (info.folder / "room.log").read_text(encoding="utf-8")
+    assert "live output rtmp:rtmp://127.0.0.1" in room_log and "/live/***" in room_log  # the reconnects, masked
+    assert (info.folder / "room.yaml").stat().st_mode & 0o777 == 0o600
+    assert key in (info.folder / "room.yaml").read_text(encoding="utf-8")  # the one place it must be
+    texts = {
+        "status": json.dumps(row, ensure_ascii=False),
+        "cli status": status_cli.output + table_cli.output,
+        **{
+            p.name: p.read_text(encoding="utf-8", errors="replace")
+            for p in info.folder.rglob("*")
+            if p.is_file() and p.name != "room.yaml" and p.suffix not in (".mp4", ".png")
+        },
+    }
+    leaks = [name for name, text in texts.items() if key in text]
+    names = [str(p) for p in info.folder.rglob("*") if key in p.name]
+    assert leaks == [] and names == []
+    assert (info.folder / "assets" / "background.png").read_bytes() == (SAMPLES / "images" / "serum.png").read_bytes()
