@@ -196,7 +196,7 @@ def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "adloom.scripts_gen.llm.serve",  # llama_cpp.server with our model-load settings
             "--model",
             str(gguf_path),
             "--host",
@@ -217,7 +217,7 @@ def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         while True:
             if proc.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read()[-2000:]}")
+                pytest.fail(f"the llama.cpp server exited with {proc.returncode}:\n{log.read()[-2000:]}")
             try:
                 if httpx.get(f"{url}/models", timeout=1).status_code == 200:
                     break
