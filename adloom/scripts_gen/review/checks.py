@@ -117,16 +117,22 @@ def wrong_language(text: str, language: Language, allowed: frozenset[str], lex: 
                 )
         return spans
     accepted = {w.lower() for w in lex.accepted_latin} | {w.lower() for w in lex.meta.en_labels}
-    run: list[tuple[int, int]] = []
+    runs: list[list[tuple[int, int, bool]]] = []  # words as (start, end, lower-case)
     for m in re.finditer(r"(?<![A-Za-z0-9+\-])[A-Za-z][A-Za-z'’\-]*[A-Za-z](?![A-Za-z0-9+])", text):
         word = m.group(0)
-        if word.lower() in allowed or word.lower() in accepted or any(ch.isupper() for ch in word):
+        if word.lower() in allowed or word.lower() in accepted:
             continue
-        if run and re.fullmatch(r"\s+", text[run[-1][1] : m.start()]):
-            run[-1] = (run[-1][0], m.end())
+        item = (m.start(), m.end(), not any(ch.isupper() for ch in word))
+        if runs and re.fullmatch(r"\s+", text[runs[-1][-1][1] : m.start()]):
+            runs[-1].append(item)
         else:
-            run.append(m.span())
-    return [(s, e, f"English {text[s:e]!r} in Chinese copy", "") for s, e in run]
+            runs.append([item])
+    # A run of capitalised words only is a name (grounding judges it); one with a lower-case word is English.
+    return [
+        (run[0][0], run[-1][1], f"English {text[run[0][0] : run[-1][1]]!r} in Chinese copy", "")
+        for run in runs
+        if any(lower for _, _, lower in run)
+    ]
 
 
 def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Span]:
@@ -144,7 +150,8 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
     follow = r"(?=\s*(?:[.,!?;:]|$|\b(?:in|on|for|with|that|from|at|to|of|by|and|you|is|are|which|who|than)\b))"
     for m in re.finditer(rf"\b(an?)\s+(?:([A-Za-z\-]+)\s+)?([A-Za-z]+s)\b{follow}", text, re.IGNORECASE):
         adj, noun = (m.group(2) or "").lower(), m.group(3).lower()
-        if noun in not_plural or noun.endswith(("ss", "us", "is", "ous")) or (adj and adj not in adjectives):
+        adjective_like = adj in adjectives or adj.endswith(tuple(g.en_adjective_suffixes))
+        if noun in not_plural or noun.endswith(("ss", "us", "is", "ous")) or (adj and not adjective_like):
             continue
         spans.append(
             (

@@ -292,6 +292,11 @@ def claims_in(
     """Every claim-bearing span of ``text``, in order, outside the ``skip`` spans (names, generic phrases, meta)."""
     taken = list(skip)
     found = list(_numbers(text, lex, taken))
+    for regex in lex.free_from.values():
+        for m in re.finditer(regex, text, re.IGNORECASE):
+            if not _overlaps(*m.span(), taken):
+                taken.append(m.span())
+                found.append(Claim("free_from", m.group(0), m.start(), m.end(), m.group(1).lower()))
     for i, group in enumerate(lex.claim_terms):
         pattern = term_pattern(tuple(group.terms))
         assert pattern is not None
@@ -299,11 +304,6 @@ def claims_in(
             if not _overlaps(*m.span(), taken):
                 taken.append(m.span())
                 found.append(Claim(f"term:{group.kind}", m.group(0), m.start(), m.end(), i))
-    for regex in lex.free_from.values():
-        for m in re.finditer(regex, text, re.IGNORECASE):
-            if not _overlaps(*m.span(), taken):
-                taken.append(m.span())
-                found.append(Claim("free_from", m.group(0), m.start(), m.end(), m.group(1).lower()))
     for lang, words in lex.claim_introducers.items():
         pattern = term_pattern(tuple(words))
         assert pattern is not None

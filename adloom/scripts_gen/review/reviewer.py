@@ -219,7 +219,11 @@ class Reviewer:
         add("meta", meta)
         names = self._name_spans(text)
         skip = [*[(s, e) for s, e, _, _ in meta], *names, *self._generic_spans(text)]
-        findings += self._claim_findings(text, field, skip)
+        language = [
+            s for s in wrong_language(text, self.language, self._allowed_words, self.lex) if not _inside(s, skip)
+        ]
+        add("language", language)
+        findings += self._claim_findings(text, field, [*skip, *((s, e) for s, e, _, _ in language)])
         if not visual:
             add("leakage", self._shared_with_exemplar(text, skip))
             said: dict[str, int] = {}
@@ -231,10 +235,6 @@ class Reviewer:
             blanked = _blank(text, names)  # a long name may share words with a selling point
             add("repetition", repeated(blanked, self.language, self.lex))
             add("truncated", truncation(text, self.language, self.lex))
-        add(
-            "language",
-            [s for s in wrong_language(text, self.language, self._allowed_words, self.lex) if not _inside(s, skip)],
-        )
         findings += self._compliance_findings(text, field, names)
         add("grammar", broken_grammar(text, self.language, self.lex))
         if field == "cta" or role in (ShotRole.cta, ShotRole.offer):
