@@ -417,16 +417,19 @@ def test_a_broken_lexicon_names_file_key_and_line(tmp_path):
 
 # --------------------------------------------------------------------------- held-out lines
 
-HELDOUT_PATH = Path(__file__).parent / "data" / "copy_review_heldout.yaml"
-# Measured shortfalls on the held-out lines (bench/copy_review.py --set ...heldout.yaml): grounding misses
-# features no lexicon lists ("Hot tub on every deck", "自动烘干滚刷", "三居室也够"); truncation misses a zh
-# caption cut after a noun ("孩子专注力"). Strict: the test fails once the reviewer reaches the target.
+HELDOUT_PATHS = [Path(__file__).parent / "data" / f"copy_review_{name}.yaml" for name in ("heldout", "blind")]
+# Lines on 16 of copybench's briefs, labelled before the reviewer was run on them ("heldout" was then used
+# once to fix gaps; "blind" was measured after that: grounding recall 0.864, truncated 0.667, compliance 0.700,
+# grammar 0.333 before the last fixes). Measured shortfalls that remain, both sets together: grounding misses
+# features no lexicon lists ("Hot tub on every deck", "自动烘干滚刷", "Twice the caffeine"); truncation misses
+# captions cut after a noun ("孩子专注力", "Mix one part with two parts"). Strict: fails once the target is met.
 _HELDOUT_SHORT = {("grounding", "recall"), ("truncated", "recall")}
 
 
 @pytest.fixture(scope="module")
 def heldout():
-    return evaluate(load_labelled_set(HELDOUT_PATH))
+    sets = [load_labelled_set(p) for p in HELDOUT_PATHS]
+    return evaluate(sets[0].model_copy(update={"cases": [c for s in sets for c in s.cases]}))
 
 
 @pytest.mark.parametrize(
@@ -440,6 +443,6 @@ def heldout():
     ],
 )
 def test_heldout_lines_meet_the_target(heldout, rule, measure):
-    """Lines on copybench's briefs, labelled before the reviewer saw them (then used once to fix gaps)."""
+    """Precision and recall per rule on the held-out lines (see HELDOUT_PATHS)."""
     score = heldout.per_rule[rule]
     assert getattr(score, measure) >= TARGET, f"{rule} {measure}: {getattr(score, measure):.3f}"

@@ -14,6 +14,8 @@ Span = tuple[int, int, str, str]  # start, end, why, suggested fix ("" = drop)
 
 _CJK = "\u4e00-\u9fff"
 _CJK_RE = re.compile(f"[{_CJK}]")
+# Words after which a noun phrase has ended ("a great earbuds in the world").
+_PHRASE_END = "in|on|for|with|that|from|at|to|of|by|and|you|is|are|which|who|than|every|each|per"
 _DETERMINERS = frozenset("a an the your our my their its this these those every each".split())
 _SEP = r"[\s，,、。！!？?；;:：.·…\-–—]*"
 
@@ -145,13 +147,11 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
                 (m.start(), m.end(), f"{m.group(0)!r} is not grammatical Chinese", "") for m in re.finditer(p, text)
             )
         return spans
-    adjectives = set(g.en_adjectives)
-    not_plural = set(g.en_not_plural)
-    follow = r"(?=\s*(?:[.,!?;:]|$|\b(?:in|on|for|with|that|from|at|to|of|by|and|you|is|are|which|who|than)\b))"
-    for m in re.finditer(rf"\b(an?)\s+(?:([A-Za-z\-]+)\s+)?([A-Za-z]+s)\b{follow}", text, re.IGNORECASE):
-        adj, noun = (m.group(2) or "").lower(), m.group(3).lower()
-        adjective_like = adj in adjectives or adj.endswith(tuple(g.en_adjective_suffixes))
-        if noun in not_plural or noun.endswith(("ss", "us", "is", "ous")) or (adj and not adjective_like):
+    not_plural = set(g.en_not_plural) | set(g.en_verbs_s)
+    follow = rf"(?=\s*(?:[.,!?;:]|$|\b(?:{_PHRASE_END})\b))"
+    for m in re.finditer(rf"\b(an?)\s+((?:[A-Za-z\-]+\s+){{0,2}})([A-Za-z]+s)\b{follow}", text, re.IGNORECASE):
+        modifiers, noun = m.group(2).lower().split(), m.group(3).lower()
+        if noun in not_plural or noun.endswith(("ss", "us", "is", "ous")) or any(w in not_plural for w in modifiers):
             continue
         spans.append(
             (

@@ -69,8 +69,7 @@ class Truncation(_Strict):
 
 
 class Grammar(_Strict):
-    en_adjectives: list[str]
-    en_adjective_suffixes: list[str]
+    en_verbs_s: list[str]
     en_not_plural: list[str]
     en_a_ok_prefixes: list[str]
     en_an_ok_prefixes: list[str]
