@@ -262,8 +262,10 @@ class Source:
         if kind == "number":
             assert isinstance(claim.key, tuple)
             return self.has_number(claim.key)
-        if kind in ("spec", "name"):
+        if kind == "spec":
             return str(claim.key) in self.tokens or str(claim.key) in self.low
+        if kind == "name":
+            return str(claim.key) in self.words
         if kind.startswith("term:"):
             assert isinstance(claim.key, int)
             group = self.lex.claim_terms[claim.key]

@@ -97,7 +97,7 @@ class Reviewer:
         self.checker = checker if checker is not None else ComplianceChecker()
         self.objective = resolve_objective(brief)
         product = brief.product
-        self._names = [n for n in {product.name, product.name.replace(" ", ""), product.brand} if n]
+        self._names = [n for n in dict.fromkeys((product.name, product.name.replace(" ", ""), product.brand)) if n]
         self._brief = self._find_brief_claims()
         facts = [
             product.name,
@@ -174,7 +174,7 @@ class Reviewer:
                         start=f.start,
                         end=f.end,
                         why=f"{f.rule_id}: {f.rule} {todo}.",
-                        fix=f.suggestion,
+                        fix="",  # never swap the advertiser's claim for a different one
                     )
                 )
         return out
@@ -265,7 +265,8 @@ class Reviewer:
                 start=f.start,
                 end=f.end,
                 why=f"{f.rule_id}: {f.rule}",
-                fix=f.suggestion,
+                # A reworded medical claim is a new claim the advertiser never made ("祛痘" → "控油"): drop it.
+                fix="" if f.rule_id.startswith("medical_claim") else f.suggestion,
             )
             for f in self._compliance(text, field)
             if not any(a <= f.start and f.end <= b for a, b in names)
