@@ -141,10 +141,10 @@ def _numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Ite
         taken.append((s, end))
         yield Claim("number", text[s:end], s, end, (round(value, 4), unit))
     for m in re.finditer(f"百分之([{_ZH_NUMERAL}]+)", text):
-        value = parse_zh_number(m.group(1), lex)
-        if value is not None and not _overlaps(*m.span(), taken):
+        percent = parse_zh_number(m.group(1), lex)
+        if percent is not None and not _overlaps(*m.span(), taken):
             taken.append(m.span())
-            yield Claim("number", m.group(0), m.start(), m.end(), (round(value, 4), "percent"))
+            yield Claim("number", m.group(0), m.start(), m.end(), (round(percent, 4), "percent"))
     for m in re.finditer(f"[{_ZH_NUMERAL}]+", text):
         s, e = m.span()
         if _overlaps(s, e, taken) or (s > 0 and (text[s - 1].isdigit())):
@@ -153,14 +153,14 @@ def _numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Ite
             continue
         if any(text.startswith(c, e) for c in lex.numbers.zh_clock_suffixes):
             continue
-        value = parse_zh_number(m.group(0), lex)
-        if value is None or value <= 1:  # 一个, 一款, 一天下来: plain speech, not a claim
+        zh_value = parse_zh_number(m.group(0), lex)
+        if zh_value is None or zh_value <= 1:  # 一个, 一款, 一天下来: plain speech, not a claim
             continue
         unit, end = _unit_after(text, e, lex, zh_counters=True)
         if unit is None:
             continue
         taken.append((s, end))
-        yield Claim("number", text[s:end], s, end, (round(value, 4), unit))
+        yield Claim("number", text[s:end], s, end, (round(zh_value, 4), unit))
     yield from _en_numbers(text, lex, taken)
 
 

@@ -16,7 +16,7 @@ from typing import get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from adloom.core.datafiles import load_data
-from adloom.core.types import Brief, Industry, Provenance, Script, Shot, ShotRole
+from adloom.core.types import Angle, Brief, HookType, Industry, Provenance, Script, Shot, ShotRole
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.review.finding import Finding, Rule
 from adloom.scripts_gen.review.reviewer import Reviewer
@@ -75,8 +75,8 @@ def exemplar_script(spec: ExemplarLines, brief: Brief) -> Script:
         industry=spec.industry,
         title="exemplar",
         hook=spec.lines[0],
-        hook_type="demo",
-        angle="quality",
+        hook_type=HookType.demo,
+        angle=Angle.quality,
         cta=spec.lines[-1],
         shots=shots,
         provenance=Provenance(path="sample"),

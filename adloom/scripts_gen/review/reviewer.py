@@ -455,6 +455,7 @@ def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return text
 
 
-def _inside(span: tuple[int, ...], spans: Sequence[tuple[int, int]]) -> bool:
+def _inside(span: tuple[int, int] | Span, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``span`` lies within one of ``spans``."""
     s, e = span[0], span[1]
     return any(a <= s and e <= b for a, b in spans)
