@@ -10,6 +10,7 @@ import pytest
 from adloom.core.datafiles import DataFileError, load_data, package_data_path
 from adloom.core.types import Brief, Language, Product, Provenance, Script, Shot, ShotRole
 from adloom.scripts_gen.compliance import load_extra_rules
+from adloom.scripts_gen.objectives import cta_templates, resolve_objective
 from adloom.scripts_gen.review import EXTRA_TERMS_FILE, Finding, Reviewer
 from adloom.scripts_gen.review.evaluate import LINE_RULES, ExemplarLines, evaluate, exemplar_script, load_labelled_set
 from adloom.scripts_gen.review.lexicon import ReviewLexicon
@@ -169,6 +170,20 @@ def test_template_lines_built_from_brief_facts_pass(labelled):
             texts.append(f"{product.price_text(case.brief.language)}{'。' if zh else '.'}")
         for text in texts:
             assert reviewer.review_line(text, field="shots[1].narration", role=ShotRole.feature) == [], (case.id, text)
+
+
+def test_objective_cta_templates_filled_from_the_brief_pass(labelled):
+    """Every spoken CTA template of the brief's objective, filled with its name and offer, may ship;
+    "免费下载" ("free download") only when the brief says the product is free."""
+    for case in labelled.cases:
+        brief, zh = case.brief, case.brief.language == Language.zh
+        reviewer = Reviewer(brief)
+        ref = "这款产品" if zh else "it"
+        for template in cta_templates(resolve_objective(brief), brief.language, has_offer=bool(brief.product.offer)):
+            text = template.format(name=brief.product.name, ref=ref, offer=brief.product.offer)
+            found = rules(reviewer.review_line(text, field="cta", role=ShotRole.cta))
+            claims_free = "免费下载" in text and brief.product.price != 0
+            assert found == ({"grounding"} if claims_free else set()), (case.id, text)
 
 
 # --------------------------------------------------------------------------- leakage

@@ -427,7 +427,8 @@ class Reviewer:
         long = len(name.replace(" ", "")) >= 15 if is_zh(name) else len(name.split()) >= 5
         if not long:
             return []
-        short = ("这款" + name.replace(" ", "")[-2:]) if is_zh(name) else f"this {name.split()[-1].lower()}"
+        cjk = re.findall(r"[\u4e00-\u9fff]+", name)
+        short = f"这款{cjk[-1][-2:]}" if is_zh(name) else f"this {name.split()[-1].lower()}"
         full = (name, name.replace(" ", ""))
         hits = [
             (f, t)
