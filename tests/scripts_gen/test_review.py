@@ -372,6 +372,8 @@ def test_rewrite_grammar():
     assert line(en, "A great earbuds in the world.")[0].fix == "great earbuds"
     assert rules(line(en, "A excellent pair for the gym.")) == {"grammar"}
     assert line(en, "An upgrade for a unique commute, an hour at a time.") == []
+    assert line(en, "A pair of earbuds, a few colour options and a lot of bass.") == []
+    assert line(en, "A heat pump comes with it.") == []
     assert rules(line(zh, "重磅面料，非常不会变形。")) == {"grammar"}
     assert line(zh, "一个耳机盒，一款好物。") == []
 

@@ -148,10 +148,15 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
             )
         return spans
     not_plural = set(g.en_not_plural) | set(g.en_verbs_s)
+    quantifiers = set(g.en_quantifiers)
     follow = rf"(?=\s*(?:[.,!?;:]|$|\b(?:{_PHRASE_END})\b))"
     for m in re.finditer(rf"\b(an?)\s+((?:[A-Za-z\-]+\s+){{0,2}})([A-Za-z]+s)\b{follow}", text, re.IGNORECASE):
         modifiers, noun = m.group(2).lower().split(), m.group(3).lower()
-        if noun in not_plural or noun.endswith(("ss", "us", "is", "ous")) or any(w in not_plural for w in modifiers):
+        if (
+            noun in not_plural
+            or noun.endswith(("ss", "us", "is", "ous"))
+            or any(w in not_plural or w in quantifiers for w in modifiers)
+        ):
             continue
         spans.append(
             (

@@ -276,8 +276,10 @@ class Source:
             return any(self.has_term(t) for t in group.terms)
         if kind == "free_from":
             return str(claim.key) in self.low
-        if kind == "contains":
-            return self.mostly_states(str(claim.key), language)
+        if kind == "contains":  # "comes with it" claims nothing
+            phrase = str(claim.key)
+            empty = not (cjk_bigrams(phrase) if re.search(f"[{_CJK}]", phrase) else content_words(phrase, self.lex))
+            return empty or self.mostly_states(phrase, language)
         if kind == "comparison":
             return str(claim.key).lower() in self.low
         raise ValueError(f"unknown claim kind {kind!r}")

@@ -69,6 +69,7 @@ class Truncation(_Strict):
 
 
 class Grammar(_Strict):
+    en_quantifiers: list[str]
     en_verbs_s: list[str]
     en_not_plural: list[str]
     en_a_ok_prefixes: list[str]
