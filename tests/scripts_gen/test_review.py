@@ -150,6 +150,8 @@ def test_grounding_flags_deals_and_urgency_the_brief_does_not_offer():
 
 def test_ordinals_clock_times_and_plain_measure_words_are_not_claims():
     zh, en = Reviewer(zh_brief()), Reviewer(en_brief())
+    assert line(en, "Saturday morning, and Sam grabs Pulse Buds Pro.", field="hook", role=ShotRole.hook) == []
+    assert rules(line(en, "Made by Sony engineers.")) == {"grounding"}  # a brand the brief never names
     assert line(zh, "第一次戴上就不想摘，一整天都舒服。") == []
     assert line(zh, "早上七点，戴上一副耳机出门。") == []
     assert line(en, "Your first commute with them: this one fits in any pocket.") == []
@@ -374,6 +376,7 @@ def test_rewrite_grammar():
     assert line(en, "An upgrade for a unique commute, an hour at a time.") == []
     assert line(en, "A pair of earbuds, a few colour options and a lot of bass.") == []
     assert line(en, "A heat pump comes with it.") == []
+    assert line(en, "Finding a pair that suits you takes time.") == []
     assert rules(line(zh, "重磅面料，非常不会变形。")) == {"grammar"}
     assert line(zh, "一个耳机盒，一款好物。") == []
 

@@ -155,7 +155,9 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
         if (
             noun in not_plural
             or noun.endswith(("ss", "us", "is", "ous"))
-            or any(w in not_plural or w in quantifiers for w in modifiers)
+            or any(
+                w in not_plural or w in quantifiers or w in lex.en_stopwords for w in modifiers
+            )  # "a car that suits"
         ):
             continue
         spans.append(

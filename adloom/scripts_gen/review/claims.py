@@ -337,7 +337,7 @@ def _names(
     text: str, lex: ReviewLexicon, taken: list[tuple[int, int]], brand_words: frozenset[str], language: Language
 ) -> Iterator[Claim]:
     """Capitalised Latin words that are not sentence openers: brands, institutions, certifying bodies."""
-    accepted = term_pattern(tuple(lex.accepted_capitalised))
+    accepted = term_pattern((*lex.accepted_capitalised, *lex.en_person_names))
     skip = list(taken)
     if accepted is not None:
         skip.extend(m.span() for m in accepted.finditer(text))

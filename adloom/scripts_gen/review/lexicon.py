@@ -91,6 +91,7 @@ class ReviewLexicon(_Strict):
     generic_phrases: dict[Language, list[str]]
     accepted_latin: list[str]
     accepted_capitalised: list[str]
+    en_person_names: list[str]
     meta: Meta
     truncation: Truncation
     grammar: Grammar
