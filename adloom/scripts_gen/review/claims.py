@@ -107,11 +107,24 @@ def _unit_after(text: str, pos: int, lex: ReviewLexicon, *, zh_counters: bool) -
 
 
 def _numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Iterator[Claim]:
+    """Spec tokens, then numbers in digits, in Chinese numerals and in English words (each span once)."""
+    yield from _spec_tokens(text, taken)
+    yield from _digit_numbers(text, lex, taken)
+    yield from _zh_numbers(text, lex, taken)
+    yield from _en_numbers(text, lex, taken)
+
+
+def _spec_tokens(text: str, taken: list[tuple[int, int]]) -> Iterator[Claim]:
+    """Letters then digits: model names and ratings ("IPX7", "Air3", "T+1"), supported only verbatim."""
     for m in _SPEC_TOKEN.finditer(text):
         token = m.group(0).rstrip(".-+")
         if not _overlaps(m.start(), m.start() + len(token), taken):
             taken.append((m.start(), m.start() + len(token)))
             yield Claim("spec", token, m.start(), m.start() + len(token), token.lower())
+
+
+def _digit_numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Iterator[Claim]:
+    """Numbers in digits with currency, scale (万, k, million) and unit; digits then letters ("3XL") are specs."""
     for m in _DIGITS.finditer(text):
         s = m.start("num") if m.group("cur") is None else m.start()
         if _overlaps(s, m.end(), taken) or (s > 0 and text[s - 1].isascii() and text[s - 1].isalpha()):
@@ -140,6 +153,10 @@ def _numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Ite
             continue
         taken.append((s, end))
         yield Claim("number", text[s:end], s, end, (round(value, 4), unit))
+
+
+def _zh_numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Iterator[Claim]:
+    """Chinese numerals above one followed by a unit or measure word ("三十小时", "三个", "百分之八十")."""
     for m in re.finditer(f"百分之([{_ZH_NUMERAL}]+)", text):
         percent = parse_zh_number(m.group(1), lex)
         if percent is not None and not _overlaps(*m.span(), taken):
@@ -161,10 +178,10 @@ def _numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Ite
             continue
         taken.append((s, end))
         yield Claim("number", text[s:end], s, end, (round(zh_value, 4), unit))
-    yield from _en_numbers(text, lex, taken)
 
 
 def _en_numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Iterator[Claim]:
+    """English number words above one ("thirty hours", "three hundred grams"); "one" and "half" are speech."""
     vocab = {*lex.numbers.en_words, *lex.numbers.en_scales}
     words = [(m.group(0).lower(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z]+", text)]
     i = 0
