@@ -21,6 +21,7 @@ _SEP = r"[\s，,、。！!？?；;:：.·…\-–—]*"
 
 
 def is_zh(text: str) -> bool:
+    """Whether ``text`` contains a Chinese character."""
     return _CJK_RE.search(text) is not None
 
 
