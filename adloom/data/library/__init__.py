@@ -1,0 +1,1 @@
+"""Data files (YAML) loaded through adloom.core.datafiles."""
