@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
-SCHEMA_VERSION = "1.1"  # 1.1: Brief gained voice and speech_speed (optional)
+#: 1.1: Brief gained voice and speech_speed (optional).
+#: 1.2: Brief gained objective (optional; None = the industry's default), so 1.1 briefs still load.
+SCHEMA_VERSION = "1.2"
 
 
 def new_id(prefix: str) -> str:
@@ -93,6 +95,16 @@ class Angle(StrEnum):
     emotion = "emotion"  # how it feels, identity
     problem_solution = "problem_solution"
     novelty = "novelty"  # new, different
+
+
+class Objective(StrEnum):
+    """What the campaign wants the viewer to do; drives the call to action, the button and the hooks."""
+
+    sales = "sales"  # buy online now
+    app_install = "app_install"  # download an app or game
+    leads = "leads"  # leave contact details, book a consultation, get a quote
+    store_visit = "store_visit"  # come to a shop, showroom or venue
+    awareness = "awareness"  # remember the brand; no direct response asked
 
 
 class Pacing(StrEnum):
@@ -192,6 +204,11 @@ class Brief(BaseModel):
         None, description="TTS voice for this brief's narration (default: settings, then the backend's per language)."
     )
     speech_speed: float = Field(1.0, ge=0.5, le=2.0, description="Narration speed multiplier for this brief.")
+    objective: Objective | None = Field(
+        None,
+        description="Campaign objective: sales, app_install, leads, store_visit or awareness "
+        "(default: by industry, see adloom.scripts_gen.objectives).",
+    )
 
 
 class ShotPrompt(BaseModel):
