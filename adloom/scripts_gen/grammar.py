@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adloom.core.datafiles import load_package_data
 from adloom.core.text import upper_first
-from adloom.core.types import Brief, HookType, Industry, Language, ShotRole
+from adloom.core.types import Brief, HookType, Industry, Language, Objective, ShotRole
 
 __all__ = [
     "SLOTS",
@@ -47,6 +47,8 @@ SLOTS = frozenset(
         "It",
         "is",
         "its",
+        "them",
+        "s",
         "point",
         "Point",
         "price",
@@ -56,9 +58,6 @@ SLOTS = frozenset(
         "audience",
     }
 )
-
-ObjectiveName = Literal["sales", "app_install", "leads", "store_visit", "awareness"]
-
 
 def phrase_slots(text: str) -> set[str]:
     """The slot names a phrase uses (``{point}`` → ``point``)."""
@@ -71,7 +70,7 @@ class Phrase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str = Field(min_length=1, max_length=200)
-    objectives: list[ObjectiveName] = Field(default_factory=list, description="Empty: any objective.")
+    objectives: list[Objective] = Field(default_factory=list, description="Empty: any objective.")
     industries: list[Industry] = Field(default_factory=list, description="Empty: any industry.")
     exclude_industries: list[Industry] = Field(default_factory=list)
     when: Literal["any", "first", "later"] = "any"
@@ -84,7 +83,7 @@ class Phrase(BaseModel):
             raise ValueError(f"{self.text!r} uses unknown slot(s) {sorted(unknown)}; use only {sorted(SLOTS)}")
         return self
 
-    def usable(self, *, objective: str, industry: Industry, plural: bool) -> bool:
+    def usable(self, *, objective: Objective, industry: Industry, plural: bool) -> bool:
         """Whether this phrase may be used for a brief with this objective, industry and noun number."""
         return (
             (not self.objectives or objective in self.objectives)
@@ -191,7 +190,7 @@ class BriefFacts:
 
     language: Language
     industry: Industry
-    objective: str
+    objective: Objective
     name: str
     noun: Noun
     points: tuple[str, ...]
@@ -227,6 +226,8 @@ class BriefFacts:
                 "It": "They" if n.plural else "It",
                 "is": "are" if n.plural else "is",
                 "its": "their" if n.plural else "its",
+                "s": "" if n.plural else "s",
+                "them": "them" if n.plural else "it",
             }
         optional = {
             "name": self.name,
@@ -245,7 +246,7 @@ class BriefFacts:
 def brief_facts(
     brief: Brief,
     *,
-    objective: str,
+    objective: Objective,
     points: Sequence[str],
     name_usable: bool = True,
     offer_usable: bool = True,
@@ -258,14 +259,21 @@ def brief_facts(
     return BriefFacts(
         language=brief.language,
         industry=brief.industry,
-        objective=str(objective),
+        objective=Objective(objective),
         name=p.name if name_usable else "",
         noun=category_noun(brief, grammar),
         points=tuple(points),
-        price=p.price_text(brief.language),
+        price=_price(brief),
         offer=p.offer if offer_usable else "",
         audience=brief.audience if "\n" not in brief.audience else "",
     )
+
+
+def _price(brief: Brief) -> str:
+    """The price as spoken; a price of 0 is said as free (免费 / free), never "到手价0元"."""
+    if brief.product.price == 0:
+        return "免费" if brief.language == Language.zh else "free"
+    return brief.product.price_text(brief.language)
 
 
 def fill(text: str, slots: Mapping[str, str]) -> str | None:

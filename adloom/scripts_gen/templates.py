@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from adloom.core.text import speech_seconds
+from adloom.core.text import speech_seconds, upper_first
 from adloom.core.types import Brief, Language, ShotRole
 from adloom.scripts_gen.grammar import BriefFacts, GrammarFile, Phrase, fill, load_grammar
 from adloom.scripts_gen.objectives import cta_templates, objective_profile
@@ -67,13 +67,17 @@ def price_line(brief: Brief, *, offer: bool = True) -> str:
     return ("，" if zh else ", ").join(parts)
 
 
+#: Where a clause ends: CJK punctuation, or , . : ; ! ? not inside a number (4.5%, 10,000, 3:1).
+_CLAUSE_END = re.compile(r"[，；：。！？]|[,.:;!?](?!\d)\s*")
+
+
 def caption_for(text: str, language: Language) -> str:
     """On-screen text for a fact: its first clause when that is short enough, else nothing.
 
     Never a cut: "a great earbuds in the" on screen is worse than no caption."""
-    first = re.split(r"[，,;；:：。.!！?？]\s*", text.strip(), maxsplit=1)[0].strip()
+    first = _CLAUSE_END.split(text.strip(), maxsplit=1)[0].strip()
     if language == Language.en:
-        first = first.strip(" -")
+        first = upper_first(first.strip(" -"))
     return first if 0 < len(first) <= CAPTION_MAX[language] else ""
 
 
@@ -134,6 +138,24 @@ def _effective_roles(plan: VariantPlan, facts: BriefFacts) -> list[ShotRole]:
     return roles
 
 
+def _place_name(hook: _Slot, cta: _Slot, facts: BriefFacts) -> None:
+    """Narrow the hook's and the CTA's options so the full name is said at least once and at most twice
+    (once when it is long): people say "this hub" after hearing the name once."""
+
+    def named(slot: _Slot, want: bool) -> list[tuple[str, str]]:
+        return [o for o in slot.options if (facts.name in o[0]) == want]
+
+    if hook.options and facts.name in hook.options[0][0]:
+        hook.options = named(hook, True)
+        if facts.long_name:
+            cta.options = named(cta, False) or cta.options
+    elif named(cta, True):
+        hook.options = named(hook, False) or hook.options
+        cta.options = named(cta, True)
+    else:
+        hook.options = named(hook, True) or hook.options
+
+
 def template_lines(
     brief: Brief,
     plan: VariantPlan,
@@ -184,20 +206,14 @@ def template_lines(
         rng.shuffle(slot.options)
         slots.append(slot)
 
-    # The CTA names the product when the hook did not (and never a second time when the name is long).
-    hook_named = bool(facts.name) and any(facts.name in line for line, _ in slots[0].options[:1])
-    cta_values = facts.slots()
-    if hook_named and facts.long_name:
-        cta_values.pop("name", None)
     cta = slots[-1]
-    templates = cta_templates(facts.objective, lang, has_offer=bool(facts.offer))  # type: ignore[arg-type]
-    for text in templates:
-        line = fill(text, cta_values)
+    for text in cta_templates(facts.objective, lang, has_offer=bool(facts.offer)):
+        line = fill(text, facts.slots())
         if line is not None:
             cta.options.append((line, text))
     rng.shuffle(cta.options)
-    if not hook_named and facts.name:
-        cta.options.sort(key=lambda o: facts.name not in o[0])
+    if facts.name:
+        _place_name(slots[0], cta, facts)
 
     chosen_patterns: set[str] = set()
     chosen_lines: set[str] = set()
@@ -216,7 +232,7 @@ def template_lines(
         options.append([line for line, _ in pick])
     lines = fit_to_time(options, lang, brief.duration_s)
 
-    button = objective_profile(facts.objective).button[lang]  # type: ignore[arg-type]
+    button = objective_profile(facts.objective).button[lang]
     out = []
     for i, (slot, line) in enumerate(zip(slots, lines, strict=True)):
         if slot.role == ShotRole.cta:
