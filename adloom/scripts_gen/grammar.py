@@ -59,6 +59,7 @@ SLOTS = frozenset(
     }
 )
 
+
 def phrase_slots(text: str) -> set[str]:
     """The slot names a phrase uses (``{point}`` → ``point``)."""
     return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
