@@ -135,6 +135,10 @@ def _effective_roles(plan: VariantPlan, facts: BriefFacts) -> list[ShotRole]:
         if role == ShotRole.proof and not facts.audience:
             role = ShotRole.demo
         roles[i] = role
+    states_point = ShotRole.feature in roles[1:-1] or plan.hook_type.value == "surprising_fact"
+    if facts.points and not states_point:  # every script states at least one selling point
+        swap = next((i for i, r in enumerate(roles[1:-1], start=1) if r != ShotRole.offer), 1)
+        roles[swap] = ShotRole.feature
     return roles
 
 
@@ -190,7 +194,8 @@ def template_lines(
         elif role == ShotRole.cta:
             phrases = []
         else:
-            when = "first" if features == 0 else "later"
+            # "First up" / "还有一点" only make sense when the script states more than one point
+            when = "" if len(points) < 2 else ("first" if features == 0 else "later")
             if role == ShotRole.feature and points:
                 slot.point = points[next_point % len(points)]
                 next_point += 1
