@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from adloom.core.text import speech_seconds, upper_first
 from adloom.core.types import Brief, Language, ShotRole
@@ -30,6 +30,9 @@ SHOT_PAD_S = 0.35
 #: Longest on-screen caption: characters (zh) or characters incl. spaces (en). Longer clauses are not cut
 #: mid-phrase; the caption is left empty instead.
 CAPTION_MAX = {Language.zh: 16, Language.en: 32}
+
+#: A name that takes longer than this share of the ad to say is shown on screen, never spoken.
+MAX_NAME_SHARE = 0.3
 
 #: ``accept(text, field, role)``: whether a candidate line may be used (the reviewer passes it).
 Accept = Callable[[str, str, ShotRole], bool]
@@ -92,16 +95,20 @@ def fit_to_time(options: list[list[str]], language: Language, budget_s: float) -
     While over budget, the slot whose switch to its shortest option saves the most time is switched.
     """
     chosen = [opts[0] for opts in options]
+
+    def shortest(i: int) -> str:  # the slot's shortest option that no other slot already says
+        free = [t for t in options[i] if t == chosen[i] or t not in chosen]
+        return min(free, key=lambda t: speech_seconds(t, language))
+
     while sum(_shot_cost(c, language) for c in chosen) > budget_s:
         best, saving = -1, 0.0
-        for i, opts in enumerate(options):
-            shortest = min(opts, key=lambda t: speech_seconds(t, language))
-            gain = _shot_cost(chosen[i], language) - _shot_cost(shortest, language)
+        for i in range(len(options)):
+            gain = _shot_cost(chosen[i], language) - _shot_cost(shortest(i), language)
             if gain > saving:
                 best, saving = i, gain
         if best < 0:
             break
-        chosen[best] = min(options[best], key=lambda t: speech_seconds(t, language))
+        chosen[best] = shortest(best)
     return chosen
 
 
@@ -178,6 +185,9 @@ def template_lines(
     lang = brief.language
     rng = random.Random(f"{brief.id}:{plan.index}:{seed}")
     ok = accept or (lambda text, field_, role: True)
+    spoken_name = speech_seconds(facts.name, lang) <= MAX_NAME_SHARE * brief.duration_s
+    if not spoken_name:  # people say "这台中枢", and read the full name on screen
+        facts = replace(facts, name="")
     roles = _effective_roles(plan, facts)
     points = list(facts.points)
     hook_point = points[0] if points else ""
@@ -244,6 +254,8 @@ def template_lines(
             caption = button
         elif slot.role == ShotRole.offer:
             caption = caption_for(facts.price or facts.offer, lang)
+        elif i == 0 and not spoken_name and len(brief.product.name) <= 60:
+            caption = brief.product.name
         else:
             caption = caption_for(slot.point, lang) if slot.point else ""
         cap_field = f"shots[{i}].caption"
