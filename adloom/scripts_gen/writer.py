@@ -458,7 +458,10 @@ class ScriptWriter:
                     lines[i] = replace(template[i], caption=lines[i].caption, caption_origin=lines[i].caption_origin)
                     swapped = True
             if not swapped and problems and any(ln is not t for ln, t in zip(lines, template, strict=True)):
-                lines = list(template)  # structural problem (timing, language) with LLM lines: template throughout
+                # A structural problem (name never said, timing, language): the template's hook and CTA
+                # first (they place the name), then the template throughout.
+                ends = [template[0], *lines[1:-1], template[-1]]
+                lines = ends if ends[0] is not lines[0] or ends[-1] is not lines[-1] else list(template)
                 prov = prov.model_copy(update={"notes": [*prov.notes, f"LLM lines dropped: {'; '.join(problems)}"]})
                 swapped = True
             if not swapped:
