@@ -190,7 +190,7 @@ def template_lines(
         facts = replace(facts, name="")
     roles = _effective_roles(plan, facts)
     points = list(facts.points)
-    hook_point = points[0] if points else ""
+    hook_point = points[0] if points and plan.hook_type.value == "surprising_fact" else ""
     next_point = 1 if plan.hook_type.value == "surprising_fact" and len(points) > 1 else 0
     features = 0
 
@@ -249,6 +249,8 @@ def template_lines(
 
     button = objective_profile(facts.objective).button[lang]
     out = []
+    unstated = [p for p in points if p not in {s.point for s in slots}]
+    shown: set[str] = set()
     for i, (slot, line) in enumerate(zip(slots, lines, strict=True)):
         if slot.role == ShotRole.cta:
             caption = button
@@ -256,11 +258,14 @@ def template_lines(
             caption = caption_for(facts.price or facts.offer, lang)
         elif i == 0 and not spoken_name and len(brief.product.name) <= 60:
             caption = brief.product.name
+        elif i == 0:  # the opening frame shows a point no later shot states, if there is one
+            caption = caption_for(unstated[0], lang) if unstated else ""
         else:
             caption = caption_for(slot.point, lang) if slot.point else ""
         cap_field = f"shots[{i}].caption"
-        if caption and not ok(caption, cap_field, slot.role):
+        if caption in shown or (caption and not ok(caption, cap_field, slot.role)):
             caption = ""
+        shown.add(caption)
         visuals = grammar.visuals[slot.role]
         visual = visuals[rng.randrange(len(visuals))].format(noun=facts.noun.noun, name=facts.name or facts.ref)
         out.append(TemplateLine(slot.role, line, caption, visual, slot.point))
