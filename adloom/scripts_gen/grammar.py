@@ -116,6 +116,8 @@ class GrammarFile(BaseModel):
     industry_nouns: dict[Industry, Noun]
     hooks: dict[HookType, list[Phrase]]
     roles: dict[ShotRole, list[Phrase]]
+    #: Spoken CTAs per objective, used beside the objective profile's own (more choice per variant).
+    ctas: dict[Objective, list[Phrase]] = Field(default_factory=dict)
     visuals: dict[ShotRole, list[str]]
 
     @model_validator(mode="after")

@@ -128,7 +128,8 @@ def _effective_roles(plan: VariantPlan, facts: BriefFacts) -> list[ShotRole]:
     selling point not yet stated. Stand-ins follow the same order of preference every time.
     """
     roles = list(plan.roles)
-    has_offer = bool(facts.price or facts.offer)
+    # a price-reveal hook has already said the price or the offer: an offer shot would say it again
+    has_offer = bool(facts.price or facts.offer) and plan.hook_type.value != "price_reveal"
     features_left = len(facts.points) - (1 if plan.hook_type.value == "surprising_fact" else 0)
     for i, role in enumerate(roles[1:-1], start=1):
         if role == ShotRole.feature:
@@ -167,6 +168,16 @@ def _place_name(hook: _Slot, cta: _Slot, facts: BriefFacts) -> None:
         hook.options = named(hook, True) or hook.options
 
 
+#: What a shot becomes when no phrase of its role fits the brief and passes review.
+_STAND_INS: dict[ShotRole, tuple[ShotRole, ...]] = {
+    ShotRole.problem: (ShotRole.demo,),
+    ShotRole.proof: (ShotRole.demo, ShotRole.problem),
+    ShotRole.offer: (ShotRole.demo,),
+    ShotRole.feature: (ShotRole.demo, ShotRole.problem),
+    ShotRole.demo: (ShotRole.problem,),
+}
+
+
 def template_lines(
     brief: Brief,
     plan: VariantPlan,
@@ -178,92 +189,116 @@ def template_lines(
 ) -> list[TemplateLine]:
     """One line per shot of ``plan`` from the phrase grammar, each passed by ``accept``.
 
-    Raises ValueError when a shot has no phrase the brief's facts can fill and ``accept`` passes
-    (the caller drops or regenerates the variant rather than emit a line that fails review).
+    A shot whose role has no phrase that the brief's facts fill and ``accept`` passes takes a
+    stand-in role (a proof shot whose audience carries a banned word becomes a demo shot). A name
+    too long to say within the ad, or one that would not fit with the rest, is shown on screen in
+    the first shot instead. Raises ValueError when a shot still has no line (the caller drops or
+    regenerates the variant rather than emit a line that fails review).
     """
     grammar = grammar or load_grammar(brief.language)
+    spoken = bool(facts.name) and speech_seconds(facts.name, brief.language) <= MAX_NAME_SHARE * brief.duration_s
+    if spoken:
+        lines = _choose(brief, plan, facts, seed, accept, grammar, spoken_name=True)
+        fits = sum(_shot_cost(x.narration, brief.language) for x in lines) <= brief.duration_s
+        if fits and any(facts.name in x.narration for x in lines):
+            return lines
+    return _choose(brief, plan, facts, seed, accept, grammar, spoken_name=False)
+
+
+def _choose(
+    brief: Brief,
+    plan: VariantPlan,
+    facts: BriefFacts,
+    seed: int,
+    accept: Accept | None,
+    grammar: GrammarFile,
+    *,
+    spoken_name: bool,
+) -> list[TemplateLine]:
     lang = brief.language
     rng = random.Random(f"{brief.id}:{plan.index}:{seed}")
     ok = accept or (lambda text, field_, role: True)
-    spoken_name = speech_seconds(facts.name, lang) <= MAX_NAME_SHARE * brief.duration_s
+    on_screen = not spoken_name and bool(facts.name) and len(facts.name) <= 60
     if not spoken_name:  # people say "这台中枢", and read the full name on screen
         facts = replace(facts, name="")
     roles = _effective_roles(plan, facts)
     points = list(facts.points)
     hook_point = points[0] if points and plan.hook_type.value == "surprising_fact" else ""
-    next_point = 1 if plan.hook_type.value == "surprising_fact" and len(points) > 1 else 0
+    next_point = 1 if hook_point and len(points) > 1 else 0
     features = 0
+
+    def fill_slot(slot: _Slot, phrases: Sequence[Phrase | str], *, with_name: bool) -> None:
+        values = facts.slots(slot.point)
+        if not with_name:
+            values.pop("name", None)  # the full name only in the hook and the CTA
+        slot.options = []
+        for phrase in phrases:
+            text = phrase if isinstance(phrase, str) else phrase.text
+            line = fill(text, values)
+            if line is not None and ok(line, slot.field, slot.role):
+                slot.options.append((line, text))
+        rng.shuffle(slot.options)
 
     slots: list[_Slot] = []
     for i, role in enumerate(roles):
-        field_ = "hook" if i == 0 else ("cta" if i == len(roles) - 1 else f"shots[{i}].narration")
-        slot = _Slot(role=role, field=field_)
+        last = i == len(roles) - 1
+        slot = _Slot(role=role, field="hook" if i == 0 else ("cta" if last else f"shots[{i}].narration"))
         if i == 0:
             slot.point = hook_point
-            phrases = _usable(grammar.hooks[plan.hook_type], facts)
-        elif role == ShotRole.cta:
-            phrases = []
+            fill_slot(slot, _usable(grammar.hooks[plan.hook_type], facts), with_name=True)
+        elif last:
+            ctas = [*cta_templates(facts.objective, lang, has_offer=bool(facts.offer))]
+            ctas += _usable(grammar.ctas.get(facts.objective, []), facts)
+            fill_slot(slot, ctas, with_name=True)
         else:
-            # "First up" / "还有一点" only make sense when the script states more than one point
-            when = "" if len(points) < 2 else ("first" if features == 0 else "later")
-            if role == ShotRole.feature and points:
-                slot.point = points[next_point % len(points)]
+            for candidate in (role, *_STAND_INS.get(role, ())):
+                slot.role, slot.point = candidate, ""
+                if candidate == ShotRole.feature:
+                    if not points:
+                        continue
+                    slot.point = points[next_point % len(points)]
+                # "First up" / "还有一点" only make sense when the script states more than one point
+                when = "" if len(points) < 2 else ("first" if features == 0 else "later")
+                fill_slot(slot, _usable(grammar.roles[candidate], facts, when=when), with_name=False)
+                if slot.options:
+                    break
+            if slot.role == ShotRole.feature:
                 next_point += 1
                 features += 1
-            phrases = _usable(grammar.roles[role], facts, when=when)
-        values = facts.slots(slot.point)
-        if role != ShotRole.hook:
-            values.pop("name", None)  # the full name only in the hook and the CTA
-        for phrase in phrases:
-            line = fill(phrase.text, values)
-            if line is not None:
-                slot.options.append((line, phrase.text))
-        rng.shuffle(slot.options)
         slots.append(slot)
-
-    cta = slots[-1]
-    for text in cta_templates(facts.objective, lang, has_offer=bool(facts.offer)):
-        line = fill(text, facts.slots())
-        if line is not None:
-            cta.options.append((line, text))
-    rng.shuffle(cta.options)
     if facts.name:
-        _place_name(slots[0], cta, facts)
+        _place_name(slots[0], slots[-1], facts)
 
     chosen_patterns: set[str] = set()
     chosen_lines: set[str] = set()
     options: list[list[str]] = []
     for slot in slots:
-        passing = [(line, pat) for line, pat in slot.options if ok(line, slot.field, slot.role)]
-        fresh = [o for o in passing if o[1] not in chosen_patterns and o[0] not in chosen_lines]
-        pick = fresh or [o for o in passing if o[0] not in chosen_lines]
+        fresh = [o for o in slot.options if o[1] not in chosen_patterns and o[0] not in chosen_lines]
+        pick = fresh or [o for o in slot.options if o[0] not in chosen_lines]
         if not pick:
-            raise ValueError(
-                f"{slot.field} ({slot.role.value}): no phrase fits this brief and passes review "
-                f"({len(slot.options)} candidate(s) filled, {len(passing)} passed)"
-            )
+            raise ValueError(f"{slot.field} ({slot.role.value}): no phrase fits this brief and passes review")
         chosen_patterns.add(pick[0][1])
         chosen_lines.add(pick[0][0])
         options.append([line for line, _ in pick])
     lines = fit_to_time(options, lang, brief.duration_s)
 
     button = objective_profile(facts.objective).button[lang]
-    out = []
-    unstated = [p for p in points if p not in {s.point for s in slots}]
+    stated = {s.point for s in slots}
+    unstated = [p for p in points if p not in stated]
     shown: set[str] = set()
+    out = []
     for i, (slot, line) in enumerate(zip(slots, lines, strict=True)):
         if slot.role == ShotRole.cta:
             caption = button
         elif slot.role == ShotRole.offer:
             caption = caption_for(facts.price or facts.offer, lang)
-        elif i == 0 and not spoken_name and len(brief.product.name) <= 60:
+        elif i == 0 and on_screen:
             caption = brief.product.name
         elif i == 0:  # the opening frame shows a point no later shot states, if there is one
             caption = caption_for(unstated[0], lang) if unstated else ""
         else:
             caption = caption_for(slot.point, lang) if slot.point else ""
-        cap_field = f"shots[{i}].caption"
-        if caption in shown or (caption and not ok(caption, cap_field, slot.role)):
+        if caption in shown or (caption and not ok(caption, f"shots[{i}].caption", slot.role)):
             caption = ""
         shown.add(caption)
         visuals = grammar.visuals[slot.role]
