@@ -136,7 +136,7 @@ def _effective_roles(plan: VariantPlan, facts: BriefFacts) -> list[ShotRole]:
             if features_left > 0:
                 features_left -= 1
                 continue
-            role = ShotRole.proof if facts.audience else ShotRole.demo
+            role = ShotRole.proof if facts.audience and ShotRole.proof not in roles else ShotRole.demo
         if role == ShotRole.offer and not has_offer:
             role = ShotRole.feature if features_left > 0 else ShotRole.demo
             features_left -= role == ShotRole.feature
@@ -197,12 +197,16 @@ def template_lines(
     """
     grammar = grammar or load_grammar(brief.language)
     spoken = bool(facts.name) and speech_seconds(facts.name, brief.language) <= MAX_NAME_SHARE * brief.duration_s
-    if spoken:
-        lines = _choose(brief, plan, facts, seed, accept, grammar, spoken_name=True)
-        fits = sum(_shot_cost(x.narration, brief.language) for x in lines) <= brief.duration_s
-        if fits and any(facts.name in x.narration for x in lines):
-            return lines
-    return _choose(brief, plan, facts, seed, accept, grammar, spoken_name=False)
+    def cost(lines: list[TemplateLine]) -> float:
+        return sum(_shot_cost(x.narration, brief.language) for x in lines)
+
+    if not spoken:
+        return _choose(brief, plan, facts, seed, accept, grammar, spoken_name=False)
+    said = _choose(brief, plan, facts, seed, accept, grammar, spoken_name=True)
+    if cost(said) <= brief.duration_s and any(facts.name in x.narration for x in said):
+        return said
+    shown = _choose(brief, plan, facts, seed, accept, grammar, spoken_name=False)
+    return shown if cost(shown) <= brief.duration_s or cost(shown) < cost(said) else said
 
 
 def _choose(
