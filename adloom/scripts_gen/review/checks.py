@@ -28,7 +28,9 @@ def meta_text(text: str, language: Language, *, visual: bool, lex: ReviewLexicon
     A visual describes the shot, so only placeholders count there."""
     spans: list[Span] = []
     for pattern in lex.placeholder_patterns:
-        spans.extend((m.start(), m.end(), f"placeholder {m.group(0)!r} left unfilled", "") for m in pattern.finditer(text))
+        spans.extend(
+            (m.start(), m.end(), f"placeholder {m.group(0)!r} left unfilled", "") for m in pattern.finditer(text)
+        )
     if visual:
         return spans
     labels = "|".join(re.escape(w) for w in sorted(lex.meta.en_labels, key=len, reverse=True))
@@ -36,9 +38,13 @@ def meta_text(text: str, language: Language, *, visual: bool, lex: ReviewLexicon
         label_re = re.compile(rf"(?<![A-Za-z])(?:{labels})(?![A-Za-z])", re.IGNORECASE)
     else:
         label_re = re.compile(
-            rf"(?:^|(?<=[.!?])|(?<=[.!?]\s)|(?<=\[)|(?<=\())\s*(?:{labels})(?:\s*\d+)?(?=\s*(?:[.:：\]\)\-–—]|$))", re.IGNORECASE
+            rf"(?:^|(?<=[.!?])|(?<=[.!?]\s)|(?<=\[)|(?<=\())\s*(?:{labels})(?:\s*\d+)?(?=\s*(?:[.:：\]\)\-–—]|$))",
+            re.IGNORECASE,
         )
-    spans.extend((m.start(), m.end(), f"production label {m.group(0).strip()!r} in viewer-facing copy", "") for m in label_re.finditer(text))
+    spans.extend(
+        (m.start(), m.end(), f"production label {m.group(0).strip()!r} in viewer-facing copy", "")
+        for m in label_re.finditer(text)
+    )
     zh_terms = term_pattern(tuple(lex.meta.zh_terms))
     if zh_terms is not None:
         for m in zh_terms.finditer(text):
@@ -78,8 +84,13 @@ def truncation(text: str, language: Language, lex: ReviewLexicon) -> list[Span]:
     why = ""
     if last in open_words:
         why = f"line ends on {words[-1]!r}: cut off mid-sentence"
-    elif len(words) > 1 and last in t.en_adjectives and (
-        words[-2].lower() in _DETERMINERS or (not punctuated and words[-2].lower() in {"with", "for", "of", "to", *t.en_open_unpunctuated})
+    elif (
+        len(words) > 1
+        and last in t.en_adjectives
+        and (
+            words[-2].lower() in _DETERMINERS
+            or (not punctuated and words[-2].lower() in {"with", "for", "of", "to", *t.en_open_unpunctuated})
+        )
     ):
         why = f"line ends on {words[-2]} {words[-1]!r} with no noun: cut off mid-phrase"
     if not why:
@@ -96,7 +107,14 @@ def wrong_language(text: str, language: Language, allowed: frozenset[str], lex: 
     if language == Language.en:
         for m in re.finditer(f"[{_CJK}][{_CJK}\\s]*", text):
             if m.group(0).strip().lower() not in allowed:
-                spans.append((m.start(), m.start() + len(m.group(0).rstrip()), f"Chinese {m.group(0).strip()!r} in English copy", ""))
+                spans.append(
+                    (
+                        m.start(),
+                        m.start() + len(m.group(0).rstrip()),
+                        f"Chinese {m.group(0).strip()!r} in English copy",
+                        "",
+                    )
+                )
         return spans
     accepted = {w.lower() for w in lex.accepted_latin} | {w.lower() for w in lex.meta.en_labels}
     run: list[tuple[int, int]] = []
@@ -117,7 +135,9 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
     spans: list[Span] = []
     if language == Language.zh:
         for p in g.zh_broken:
-            spans.extend((m.start(), m.end(), f"{m.group(0)!r} is not grammatical Chinese", "") for m in re.finditer(p, text))
+            spans.extend(
+                (m.start(), m.end(), f"{m.group(0)!r} is not grammatical Chinese", "") for m in re.finditer(p, text)
+            )
         return spans
     adjectives = set(g.en_adjectives)
     not_plural = set(g.en_not_plural)
@@ -126,7 +146,14 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
         adj, noun = (m.group(2) or "").lower(), m.group(3).lower()
         if noun in not_plural or noun.endswith(("ss", "us", "is", "ous")) or (adj and adj not in adjectives):
             continue
-        spans.append((m.start(), m.end(), f"{m.group(0)!r}: a singular article before a plural noun", m.group(0)[len(m.group(1)) :].strip()))
+        spans.append(
+            (
+                m.start(),
+                m.end(),
+                f"{m.group(0)!r}: a singular article before a plural noun",
+                m.group(0)[len(m.group(1)) :].strip(),
+            )
+        )
     for m in re.finditer(r"\b(a|an)\s+([A-Za-z][A-Za-z\-]*)", text, re.IGNORECASE):
         article, word = m.group(1).lower(), m.group(2)
         low = word.lower()
@@ -140,21 +167,26 @@ def broken_grammar(text: str, language: Language, lex: ReviewLexicon) -> list[Sp
 
 
 def repeated(text: str, language: Language, lex: ReviewLexicon) -> list[Span]:
-    """The same phrase twice in one line: back to back ("国风画面，国风画面", "$49, $49") or a longer phrase anywhere."""
+    """The same phrase twice in one line: back to back ("国风画面，国风画面", "$49, $49"), or a longer one anywhere."""
     spans: list[Span] = []
     if language == Language.zh:
         for m in re.finditer(rf"([{_CJK}A-Za-z0-9$¥€£.%]{{2,}}){_SEP}\1", text):
+            if not re.search(f"[{_CJK}A-Za-z]", m.group(1)):  # "10000", "1.1": digits, not words
+                continue
             spans.append((m.start(), m.end(), f"{m.group(1)!r} said twice in a row", m.group(1)))
         if not spans:
             chars = re.sub(f"[^{_CJK}A-Za-z0-9]", "", text)
             for i in range(len(chars) - 3):
                 chunk = chars[i : i + 4]
-                if chars.find(chunk, i + 4) >= 0:
+                if re.search(f"[{_CJK}A-Za-z]", chunk) and chars.find(chunk, i + 4) >= 0:
                     s = text.find(chunk)
                     spans.append((s, s + len(chunk), f"{chunk!r} appears twice in one line", ""))
                     break
         return spans
-    tokens = [(m.group(0).lower().strip(".,!?;:"), m.start(), m.end()) for m in re.finditer(r"[$€£¥]?[A-Za-z0-9][\w'’.,%\-]*", text)]
+    tokens = [
+        (m.group(0).lower().strip(".,!?;:"), m.start(), m.end())
+        for m in re.finditer(r"[$€£¥]?[A-Za-z0-9][\w'’.,%\-]*", text)
+    ]
     words = [t[0] for t in tokens]
     for n in range(1, 6):
         for i in range(len(words) - 2 * n + 1):

@@ -92,7 +92,13 @@ def _unit_after(text: str, pos: int, lex: ReviewLexicon, *, zh_counters: bool) -
     for form, unit in lex.unit_forms:
         if low.startswith(form, i):
             end = i + len(form)
-            if form[-1].isascii() and form[-1].isalpha() and end < len(text) and text[end].isascii() and text[end].isalpha():
+            if (
+                form[-1].isascii()
+                and form[-1].isalpha()
+                and end < len(text)
+                and text[end].isascii()
+                and text[end].isalpha()
+            ):
                 continue  # "3XL" is not 3 litres
             return unit, end
     if zh_counters and i < len(text) and text[i] in lex.zh_counters:
@@ -114,7 +120,8 @@ def _numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> Ite
             continue
         rest = text[m.end() :]
         if re.match(r"(?:st|nd|rd|th)\b", rest) or any(
-            rest.lstrip().lower().startswith(c) for c in (*lex.numbers.zh_clock_suffixes, *lex.numbers.en_clock_suffixes)
+            rest.lstrip().lower().startswith(c)
+            for c in (*lex.numbers.zh_clock_suffixes, *lex.numbers.en_clock_suffixes)
         ):
             continue
         value = float(m.group("num").replace(",", ""))
@@ -166,7 +173,11 @@ def _en_numbers(text: str, lex: ReviewLexicon, taken: list[tuple[int, int]]) -> 
             i += 1
             continue
         first, j = i, i + 1
-        while j < len(words) and words[j][0] in vocab and re.fullmatch(r"[\s-]+(?:and\s+)?", text[words[j - 1][2] : words[j][1]]):
+        while (
+            j < len(words)
+            and words[j][0] in vocab
+            and re.fullmatch(r"[\s-]+(?:and\s+)?", text[words[j - 1][2] : words[j][1]])
+        ):
             j += 1
         i = j
         s, e = words[first][1], words[j - 1][2]
@@ -187,7 +198,9 @@ def _overlaps(s: int, e: int, spans: Iterable[tuple[int, int]]) -> bool:
 def cjk_bigrams(text: str) -> set[str]:
     """Character bigrams of the CJK and alphanumeric runs of ``text`` (for phrase overlap in zh)."""
     runs = re.findall(f"[{_CJK}A-Za-z0-9]+", text)
-    return {r[i : i + 2] for r in runs for i in range(len(r) - 1)} | {r for r in runs if len(r) == 1 and re.match(f"[{_CJK}]", r)}
+    return {r[i : i + 2] for r in runs for i in range(len(r) - 1)} | {
+        r for r in runs if len(r) == 1 and re.match(f"[{_CJK}]", r)
+    }
 
 
 def content_words(text: str, lex: ReviewLexicon) -> list[str]:
@@ -202,7 +215,9 @@ def content_words(text: str, lex: ReviewLexicon) -> list[str]:
 class Source:
     """A text that may support claims (the brief's facts, or an exemplar's lines), indexed once."""
 
-    def __init__(self, texts: Iterable[str], lex: ReviewLexicon, *, offer: str = "", price: float | None = None) -> None:
+    def __init__(
+        self, texts: Iterable[str], lex: ReviewLexicon, *, offer: str = "", price: float | None = None
+    ) -> None:
         self.lex = lex
         self.text = "\n".join(t for t in texts if t)
         self.low = self.text.lower()
@@ -284,7 +299,7 @@ def claims_in(
             if not _overlaps(*m.span(), taken):
                 taken.append(m.span())
                 found.append(Claim(f"term:{group.kind}", m.group(0), m.start(), m.end(), i))
-    for lang, regex in lex.free_from.items():
+    for regex in lex.free_from.values():
         for m in re.finditer(regex, text, re.IGNORECASE):
             if not _overlaps(*m.span(), taken):
                 taken.append(m.span())
@@ -324,11 +339,18 @@ def _names(
         skip.extend(m.span() for m in accepted.finditer(text))
     for m in _LATIN_WORD.finditer(text):
         word = m.group(0)
-        if len(word) < 2 or not any(ch.isupper() for ch in word) or _overlaps(*m.span(), skip) or word.lower() in brand_words:
+        if (
+            len(word) < 2
+            or not any(ch.isupper() for ch in word)
+            or _overlaps(*m.span(), skip)
+            or word.lower() in brand_words
+        ):
             continue
         if word.lower() in {w.lower() for w in lex.accepted_latin}:
             continue
         before = text[: m.start()].rstrip(" \"'“‘(")
-        if language == Language.en and (not before or before[-1] in ".!?:;—–" or (before[-1] == "-" and not before[-2:-1].isalpha())):
+        if language == Language.en and (
+            not before or before[-1] in ".!?:;—–" or (before[-1] == "-" and not before[-2:-1].isalpha())
+        ):
             continue  # a sentence opener is capitalised anyway
         yield Claim("name", word, m.start(), m.end(), word.lower())

@@ -66,10 +66,20 @@ def load_labelled_set(path: Path) -> LabelledSet:
 def exemplar_script(spec: ExemplarLines, brief: Brief) -> Script:
     """A library-style Script holding the exemplar's lines (hook, one narrated shot per line, CTA)."""
     body = spec.lines[1:-1]
-    shots = [Shot(index=i, role=ShotRole.feature, duration_s=2.0, visual="product close-up", narration=t) for i, t in enumerate(body)]
+    shots = [
+        Shot(index=i, role=ShotRole.feature, duration_s=2.0, visual="product close-up", narration=t)
+        for i, t in enumerate(body)
+    ]
     return Script(
-        language=brief.language, industry=spec.industry, title="exemplar", hook=spec.lines[0],
-        hook_type="demo", angle="quality", cta=spec.lines[-1], shots=shots, provenance=Provenance(path="sample"),
+        language=brief.language,
+        industry=spec.industry,
+        title="exemplar",
+        hook=spec.lines[0],
+        hook_type="demo",
+        angle="quality",
+        cta=spec.lines[-1],
+        shots=shots,
+        provenance=Provenance(path="sample"),
     )
 
 

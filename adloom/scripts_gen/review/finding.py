@@ -9,7 +9,17 @@ from pydantic import BaseModel, ConfigDict
 __all__ = ["Finding", "Rule"]
 
 Rule = Literal[
-    "grounding", "leakage", "repetition", "meta", "truncated", "language", "compliance", "grammar", "cta", "coverage", "brief"
+    "grounding",
+    "leakage",
+    "repetition",
+    "meta",
+    "truncated",
+    "language",
+    "compliance",
+    "grammar",
+    "cta",
+    "coverage",
+    "brief",
 ]
 
 

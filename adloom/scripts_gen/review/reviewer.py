@@ -39,7 +39,7 @@ from adloom.scripts_gen.review.checks import (
     truncation,
     wrong_language,
 )
-from adloom.scripts_gen.review.claims import Claim, Source, claims_in, cjk_bigrams, content_words
+from adloom.scripts_gen.review.claims import Claim, Source, cjk_bigrams, claims_in, content_words
 from adloom.scripts_gen.review.finding import Finding, Rule
 from adloom.scripts_gen.review.lexicon import lexicon, term_pattern
 
@@ -56,7 +56,8 @@ _CLAIM_WHY = {
     "comparison": "comparison",
     "name": "name (brand, institution or endorsement)",
 }
-_SENTENCE = re.compile(r"[^。！？!?.]+[。！？!?.]*")
+_BRIEF_FACTS = "name, description, selling points, offer, price, audience"
+_SENTENCE = re.compile(r"(?:[^。！？!?.]|\.(?=\S))+[。！？!?.]*")  # "$4.99" does not end a sentence
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +88,9 @@ class Reviewer:
             one built from settings.
     """
 
-    def __init__(self, brief: Brief, *, exemplar: Script | None = None, checker: ComplianceChecker | None = None) -> None:
+    def __init__(
+        self, brief: Brief, *, exemplar: Script | None = None, checker: ComplianceChecker | None = None
+    ) -> None:
         self.brief = brief
         self.language = brief.language
         self.lex = lexicon()
@@ -107,8 +110,12 @@ class Reviewer:
             product.price_text(Language.en),
         ]
         self.facts = Source(facts, self.lex, offer=product.offer, price=product.price)
-        self._allowed_words = frozenset(self.facts.words | {w.lower() for n in self._names for w in re.findall(r"[A-Za-z]+", n)})
-        self._exemplar_lines = [t for f, t, _ in script_lines(exemplar) if t and not f.endswith(".visual")] if exemplar else []
+        self._allowed_words = frozenset(
+            self.facts.words | {w.lower() for n in self._names for w in re.findall(r"[A-Za-z]+", n)}
+        )
+        self._exemplar_lines = (
+            [t for f, t, _ in script_lines(exemplar) if t and not f.endswith(".visual")] if exemplar else []
+        )
         self.exemplar = Source(self._exemplar_lines, self.lex) if exemplar else None
 
     # ------------------------------------------------------------------ brief level
@@ -141,20 +148,33 @@ class Reviewer:
     def _find_brief_claims(self) -> list[Finding]:
         product = self.brief.product
         fields = [(f"product.selling_points[{i}]", p) for i, p in enumerate(product.selling_points)]
-        fields += [("product.name", product.name), ("product.offer", product.offer), ("product.description", product.description)]
+        fields += [
+            ("product.name", product.name),
+            ("product.offer", product.offer),
+            ("product.description", product.description),
+            ("audience", self.brief.audience),
+        ]
         out: list[Finding] = []
         for field, text in fields:
             for f in self._compliance(text, field) if text else []:
                 if field == "product.name":
                     todo = "scripts keep the name as given, never renamed; confirm the registered name or change it"
                 elif field.startswith("product.selling_points"):
-                    todo = "the scripts leave this selling point out; rephrase it without that claim, or hold the evidence the law asks for"
+                    todo = (
+                        "the scripts leave this selling point out; rephrase it without that claim, "
+                        "or hold the evidence the law asks for"
+                    )
                 else:
                     todo = "the scripts leave this claim out; rephrase it without that claim"
                 out.append(
                     Finding(
-                        rule="brief", field=field, span=f.term, start=f.start, end=f.end,
-                        why=f"{f.rule_id}: {f.rule} {todo}.", fix=f.suggestion,
+                        rule="brief",
+                        field=field,
+                        span=f.term,
+                        start=f.start,
+                        end=f.end,
+                        why=f"{f.rule_id}: {f.rule} {todo}.",
+                        fix=f.suggestion,
                     )
                 )
         return out
@@ -166,7 +186,9 @@ class Reviewer:
     def usable_selling_points(self) -> list[str]:
         """The brief's selling points minus those with a brief finding."""
         banned = {f.field for f in self._brief}
-        return [p for i, p in enumerate(self.brief.product.selling_points) if f"product.selling_points[{i}]" not in banned]
+        return [
+            p for i, p in enumerate(self.brief.product.selling_points) if f"product.selling_points[{i}]" not in banned
+        ]
 
     # ------------------------------------------------------------------ one line
 
@@ -182,27 +204,38 @@ class Reviewer:
         """Findings in one line read on its own (no cross-line checks); [] means the line may ship."""
         if not text.strip():
             return []
+        if field == "title":  # the gallery's name for the script, never spoken or shown: claims only
+            return self._claim_findings(text, field, []) + self._compliance_findings(text, field, [])
         visual = field.endswith(".visual")
         findings: list[Finding] = []
 
         def add(rule: Rule, spans: Sequence[Span]) -> None:
-            findings.extend(Finding(rule=rule, field=field, span=text[s:e], start=s, end=e, why=why, fix=fix) for s, e, why, fix in spans)
+            findings.extend(
+                Finding(rule=rule, field=field, span=text[s:e], start=s, end=e, why=why, fix=fix)
+                for s, e, why, fix in spans
+            )
 
         meta = meta_text(text, self.language, visual=visual, lex=self.lex)
         add("meta", meta)
         names = self._name_spans(text)
         skip = [*[(s, e) for s, e, _, _ in meta], *names, *self._generic_spans(text)]
-        for claim in claims_in(text, self.lex, language=self.language, skip=skip, brand_words=self._allowed_words):
-            if not self.facts.supports(claim, self.language):
-                findings.append(self._claim_finding(claim, field))
+        findings += self._claim_findings(text, field, skip)
         if not visual:
             add("leakage", self._shared_with_exemplar(text, skip))
-            add("repetition", repeated(text, self.language, self.lex))
+            said: dict[str, int] = {}
+            for a, b in names:
+                key = text[a:b].lower()
+                if key in said:
+                    add("repetition", [(a, b, f"the name {text[a:b]!r} twice in one line", "")])
+                said[key] = a
+            blanked = _blank(text, names)  # a long name may share words with a selling point
+            add("repetition", repeated(blanked, self.language, self.lex))
             add("truncated", truncation(text, self.language, self.lex))
-        add("language", [s for s in wrong_language(text, self.language, self._allowed_words, self.lex) if not _inside(s, skip)])
-        for f in self._compliance(text, field):
-            if not any(a <= f.start and f.end <= b for a, b in names):
-                add("compliance", [(f.start, f.end, f"{f.rule_id}: {f.rule}", f.suggestion)])
+        add(
+            "language",
+            [s for s in wrong_language(text, self.language, self._allowed_words, self.lex) if not _inside(s, skip)],
+        )
+        findings += self._compliance_findings(text, field, names)
         add("grammar", broken_grammar(text, self.language, self.lex))
         if field == "cta" or role in (ShotRole.cta, ShotRole.offer):
             button = objective_profile(self.objective).button[self.language]
@@ -215,16 +248,47 @@ class Reviewer:
             )
         return findings
 
+    def _claim_findings(self, text: str, field: str, skip: list[tuple[int, int]]) -> list[Finding]:
+        """Grounding (or leakage) findings for the claims in ``text`` the brief does not state."""
+        skip = [*skip, *self._name_spans(text), *self._generic_spans(text)]
+        claims = claims_in(text, self.lex, language=self.language, skip=skip, brand_words=self._allowed_words)
+        return [self._claim_finding(c, field) for c in claims if not self.facts.supports(c, self.language)]
+
+    def _compliance_findings(self, text: str, field: str, names: list[tuple[int, int]]) -> list[Finding]:
+        """Compliance findings in ``text``, except terms inside the product's own name (a brief finding)."""
+        names = names or self._name_spans(text)
+        return [
+            Finding(
+                rule="compliance",
+                field=field,
+                span=f.term,
+                start=f.start,
+                end=f.end,
+                why=f"{f.rule_id}: {f.rule}",
+                fix=f.suggestion,
+            )
+            for f in self._compliance(text, field)
+            if not any(a <= f.start and f.end <= b for a, b in names)
+        ]
+
     def _claim_finding(self, claim: Claim, field: str) -> Finding:
         what = _CLAIM_WHY.get(claim.kind) or f"{claim.kind.split(':', 1)[1]} claim"
         if self.exemplar is not None and self.exemplar.supports(claim, self.language):
             return Finding(
-                rule="leakage", field=field, span=claim.text, start=claim.start, end=claim.end,
+                rule="leakage",
+                field=field,
+                span=claim.text,
+                start=claim.start,
+                end=claim.end,
                 why=f"{what} {claim.text!r} comes from the exemplar's product, not from this brief",
             )
         return Finding(
-            rule="grounding", field=field, span=claim.text, start=claim.start, end=claim.end,
-            why=f"{what} {claim.text!r} is not stated in the brief (selling points, description, offer, price, audience)",
+            rule="grounding",
+            field=field,
+            span=claim.text,
+            start=claim.start,
+            end=claim.end,
+            why=f"{what} {claim.text!r} is not stated in the brief ({_BRIEF_FACTS})",
         )
 
     def _shared_with_exemplar(self, text: str, skip: list[tuple[int, int]]) -> list[Span]:
@@ -241,7 +305,11 @@ class Reviewer:
                     while j < len(run) and run[i : j + 1] in source:
                         j += 1
                     s, e = base + i, base + j
-                    if j - i >= 5 and not _inside((s, e), skip) and not self.facts.mostly_states(run[i:j], self.language, 0.6):
+                    if (
+                        j - i >= 5
+                        and not _inside((s, e), skip)
+                        and not self.facts.mostly_states(run[i:j], self.language, 0.6)
+                    ):
                         spans.append((s, e, f"{run[i:j]!r} is the exemplar's wording for another product", ""))
                     i = max(j, i + 1)
             return spans
@@ -269,18 +337,32 @@ class Reviewer:
         """Every line's findings, plus repetition across lines, a long name said everywhere, and coverage."""
         lines = list(script_lines(script))
         findings = [f for field, text, role in lines for f in self.review_line(text, field=field, role=role)]
-        findings += self._cross_line(lines)
-        findings += self._long_name(lines)
+        narrated = {shot.narration for shot in script.shots}
+        # The hook and CTA are usually also the first and last shot's narration: one line, not two.
+        spoken_once = [(f, t, r) for f, t, r in lines if not (f in ("hook", "cta") and t in narrated)]
+        findings += self._cross_line(spoken_once)
+        findings += self._long_name(spoken_once)
         for shot in script.shots:
             if shot.role in (ShotRole.feature, ShotRole.proof, ShotRole.demo) and not (shot.narration or shot.caption):
                 findings.append(
-                    Finding(rule="coverage", field=f"shots[{shot.index}].narration", span="", why=f"{shot.role.value} shot says and shows nothing")
+                    Finding(
+                        rule="coverage",
+                        field=f"shots[{shot.index}].narration",
+                        span="",
+                        why=f"{shot.role.value} shot says and shows nothing",
+                    )
                 )
         spoken = [t for f, t, _ in lines if not f.endswith(".visual") and f != "title"]
         usable = self.usable_selling_points()
         if usable and not any(self.states(p, spoken) for p in usable):
             findings.append(
-                Finding(rule="coverage", field="", span="", why="the script states none of the brief's usable selling points", fix=usable[0])
+                Finding(
+                    rule="coverage",
+                    field="",
+                    span="",
+                    why="the script states none of the brief's usable selling points",
+                    fix=usable[0],
+                )
             )
         return findings
 
@@ -316,7 +398,11 @@ class Reviewer:
                     if key and key in seen and seen[key] != field:
                         findings.append(
                             Finding(
-                                rule="repetition", field=field, span=m.group(0).strip(), start=m.start(), end=m.end(),
+                                rule="repetition",
+                                field=field,
+                                span=m.group(0).strip(),
+                                start=m.start(),
+                                end=m.end(),
                                 why=f"the same sentence is already in {seen[key]}",
                             )
                         )
@@ -341,16 +427,31 @@ class Reviewer:
         if not long:
             return []
         short = ("这款" + name.replace(" ", "")[-2:]) if is_zh(name) else f"this {name.split()[-1].lower()}"
-        hits = [(f, t) for f, t, _ in lines if not f.endswith(".visual") and f != "title" and self._name_spans(t) and any(
-            t[s:e] in (name, name.replace(" ", "")) for s, e in self._name_spans(t))]
+        full = (name, name.replace(" ", ""))
+        hits = [
+            (f, t)
+            for f, t, _ in lines
+            if not f.endswith(".visual") and f != "title" and any(t[s:e] in full for s, e in self._name_spans(t))
+        ]
         return [
             Finding(
-                rule="repetition", field=f, span=name, start=t.find(name), end=t.find(name) + len(name),
+                rule="repetition",
+                field=f,
+                span=name,
+                start=t.find(name),
+                end=t.find(name) + len(name),
                 why=f"the full product name is said in {len(hits)} lines; after the first two use a short reference",
                 fix=short,
             )
             for f, t in hits[2:]
         ]
+
+
+def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with ``spans`` replaced by spaces (same offsets)."""
+    for s, e in spans:
+        text = text[:s] + " " * (e - s) + text[e:]
+    return text
 
 
 def _inside(span: tuple[int, ...], spans: Sequence[tuple[int, int]]) -> bool:
