@@ -253,10 +253,11 @@ def brief_facts(
     points: Sequence[str],
     name_usable: bool = True,
     offer_usable: bool = True,
+    audience_usable: bool = True,
     grammar: GrammarFile | None = None,
 ) -> BriefFacts:
-    """The facts of ``brief`` a template may use: only the usable selling points, the name and offer
-    only when the reviewer found no claim in them."""
+    """The facts of ``brief`` a template may use: only the usable selling points; the name, offer and
+    audience only when usable (the caller passes False for one the reviewer found a claim in)."""
     grammar = grammar or load_grammar(brief.language)
     p = brief.product
     return BriefFacts(
@@ -268,7 +269,7 @@ def brief_facts(
         points=tuple(points),
         price=_price(brief),
         offer=p.offer if offer_usable else "",
-        audience=brief.audience if "\n" not in brief.audience else "",
+        audience=brief.audience if audience_usable and "\n" not in brief.audience else "",
     )
 
 

@@ -366,12 +366,14 @@ class ScriptWriter:
         findings = reviewer.brief_findings()
         banned_fields = {f.field for f in findings}
         points = reviewer.usable_selling_points()
+        # A name with a claim is kept as given (never renamed) and reported; an offer or audience
+        # with one is left out, like a selling point.
         facts = brief_facts(
             brief,
             objective=resolve_objective(brief),
             points=points,
-            name_usable="product.name" not in banned_fields,
             offer_usable="product.offer" not in banned_fields,
+            audience_usable="audience" not in banned_fields,
         )
         ctx = _Brief(brief, reviewer, facts, same_language, findings)
         plans = plan_variants(brief, n, exemplar=exemplars[0] if exemplars else None, seed=seed, points=points)
