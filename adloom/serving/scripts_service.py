@@ -135,9 +135,10 @@ class ScriptRun:
 
 
 def describe_brief_finding(finding: Finding) -> str:
-    """One line an advertiser can act on: where in the brief, what, the rule, and what to do."""
-    todo = f"rephrase it, e.g. {finding.fix!r}" if finding.fix else "remove or rephrase it in the brief"
-    return f"{finding.field}: {finding.span!r} was left out of every script ({finding.why}); {todo}"
+    """One line an advertiser can act on: where in the brief, what, the rule and what the scripts did
+    (the reviewer's ``why`` says both), and the reviewer's suggested wording if it has one."""
+    line = f"{finding.field}: {finding.span!r} ({finding.rule}) — {finding.why.rstrip('. ')}."
+    return line + (f" Suggested wording for the brief: {finding.fix!r}." if finding.fix else "")
 
 
 def generate_scripts(
