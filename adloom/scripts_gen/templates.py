@@ -197,6 +197,7 @@ def template_lines(
     """
     grammar = grammar or load_grammar(brief.language)
     spoken = bool(facts.name) and speech_seconds(facts.name, brief.language) <= MAX_NAME_SHARE * brief.duration_s
+
     def cost(lines: list[TemplateLine]) -> float:
         return sum(_shot_cost(x.narration, brief.language) for x in lines)
 
