@@ -230,7 +230,8 @@ def _choose(
     points = list(facts.points)
     hook_point = points[0] if points and plan.hook_type.value == "surprising_fact" else ""
     next_point = 1 if hook_point and len(points) > 1 else 0
-    features = 0
+    features = 1 if hook_point else 0  # a surprising-fact hook has stated the first point
+    stated_points = min(len(points), roles[1:-1].count(ShotRole.feature) + bool(hook_point))
 
     def fill_slot(slot: _Slot, phrases: Sequence[Phrase | str], *, with_name: bool) -> None:
         values = facts.slots(slot.point)
@@ -263,7 +264,7 @@ def _choose(
                         continue
                     slot.point = points[next_point % len(points)]
                 # "First up" / "还有一点" only make sense when the script states more than one point
-                when = "" if len(points) < 2 else ("first" if features == 0 else "later")
+                when = "" if stated_points < 2 else ("first" if features == 0 else "later")
                 fill_slot(slot, _usable(grammar.roles[candidate], facts, when=when), with_name=False)
                 if slot.options:
                     break
