@@ -169,7 +169,7 @@ _PRICE_STATED = {
 }
 
 
-@pytest.mark.parametrize("case", range(12))
+@pytest.mark.parametrize("case", range(24))
 def test_template_lines_state_only_facts_the_brief_gives(case: int) -> None:
     rng = random.Random(case)
     brief = _random_brief(rng, case)
