@@ -278,9 +278,19 @@ def _choose(
     chosen_patterns: set[str] = set()
     chosen_lines: set[str] = set()
     options: list[list[str]] = []
-    for slot in slots:
+    def unused(slot: _Slot) -> list[tuple[str, str]]:
         fresh = [o for o in slot.options if o[1] not in chosen_patterns and o[0] not in chosen_lines]
-        pick = fresh or [o for o in slot.options if o[0] not in chosen_lines]
+        return fresh or [o for o in slot.options if o[0] not in chosen_lines]
+
+    for slot in slots:
+        pick = unused(slot)
+        for candidate in _STAND_INS.get(slot.role, ()) if not pick and slot.field.startswith("shots[") else ():
+            if candidate == ShotRole.feature:
+                continue  # every point already has its shot
+            slot.role, slot.point = candidate, ""  # every line of this role is already said: another role
+            fill_slot(slot, _usable(grammar.roles[candidate], facts), with_name=False)
+            if pick := unused(slot):
+                break
         if not pick:
             raise ValueError(f"{slot.field} ({slot.role.value}): no phrase fits this brief and passes review")
         chosen_patterns.add(pick[0][1])

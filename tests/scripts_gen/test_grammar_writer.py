@@ -191,7 +191,8 @@ def test_template_lines_state_only_facts_the_brief_gives(case: int) -> None:
         assert all(sh.narration.strip() for sh in s.shots)
         assert reviewer.review_script(s) == []
         name_said = sum(line.count(brief.product.name) for line in [s.hook, *(sh.narration for sh in s.shots[1:])])
-        assert 1 <= name_said <= 2, text
+        assert name_said <= 2, text  # then "this hub" / "这台中枢"
+        assert name_said or s.shots[0].caption == brief.product.name, text  # a name too long to say is shown
 
 
 def test_a_claim_in_the_brief_is_left_out_and_reported_not_renamed() -> None:
