@@ -396,6 +396,7 @@ class ScriptWriter:
         brief, facts = ctx.brief, replace(ctx.facts, points=tuple(p for p in plan.focus if p))
         notes: list[str] = []
         why = "no attempt"
+        llm_tried = False
         for regen in range(self.regenerations):
             variant_seed = seed + 7919 * regen
             try:
@@ -407,7 +408,8 @@ class ScriptWriter:
                 notes.append(f"template seed {variant_seed}: {why}")
                 continue
             lines, prov = template, self._provenance(ctx, variant_seed, notes)
-            if self.backend is not None and regen == 0:
+            if self.backend is not None and not llm_tried:  # the model writes once; regenerations use the grammar
+                llm_tried = True
                 lines, prov = self._llm_lines(ctx, plan, facts, template, seed, notes)
             script, problems = self._checked(ctx, plan, lines, template, prov, facts)
             if script is not None:
