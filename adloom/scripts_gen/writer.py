@@ -14,6 +14,7 @@ finding is emitted. Every line records who wrote it and every rewrite (``Provena
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -311,9 +312,15 @@ class _Brief:
     facts: BriefFacts
     exemplars: Sequence[Script]
     findings: list[Finding]
+    _verdicts: dict[tuple[str, str, ShotRole], bool] = field(default_factory=dict)
 
     def accept(self, text: str, field_: str, role: ShotRole) -> bool:
-        return not self.reviewer.review_line(text, field=field_, role=role)
+        """Whether the reviewer passes ``text`` at ``field_`` (cached: variants share many candidate lines;
+        a line's verdict depends on its kind of field, not on which shot it is in)."""
+        key = (text, re.sub(r"\[\d+\]", "[]", field_), role)
+        if key not in self._verdicts:
+            self._verdicts[key] = not self.reviewer.review_line(text, field=field_, role=role)
+        return self._verdicts[key]
 
 
 class ScriptWriter:
