@@ -266,12 +266,26 @@ class ComplianceFinding(BaseModel):
     end: int = -1
 
 
+class LineOrigin(BaseModel):
+    """Who wrote one line of a script, and every rewrite it went through before it passed review.
+
+    An advertiser approving a script needs to know which words a model chose, which came from our
+    phrase grammar and which were changed after the fact (and why)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    author: Literal["llm", "template", "structured", "advertiser"]
+    original: str = ""  # the text before any rewrite; "" if none
+    rewrites: list[str] = Field(default_factory=list)  # why, e.g. "compliance: 最好 → 很好"
+
+
 class Provenance(BaseModel):
     """How a script came to be: which backend and path produced it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    path: Literal["llm", "template", "structured", "sample", "import"]
+    # "mixed": some lines by the LLM, the rest by the template writer after the LLM's lines failed review
+    path: Literal["llm", "template", "mixed", "structured", "sample", "import"]
     backend: str = ""  # "llamacpp", "openai", "transformers", ""
     model: str = ""
     attempts: int = 0
@@ -279,6 +293,8 @@ class Provenance(BaseModel):
     seed: int | None = None
     elapsed_s: float | None = None
     notes: list[str] = Field(default_factory=list)  # why earlier attempts were rejected, rewrites applied
+    #: Authorship per line, keyed by field path as findings name it: "hook", "cta", "shots[2].narration", ...
+    lines: dict[str, LineOrigin] = Field(default_factory=dict)
 
 
 class Script(BaseModel):

@@ -8,9 +8,11 @@ writer (LLM or template) only fills in the words.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adloom.core.types import Angle, Brief, CtaStrength, HookType, Pacing, Script, ShotRole
+from adloom.scripts_gen.objectives import hook_fits
 
 R = ShotRole
 
@@ -63,19 +65,29 @@ def shot_count(duration_s: float) -> int:
     return max(3, min(8, round(duration_s / 3.2)))
 
 
-def plan_variants(brief: Brief, n: int, *, exemplar: Script | None = None, seed: int = 0) -> list[VariantPlan]:
+def plan_variants(
+    brief: Brief,
+    n: int,
+    *,
+    exemplar: Script | None = None,
+    seed: int = 0,
+    points: Sequence[str] | None = None,
+) -> list[VariantPlan]:
     """N plans with pairwise-distinct (hook type, angle, shot order).
 
     The first plan follows the chosen exemplar's hook type (the advertiser
-    picked it because it is close to what they want); the rest spread over
-    the other hook types, skipping ones the brief cannot support (a price
-    reveal needs a price or an offer).
+    picked it because it is close to what they want) when it fits the brief;
+    the rest spread over the other hook types that fit (:func:`hook_fits`: the
+    objective's hooks, no unboxing a savings plan, no before/after without
+    before/after footage, no price reveal without a price or an offer).
+    ``points`` are the selling points the scripts may state (default: all the
+    brief's; the writer passes only those the reviewer allows).
     """
     if n < 1:
         raise ValueError("n must be at least 1")
     rng = random.Random(f"{brief.id}:{seed}")
     has_price = brief.product.price is not None or bool(brief.product.offer)
-    hooks = [h for h in HookType if has_price or h != HookType.price_reveal]
+    hooks = [h for h in HookType if hook_fits(brief, h)] or [HookType.question]
     rng.shuffle(hooks)
     if exemplar is not None and exemplar.hook_type in hooks:
         hooks.remove(exemplar.hook_type)
@@ -101,7 +113,7 @@ def plan_variants(brief: Brief, n: int, *, exemplar: Script | None = None, seed:
 
     n_shots = shot_count(brief.duration_s)
     pacing = next((p for limit, p in _PACING_BY_DURATION if brief.duration_s <= limit), Pacing.slow)
-    points = list(brief.product.selling_points)
+    points = list(brief.product.selling_points if points is None else points) or [""]
     plans = []
     for i, (hook, angle, order) in enumerate(chosen):
         middle = SHOT_ORDERS[order][: n_shots - 2]

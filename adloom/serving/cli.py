@@ -7,6 +7,7 @@ Every command reports failures as one readable message and an exit code:
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -110,6 +112,12 @@ def _writer(offline_template: bool = False) -> Any:
     return ScriptWriter(backend, attempts=settings.generation_attempts)
 
 
+def _rewrites_note(script: Script) -> str:
+    """How many of the script's lines were rewritten before they passed review ("" if none)."""
+    count = sum(len(o.rewrites) for k, o in script.provenance.lines.items() if k.startswith("shots["))
+    return f"\n{count} rewrite(s)" if count else ""
+
+
 def _scripts_table(scripts: list[Script], title: str) -> Table:
     table = Table(title=title, show_lines=True, expand=True)
     table.add_column("#", justify="right", width=3)
@@ -125,9 +133,19 @@ def _scripts_table(scripts: list[Script], title: str) -> Table:
             f"{s.hook}\n[dim]{' / '.join(x.narration for x in s.shots[1:-1])}[/]\n→ {s.cta}",
             str(len(s.shots)),
             f"{s.duration_s:.1f}",
-            f"{s.provenance.path}\n{s.provenance.backend}×{s.provenance.attempts}",
+            f"{s.provenance.path}\n{s.provenance.backend}×{s.provenance.attempts}" + _rewrites_note(s),
         )
     return table
+
+
+def _print_review_notes(brief_findings: list[Any], dropped: list[str]) -> None:
+    """Tell the advertiser what the copy reviewer left out of the brief, and which variants it dropped."""
+    from adloom.serving.scripts_service import describe_brief_finding
+
+    for f in brief_findings:
+        console.print(f"[yellow]brief:[/] {escape(describe_brief_finding(f))}", highlight=False)
+    for why in dropped:
+        console.print(f"[yellow]not emitted:[/] {escape(why)}", highlight=False)
 
 
 def _run_generate(
@@ -150,7 +168,9 @@ def _run_generate(
             brief, n, store=store, retriever=retriever, writer=writer, exemplar_id=exemplar, seed=seed, progress=step
         )
     console.print(f"exemplars: {', '.join(f'{x.id} ({x.title})' for x in run.exemplars)}", highlight=False)
-    console.print(_scripts_table(run.scripts, f"{brief.product.name} — {n} variants in {run.elapsed_s:.1f}s"))
+    title = f"{brief.product.name} — {len(run.scripts)} variants in {run.elapsed_s:.1f}s"
+    console.print(_scripts_table(run.scripts, title))
+    _print_review_notes(run.brief_findings, run.dropped)
     if out is not None:
         write_run(run, out)
         console.print(f"wrote {out}")
@@ -258,6 +278,13 @@ def _run_render(
             seed=seed,
             progress=step,
         )
+    batch = out / "batch.json"
+    if batch.is_file():  # what the copy reviewer left out of the brief, and variants it never emitted
+        notes = json.loads(batch.read_text(encoding="utf-8"))
+        for line in notes.get("brief_findings", []):
+            console.print(f"[yellow]brief:[/] {escape(line)}", highlight=False)
+        for why in notes.get("dropped", []):
+            console.print(f"[yellow]not emitted:[/] {escape(why)}", highlight=False)
     table = Table(title=f"{brief.product.name}: {sum(o.delivered for o in outcomes)}/{len(outcomes)} delivered")
     for col in ("rank", "creative", "hook / angle", "secs", "score", "gate / decision"):
         table.add_column(col)

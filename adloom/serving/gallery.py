@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from adloom.core.paths import write_atomic
-from adloom.core.types import Brief
+from adloom.core.types import Brief, Script
 from adloom.serving.render_pipeline import CreativeOutcome
 
 _CSS = """
@@ -27,11 +27,28 @@ video{width:100%;max-height:520px;background:#000;border-radius:6px}
 .meta{font-size:13px;color:#444;margin:6px 0} .ok{color:#17803d;font-weight:600} .bad{color:#b3261e;font-weight:600}
 ol{padding-left:18px;font-size:13px;margin:6px 0} li{margin:3px 0} .cap{color:#777}
 details{font-size:12px;color:#555}
+.by{font-size:10px;border-radius:3px;padding:0 3px;color:#fff;background:#888} .by-llm{background:#5b5bd6}
+.by-template{background:#2f7d6d} .rw{font-size:11px;color:#8a5a00}
 """
 
 
 def _rel(path: str | None, page_dir: Path) -> str:
     return escape(os.path.relpath(path, page_dir)) if path else ""
+
+
+def _origin(script: Script, path: str) -> str:
+    """Who wrote the line at ``path`` (llm / template / …) and, if it was rewritten, the original and why."""
+    origin = script.provenance.lines.get(path)
+    if origin is None:
+        return ""
+    tag = f' <span class="by by-{escape(origin.author)}">{escape(origin.author)}</span>'
+    if origin.rewrites:
+        tag += (
+            f' <span class="rw" title="{escape(origin.original)}">rewritten: '
+            + escape("; ".join(origin.rewrites))
+            + f" (was: {escape(origin.original)})</span>"
+        )
+    return tag
 
 
 def _card(o: CreativeOutcome, rank: int, page_dir: Path) -> str:
@@ -58,7 +75,12 @@ def _card(o: CreativeOutcome, rank: int, page_dir: Path) -> str:
     why = f'<div class="meta">decision: {escape(decision)}</div>' if decision else ""
     shots = "".join(
         f"<li><b>{escape(sh.role.value)}</b> {sh.duration_s:.1f}s — {escape(sh.narration)}"
-        + (f' <span class="cap">[{escape(sh.caption)}]</span>' if sh.caption else "")
+        + _origin(s, f"shots[{sh.index}].narration")
+        + (
+            f' <span class="cap">[{escape(sh.caption)}]</span>' + _origin(s, f"shots[{sh.index}].caption")
+            if sh.caption
+            else ""
+        )
         + "</li>"
         for sh in s.shots
     )
@@ -83,7 +105,7 @@ def _card(o: CreativeOutcome, rank: int, page_dir: Path) -> str:
   <div class="meta">written by {escape(s.provenance.path)} ({escape(s.provenance.backend or "no model")}) ·
    {escape(str(metrics.get("video_codec", "")))} {metrics.get("width", "")}×{metrics.get("height", "")}</div>
   <ol>{shots}</ol>
-  <div class="meta">CTA: {escape(s.cta)}</div>
+  <div class="meta">CTA: {escape(s.cta)}{_origin(s, "cta")}</div>
   <details><summary>compliance: {len(s.compliance)} fix(es)</summary>
     <ul>{fixes or "<li>none needed</li>"}</ul></details>
   <details><summary>subtitles &amp; manifest</summary>

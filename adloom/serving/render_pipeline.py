@@ -38,7 +38,7 @@ from adloom.core.storage.db import DecisionRecord
 from adloom.core.types import Aspect, AssetKind, Brief, Creative, CreativeStatus, Language, Script
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
 from adloom.scripts_gen.writer import ScriptWriter
-from adloom.serving.scripts_service import generate_scripts
+from adloom.serving.scripts_service import describe_brief_finding, generate_scripts
 
 MAX_CREATIVES = 200
 #: Silence before a shot's narration starts and after it ends, seconds.
@@ -196,6 +196,8 @@ def plan_batch(
             "fingerprint": fingerprint,
             "brief": brief.model_dump(mode="json"),
             "exemplars": [x.id for x in run.exemplars],
+            "brief_findings": [describe_brief_finding(f) for f in run.brief_findings],
+            "dropped": run.dropped,
             "scripts": [s.model_dump(mode="json") for s in run.scripts],
         },
     )

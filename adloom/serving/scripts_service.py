@@ -15,13 +15,14 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from adloom.core.errors import InputError, NotFoundError
+from adloom.core.errors import GenerationError, InputError, NotFoundError
 from adloom.core.paths import write_atomic
 from adloom.core.registry import registry
 from adloom.core.settings import Settings
 from adloom.core.storage import Store, open_store
 from adloom.core.types import Brief, LibraryItem, Script
 from adloom.scripts_gen.library.retrieval import Hit, LibraryRetriever
+from adloom.scripts_gen.review import Finding
 from adloom.scripts_gen.structure import structure_exemplar
 from adloom.scripts_gen.writer import ScriptWriter
 
@@ -121,11 +122,23 @@ def find_exemplars(retriever: LibraryRetriever, brief: Brief, *, k: int = 6) -> 
 
 @dataclass
 class ScriptRun:
+    """One run's scripts (each passed the copy reviewer), and what the advertiser must be told:
+    claims in the brief the scripts leave out, and variants dropped because they never passed review."""
+
     brief: Brief
     scripts: list[Script]
     exemplars: list[LibraryItem]
     hits: list[Hit] = field(default_factory=list)
     elapsed_s: float = 0.0
+    brief_findings: list[Finding] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def describe_brief_finding(finding: Finding) -> str:
+    """One line an advertiser can act on: where in the brief, what, the rule and what the scripts did
+    (the reviewer's ``why`` says both), and the reviewer's suggested wording if it has one."""
+    line = f"{finding.field}: {finding.span!r} ({finding.rule}) — {finding.why.rstrip('. ')}."
+    return line + (f" Suggested wording for the brief: {finding.fix!r}." if finding.fix else "")
 
 
 def generate_scripts(
@@ -156,21 +169,39 @@ def generate_scripts(
         raise NotFoundError("the creative library is empty; import one with `adloom library import FILE`")
     others = [h.item for h in hits if h.item.id != chosen.id and h.item.language == brief.language]
     exemplars = [chosen, *others[:1]]
-    scripts = writer.generate(
-        brief, n, exemplars=[structure_exemplar(x) for x in exemplars], seed=seed, progress=progress
-    )
+    result = writer.write(brief, n, exemplars=[structure_exemplar(x) for x in exemplars], seed=seed, progress=progress)
+    if not result.scripts:
+        raise GenerationError(
+            "no script variant passed the copy review, so none is emitted: "
+            + "; ".join(result.dropped)
+            + "".join(f"; brief {describe_brief_finding(f)}" for f in result.brief_findings)
+            + ". Add selling points the scripts can state, or check the brief's claims."
+        )
     store.save_brief(brief)
-    store.save_scripts(scripts)
-    return ScriptRun(brief, scripts, exemplars, hits, round(time.perf_counter() - started, 2))
+    store.save_scripts(result.scripts)
+    return ScriptRun(
+        brief,
+        result.scripts,
+        exemplars,
+        hits,
+        round(time.perf_counter() - started, 2),
+        brief_findings=result.brief_findings,
+        dropped=result.dropped,
+    )
 
 
 def write_run(run: ScriptRun, out: Path) -> Path:
-    """Write the run as JSON: the brief, the exemplars used and every script."""
+    """Write the run as JSON: the brief, the exemplars used, every script (with per-line authorship and
+    rewrites in ``provenance.lines``), the brief's own findings and any dropped variant."""
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "brief": run.brief.model_dump(mode="json"),
         "exemplars": [{"id": x.id, "title": x.title} for x in run.exemplars],
         "elapsed_s": run.elapsed_s,
+        "brief_findings": [
+            {**f.model_dump(mode="json"), "message": describe_brief_finding(f)} for f in run.brief_findings
+        ],
+        "dropped": run.dropped,
         "scripts": [s.model_dump(mode="json") for s in run.scripts],
     }
     return write_atomic(out, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

@@ -12,6 +12,7 @@ from adloom.core.types import Brief, Script
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.llm.llamacpp import LlamaCppBackend
 from adloom.scripts_gen.planning import plan_variants
+from adloom.scripts_gen.review import Reviewer
 from adloom.scripts_gen.structure import structure_exemplar
 from adloom.scripts_gen.validation import validate_script
 from adloom.scripts_gen.writer import ScriptWriter, build_prompt, draft_schema
@@ -45,7 +46,9 @@ def test_embedded_model_writes_valid_compliant_variants(lang, backend, library):
         assert checker.check_script(s) == []
         assert language_share(s.full_text(), brief.language) >= 0.75
         assert s.provenance.backend == "llamacpp" and s.provenance.model.endswith(".gguf")
-        assert s.provenance.path in ("llm", "template") and s.provenance.attempts >= 1
+        assert s.provenance.path in ("llm", "template", "mixed") and s.provenance.attempts >= 1
+        assert Reviewer(brief, exemplar=exemplars[0]).review_script(s) == []
+        assert {o.author for o in s.provenance.lines.values()} <= {"llm", "template"}
         assert all(sh.prompt is not None for sh in s.shots)
 
 

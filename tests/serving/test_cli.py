@@ -64,6 +64,26 @@ def test_generate_writes_valid_json(tmp_path: Path):
     assert payload["exemplars"][0]["id"].startswith("lib_")
 
 
+def test_generate_reports_brief_claims_and_records_who_wrote_each_line(tmp_path: Path):
+    points = ["the best robot vacuum in the world", "maps every room with lidar", "8 cm tall, fits under the sofa"]
+    out = tmp_path / "s.json"
+    result = runner.invoke(
+        app,
+        ["scripts", "generate", "--brief", str(_brief(tmp_path, selling_points=points)), "-n", "2"]
+        + ["--template-only", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    findings = payload["brief_findings"]
+    assert any(f["field"] == "product.selling_points[0]" and f["message"] for f in findings)
+    assert "brief:" in result.output and "product.selling_points[0]" in result.output
+    for s in payload["scripts"]:
+        assert "the best" not in json.dumps(s).lower()
+        lines = s["provenance"]["lines"]
+        assert lines["hook"]["author"] == "template" and lines["cta"]["author"] == "template"
+        assert all(f"shots[{i}].narration" in lines for i in range(len(s["shots"])))
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

@@ -77,6 +77,8 @@ def test_batch_renders_gates_ranks_stores_and_writes_a_gallery(tmp_path: Path, r
     page = write_gallery([(brief, outcomes)], tmp_path / "out" / "index.html", title="t")
     html = page.read_text()
     assert html.count("<video") == 2 and "水润保湿精华" in html
+    # every line says who wrote it (here the grammar writer) and the script passed the copy review
+    assert html.count('class="by by-template"') >= sum(len(o.creative.script.shots) for o in outcomes)
 
 
 def test_killed_batch_resumes_to_exactly_the_expected_creatives(tmp_path: Path, real_models: Path):
