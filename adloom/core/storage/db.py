@@ -126,6 +126,16 @@ class FeedbackCounts:
         """The counts of one stored creative/day row."""
         return cls(r.creative_id, r.day, r.impressions, r.plays_3s, r.completions, r.clicks, r.conversions, r.spend)
 
+    @property
+    def creative_day(self) -> tuple[str, date]:
+        """The (creative id, day) of a per-creative, per-day count (what :meth:`Store.feedback_daily` returns)."""
+        if self.creative_id is None or self.day is None:
+            raise ValueError(
+                f"these counts are a group total (creative {self.creative_id!r}, day {self.day}), not one creative "
+                "on one day; take per-day counts from Store.feedback_daily"
+            )
+        return self.creative_id, self.day
+
     def add(self, other: FeedbackCounts) -> None:
         for col in (*_COUNT_COLUMNS, "spend"):
             setattr(self, col, getattr(self, col) + getattr(other, col))
