@@ -1,4 +1,4 @@
-"""DESIGN.md's dependency lines, enforced by import-linter on every test run."""
+"""DESIGN.md's dependency lines (import-linter) and strict typing of core/ and serving/ (mypy), on every test run."""
 
 import subprocess
 import sys
@@ -22,3 +22,17 @@ def test_importing_adloom_loads_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_mypy_strict_on_core_and_serving():
+    """mypy with the project's config ([tool.mypy] in pyproject.toml: strict flags on adloom.core.* and
+    adloom.serving.*); run alone with ``pytest tests/test_architecture.py -k mypy``."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "adloom/core", "adloom/serving"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("Success: no issues found"), proc.stdout + proc.stderr

@@ -86,18 +86,18 @@ def feedback_log(store: Store, seed: int = 0) -> Any:
 
     from adloom.analytics.simulator import CreativeAttributes, ImpressionLog, attribute_columns
 
-    daily = [d for d in store.feedback_daily() if d.impressions > 0]
+    daily = [(*d.creative_day, d) for d in store.feedback_daily() if d.impressions > 0]
     if not daily:
         raise NotFoundError("no counted feedback in the store: import events with `adloom feedback import` first")
-    ids = sorted({d.creative_id for d in daily})
+    ids = sorted({cid for cid, _, _ in daily})
     creatives = {c: store.get_creative(c) for c in ids}
     index = {c: i for i, c in enumerate(ids)}
-    day0 = min(d.day for d in daily)
-    total = sum(d.impressions for d in daily)
+    day0 = min(day for _, day, _ in daily)
+    total = sum(d.impressions for _, _, d in daily)
     keep = min(1.0, MAX_FEEDBACK_ROWS / total)
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("creative", "day", "play_3s", "click", "conversion")}
-    for d in daily:
+    for cid, day, d in daily:
         n = max(1, round(d.impressions * keep))
         clicks, convs, plays = (min(n, round(v * keep)) for v in (d.clicks, d.conversions, d.plays_3s))
         click = np.zeros(n, np.int8)
@@ -107,8 +107,8 @@ def feedback_log(store: Store, seed: int = 0) -> Any:
         order = rng.permutation(n)
         play = np.zeros(n, np.int8)
         play[rng.choice(n, size=plays, replace=False)] = 1
-        parts["creative"].append(np.full(n, index[d.creative_id], np.int32))
-        parts["day"].append(np.full(n, (d.day - day0).days, np.int16))
+        parts["creative"].append(np.full(n, index[cid], np.int32))
+        parts["day"].append(np.full(n, (day - day0).days, np.int16))
         parts["click"].append(click[order])
         parts["conversion"].append(conv[order])
         parts["play_3s"].append(play)
@@ -128,7 +128,7 @@ def feedback_log(store: Store, seed: int = 0) -> Any:
         }
     ).sort_values("day", kind="stable", ignore_index=True)
     attrs = [CreativeAttributes.from_script(creatives[c].script) for c in ids]
-    first_day = {c: min((d.day - day0).days for d in daily if d.creative_id == c) for c in ids}
+    first_day = {c: min((day - day0).days for cid, day, _ in daily if cid == c) for c in ids}
     cre = pd.DataFrame(
         {
             "key": ids,
@@ -222,7 +222,7 @@ def score_scripts(
     n = len(scripts)
 
     def mean(v: np.ndarray) -> np.ndarray:
-        return v.reshape(n, n_contexts).mean(axis=1)
+        return np.asarray(v.reshape(n, n_contexts).mean(axis=1))
 
     return ScriptScores(mean(pred.ctr), mean(pred.cvr), mean(pred.ctcvr), mean(pred.ctr_std))
 

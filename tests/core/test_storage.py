@@ -1,3 +1,4 @@
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -5,7 +6,17 @@ from sqlalchemy import inspect
 
 from adloom.core.errors import NotFoundError
 from adloom.core.storage import open_store
-from adloom.core.types import Creative, Job, JobStatus, LibraryItem, Performance, Provenance, Script, Shot
+from adloom.core.types import (
+    Creative,
+    FeedbackEvent,
+    Job,
+    JobStatus,
+    LibraryItem,
+    Performance,
+    Provenance,
+    Script,
+    Shot,
+)
 
 
 def _item(i: int, industry: str = "food", language: str = "en") -> LibraryItem:
@@ -134,3 +145,27 @@ def test_model_versions_register_once_and_latest_is_newest(tmp_path: Path):
     assert [m.version for m in store.list_models()] == ["v2", "v1"]
     with pytest.raises(InputError, match="already registered"):
         store.register_model(ModelVersion("v1", "/elsewhere"))
+
+
+def test_feedback_counts_know_whether_they_are_one_creative_on_one_day(tmp_path: Path):
+    """Daily rows carry their (creative, day) key, typed; a per-creative total has no day and says so."""
+    store = open_store(f"sqlite:///{tmp_path}/fb.db")
+    creative = Creative(id="crv_a", script=_item(0).script)
+    store.save_creatives([creative])
+    ts = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    events = [
+        FeedbackEvent(event_id="i1", creative_id="crv_a", kind="impression", ts=ts, count=4),
+        FeedbackEvent(event_id="c1", creative_id="crv_a", kind="click", ts=ts, count=1),
+        FeedbackEvent(event_id="i2", creative_id="crv_a", kind="impression", ts=ts + timedelta(hours=1), count=2),
+    ]
+    assert [d.status for d in store.ingest_feedback(events)] == ["counted"] * 3
+
+    daily = store.feedback_daily()
+    assert [(d.creative_day, d.impressions, d.clicks) for d in daily] == [
+        (("crv_a", date(2026, 3, 1)), 4, 1),
+        (("crv_a", date(2026, 3, 2)), 2, 0),
+    ]
+    total = store.feedback_totals_by_creative()["crv_a"]
+    assert (total.impressions, total.clicks) == (6, 1)
+    with pytest.raises(ValueError, match="group total"):
+        _ = total.creative_day

@@ -10,20 +10,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, create_engine, event, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from adloom.core.errors import InputError, NotFoundError, StorageError
 from adloom.core.redact import mask_url, redact
 from adloom.core.storage.tables import (
+    Base,
     BriefRow,
     CreativeRow,
     FeedbackDailyRow,
@@ -56,7 +59,7 @@ def _alembic_config(url: str) -> Config:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects are untyped
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
     cur.execute("PRAGMA foreign_keys=ON")
@@ -66,6 +69,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objec
 
 #: Bound parameters per ``IN (...)`` query; SQLite's historic limit is 999.
 _IN_BATCH = 400
+_T = TypeVar("_T")
 
 #: Which daily column each event kind adds to (spend adds ``value``, the others ``count``).
 _KIND_COLUMN: dict[FeedbackKind, str] = {
@@ -100,6 +104,37 @@ class FeedbackCounts:
     clicks: int = 0
     conversions: int = 0
     spend: float = 0.0
+
+    @classmethod
+    def of(cls, creative_id: str | None, day: date | None, values: Sequence[Any]) -> FeedbackCounts:
+        """Counts from ``values`` in ``(*_COUNT_COLUMNS, "spend")`` order, e.g. a daily row's columns or SQL sums
+        (a sum over no rows is NULL: counted as 0)."""
+        impressions, plays_3s, completions, clicks, conversions, spend = values
+        return cls(
+            creative_id,
+            day,
+            int(impressions or 0),
+            int(plays_3s or 0),
+            int(completions or 0),
+            int(clicks or 0),
+            int(conversions or 0),
+            float(spend or 0.0),
+        )
+
+    @classmethod
+    def of_row(cls, r: FeedbackDailyRow) -> FeedbackCounts:
+        """The counts of one stored creative/day row."""
+        return cls(r.creative_id, r.day, r.impressions, r.plays_3s, r.completions, r.clicks, r.conversions, r.spend)
+
+    @property
+    def creative_day(self) -> tuple[str, date]:
+        """The (creative id, day) of a per-creative, per-day count (what :meth:`Store.feedback_daily` returns)."""
+        if self.creative_id is None or self.day is None:
+            raise ValueError(
+                f"these counts are a group total (creative {self.creative_id!r}, day {self.day}), not one creative "
+                "on one day; take per-day counts from Store.feedback_daily"
+            )
+        return self.creative_id, self.day
 
     def add(self, other: FeedbackCounts) -> None:
         for col in (*_COUNT_COLUMNS, "spend"):
@@ -161,7 +196,7 @@ class ModelVersion:
     path: str
     kind: str = "predictor"
     config_hash: str = ""
-    metrics: dict | None = None
+    metrics: dict[str, Any] | None = None
     n_train: int = 0
     created_at: datetime | None = None
 
@@ -186,9 +221,14 @@ def _funnel_violation(totals: FeedbackCounts, ev: FeedbackEvent) -> str | None:
     )
 
 
-def _batches(items: Sequence, n: int = _IN_BATCH) -> Iterator[Sequence]:
+def _batches(items: Sequence[_T], n: int = _IN_BATCH) -> Iterator[Sequence[_T]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
+
+
+def _table(mapped: type[Base]) -> Table:
+    """The Core table of a mapped class, for plain executemany inserts (``__table__`` is typed as any FROM clause)."""
+    return Base.metadata.tables[mapped.__tablename__]
 
 
 def _event_from_row(r: FeedbackEventRow) -> FeedbackEvent:
@@ -226,7 +266,13 @@ class Store:
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
-        return self.revision()
+        revision = self.revision()
+        if revision is None:
+            raise StorageError(
+                f"the database at {self.engine.url.render_as_string()} has no schema revision "
+                f"after migrating to head; check that the migrations in {_MIGRATIONS} are installed"
+            )
+        return revision
 
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -426,13 +472,11 @@ class Store:
             keys = sorted({(ev.creative_id, event_day(ev.ts)) for _, ev in fresh})
             totals: dict[tuple[str, date], FeedbackCounts] = {}
             held_rows: list[FeedbackEventRow] = []
-            for batch in _batches(keys, _IN_BATCH // 2):
-                key_in = tuple_(FeedbackDailyRow.creative_id, FeedbackDailyRow.day).in_(batch)
+            for key_batch in _batches(keys, _IN_BATCH // 2):
+                key_in = tuple_(FeedbackDailyRow.creative_id, FeedbackDailyRow.day).in_(key_batch)
                 for r in s.scalars(select(FeedbackDailyRow).where(key_in)):
-                    totals[(r.creative_id, r.day)] = FeedbackCounts(
-                        r.creative_id, r.day, *(getattr(r, c) for c in _COUNT_COLUMNS), r.spend
-                    )
-                held_in = tuple_(FeedbackEventRow.creative_id, FeedbackEventRow.day).in_(batch)
+                    totals[(r.creative_id, r.day)] = FeedbackCounts.of_row(r)
+                held_in = tuple_(FeedbackEventRow.creative_id, FeedbackEventRow.day).in_(key_batch)
                 held_rows.extend(s.scalars(select(FeedbackEventRow).where(FeedbackEventRow.status == "held", held_in)))
             existing_keys = set(totals)
 
@@ -450,22 +494,23 @@ class Store:
             reasons: dict[str, str] = {}
             progress = True
             while progress and pending:
-                progress, left = False, []
-                for ev, i in pending:
+                progress = False
+                left: list[tuple[FeedbackEvent, int | None]] = []
+                for ev, at in pending:
                     key = (ev.creative_id, event_day(ev.ts))
                     t = totals.setdefault(key, FeedbackCounts(*key))
                     why = _funnel_violation(t, ev)
                     if why is None:
                         col = _KIND_COLUMN[ev.kind]
                         setattr(t, col, getattr(t, col) + (ev.value if ev.kind is FeedbackKind.spend else ev.count))
-                        counted.append((ev, i))
+                        counted.append((ev, at))
                         progress = True
                     else:
                         reasons[ev.event_id] = why
-                        left.append((ev, i))
+                        left.append((ev, at))
                 pending = left
 
-            def row(ev: FeedbackEvent, status: str, reason: str | None) -> dict:
+            def row(ev: FeedbackEvent, status: str, reason: str | None) -> dict[str, Any]:
                 return {
                     "event_id": ev.event_id,
                     "creative_id": ev.creative_id,
@@ -481,24 +526,24 @@ class Store:
                     "received_at": now,
                 }
 
-            new_rows: list[dict] = []
+            new_rows: list[dict[str, Any]] = []
             released: list[str] = []
-            for ev, i in counted:
-                if i is None:
+            for ev, at in counted:
+                if at is None:
                     released.append(ev.event_id)
                 else:
-                    decisions[i] = FeedbackDecision(ev.event_id, "counted")
+                    decisions[at] = FeedbackDecision(ev.event_id, "counted")
                     new_rows.append(row(ev, "counted", None))
-            for ev, i in pending:
-                if i is None:
+            for ev, at in pending:
+                if at is None:
                     continue  # still held, already stored
                 if hold:
-                    decisions[i] = FeedbackDecision(ev.event_id, "held", reasons[ev.event_id])
+                    decisions[at] = FeedbackDecision(ev.event_id, "held", reasons[ev.event_id])
                     new_rows.append(row(ev, "held", reasons[ev.event_id]))
                 else:
-                    decisions[i] = FeedbackDecision(ev.event_id, "rejected", reasons[ev.event_id])
+                    decisions[at] = FeedbackDecision(ev.event_id, "rejected", reasons[ev.event_id])
             if new_rows:
-                s.execute(insert(FeedbackEventRow.__table__), new_rows)  # Core executemany: no ORM bookkeeping
+                s.execute(insert(_table(FeedbackEventRow)), new_rows)  # Core executemany: no ORM bookkeeping
             for batch in _batches(released):
                 s.execute(
                     update(FeedbackEventRow)
@@ -518,7 +563,7 @@ class Store:
             if ups := [d for d in daily if (d["creative_id"], d["day"]) in existing_keys]:
                 s.execute(update(FeedbackDailyRow), ups)
             if ins := [d for d in daily if (d["creative_id"], d["day"]) not in existing_keys]:
-                s.execute(insert(FeedbackDailyRow.__table__), ins)
+                s.execute(insert(_table(FeedbackDailyRow)), ins)
         return [decisions[i] for i in range(len(events))] + [FeedbackDecision(e, "released") for e in released]
 
     def feedback_daily(
@@ -538,10 +583,7 @@ class Store:
         out: list[FeedbackCounts] = []
         with self.session() as s:
             for stmt in stmts:
-                out += [
-                    FeedbackCounts(r.creative_id, r.day, *(getattr(r, c) for c in _COUNT_COLUMNS), r.spend)
-                    for r in s.scalars(stmt)
-                ]
+                out += [FeedbackCounts.of_row(r) for r in s.scalars(stmt)]
         out.sort(key=lambda c: (c.day, c.creative_id))
         return out
 
@@ -555,8 +597,7 @@ class Store:
             )
         with self.session() as s:
             return {
-                cid: FeedbackCounts(cid, None, *(int(v or 0) for v in vals[:-1]), float(vals[-1] or 0.0))
-                for cid, *vals in s.execute(stmt)
+                cid: FeedbackCounts.of(cid, None, vals) for cid, *vals in s.execute(stmt)
             }
 
     def feedback_breakdown(

@@ -7,6 +7,7 @@ on, so adding a field to a type needs no migration unless it must be queried.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,7 +33,7 @@ class LibraryItemRow(Base):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     conversions: Mapped[int] = mapped_column(Integer, default=0)
     spend: Mapped[float] = mapped_column(Float, default=0.0)
-    script_json: Mapped[dict] = mapped_column(JSON)
+    script_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     media_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -46,7 +47,7 @@ class BriefRow(Base):
     campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     industry: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8))
-    body_json: Mapped[dict] = mapped_column(JSON)
+    body_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -61,7 +62,7 @@ class ScriptRow(Base):
     angle: Mapped[str] = mapped_column(String(32))
     path: Mapped[str] = mapped_column(String(16))
     backend: Mapped[str] = mapped_column(String(32))
-    body_json: Mapped[dict] = mapped_column(JSON)
+    body_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -72,8 +73,8 @@ class JobRow(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
-    params_json: Mapped[dict] = mapped_column(JSON)
-    result_json: Mapped[dict] = mapped_column(JSON)
+    params_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -87,7 +88,7 @@ class CreativeRow(Base):
     campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     script_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
-    body_json: Mapped[dict] = mapped_column(JSON)
+    body_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -152,7 +153,7 @@ class RankingDecisionRow(Base):
     score: Mapped[float] = mapped_column(Float)
     baseline: Mapped[float] = mapped_column(Float)
     uncertainty: Mapped[float] = mapped_column(Float)
-    scores_json: Mapped[dict] = mapped_column(JSON)
+    scores_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -166,7 +167,7 @@ class ModelVersionRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     path: Mapped[str] = mapped_column(Text)
     config_hash: Mapped[str] = mapped_column(String(64))
-    metrics_json: Mapped[dict] = mapped_column(JSON)
+    metrics_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     n_train: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
