@@ -11,10 +11,13 @@ inside each command so ``adloom --help`` stays fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 live_app = typer.Typer(help="Digital-human live-commerce rooms.", no_args_is_help=True)
 
@@ -23,6 +26,11 @@ def _cli() -> Any:
     from adloom.serving import cli
 
     return cli
+
+
+def _friendly(fn: F) -> F:
+    """The CLI's error handler (adloom errors → a red message and an exit code), typed for this module."""
+    return cast(F, _cli()._friendly(fn))
 
 
 def _service() -> Any:
@@ -47,7 +55,7 @@ def start(
 ) -> None:
     """Start a room in the background (one process per room); resumes its schedule if it ran before."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         rooms = _service()
 
@@ -71,7 +79,7 @@ def run(
 ) -> None:
     """Run a room in the foreground until Ctrl-C (what `start` runs in the background)."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         rooms = _service()
 
@@ -84,7 +92,7 @@ def run(
 def stop(room: Annotated[str, typer.Argument(help="Room id (or its YAML file).")]) -> None:
     """Stop a running room; its position in the schedule is saved for the next start."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         rooms = _service()
 
@@ -103,7 +111,7 @@ def status(
 ) -> None:
     """What a room is doing: product on air, position, comments and answers counted."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         from rich.table import Table
 
@@ -153,7 +161,7 @@ def say(
 ) -> None:
     """Make the presenter say a line now; the script resumes after it."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         rooms = _service()
 
@@ -173,7 +181,7 @@ def comment(
 ) -> None:
     """Post a viewer comment to a running room (as the platform's comment feed would)."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         rooms = _service()
 
@@ -194,7 +202,7 @@ def script(
 ) -> None:
     """Write the room's looping live script to adopt or edit (set `script: FILE` in the room to use it)."""
 
-    @_cli()._friendly
+    @_friendly
     def go() -> None:
         from adloom.scripts_gen.live_script import LiveScriptWriter, save_live_script
 

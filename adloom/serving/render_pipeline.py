@@ -541,7 +541,7 @@ def render_batch(
                 job = futures[fut]
                 try:
                     result = fut.result()
-                    _write_json(Path(job["dir"]) / "result.json", result)
+                    _write_json(Path(str(job["dir"])) / "result.json", result)
                 except Exception as exc:  # noqa: BLE001 - one creative's failure must not end the batch
                     result = {"id": job["id"], "script": job["script"], "error": f"{type(exc).__name__}: {exc}"}
                 results.append((result, False))

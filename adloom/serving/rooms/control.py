@@ -125,7 +125,7 @@ class ControlGuard:
 def control_app(runtime: RoomRuntime, token: str, on_stop: Callable[[], None]) -> FastAPI:
     """The room's loopback control API. Every call needs the ``X-Adloom-Token`` header from run.json."""
     app = FastAPI(title=f"adloom live room {runtime.rf.room_id}", openapi_url=None, docs_url=None, redoc_url=None)
-    app.add_middleware(ControlGuard, token=token)  # type: ignore[arg-type]
+    app.add_middleware(ControlGuard, token=token)
 
     @app.exception_handler(InputError)
     def _bad(_: Any, exc: InputError) -> JSONResponse:

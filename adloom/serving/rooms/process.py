@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from adloom.core.errors import AdloomError, BackendUnavailableError, InputError, NotFoundError
 from adloom.core.paths import safe_filename
@@ -286,9 +286,9 @@ def room_status(ref: str | None = None, *, settings: Settings | None = None) -> 
 
 def say(ref: str, text: str, *, settings: Settings | None = None) -> dict[str, Any]:
     info = _require_running(resolve_room_ref(ref, settings), settings)
-    return call(info, "POST", "/say", {"text": text})
+    return cast(dict[str, Any], call(info, "POST", "/say", {"text": text}))
 
 
 def comment(ref: str, viewer: str, text: str, *, settings: Settings | None = None) -> dict[str, Any]:
     info = _require_running(resolve_room_ref(ref, settings), settings)
-    return call(info, "POST", "/comment", {"viewer": viewer, "text": text})
+    return cast(dict[str, Any], call(info, "POST", "/comment", {"viewer": viewer, "text": text}))

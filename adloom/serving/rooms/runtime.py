@@ -175,7 +175,7 @@ class RoomRuntime:
 
     def session_status(self) -> dict[str, Any]:
         raw = self.session.status()
-        out = dataclasses.asdict(raw) if dataclasses.is_dataclass(raw) else dict(raw)
+        out = dataclasses.asdict(raw) if dataclasses.is_dataclass(raw) and not isinstance(raw, type) else dict(raw)
         latencies = getattr(self.session, "latencies", None)
         if callable(latencies):  # the media session: comment arrival → presenter stops / first answer audio
             recent = latencies()[-50:]
