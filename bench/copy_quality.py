@@ -96,7 +96,11 @@ def load_briefs(patterns: str = "*") -> list[Brief]:
 
 
 def copy_lines(script: Script) -> list[tuple[str, str]]:
-    """(field path, text) of the lines a viewer hears or reads: hook, narration, captions, CTA."""
+    """(field path, text) of the lines a viewer hears or reads: hook, narration, captions, CTA.
+
+    Every field counts, as the reviewer reviews every field: the hook and CTA are usually also the
+    first and last shot's narration, so those texts count twice (for the baseline and today alike).
+    """
     lines = [("hook", script.hook)]
     for shot in script.shots:
         lines.append((f"shots[{shot.index}].narration", shot.narration))
@@ -246,37 +250,41 @@ def against_baseline(now: dict[str, Any], baseline: dict[str, Any]) -> dict[str,
     return ratios
 
 
-def print_figures(fig: dict[str, Any], ratios: dict[str, float], baseline: dict[str, Any] | None) -> None:
-    print(f"\n{fig['briefs']} briefs, {fig['scripts']} scripts; paths: {fig['paths']}")
+def format_figures(fig: dict[str, Any], ratios: dict[str, float], baseline: dict[str, Any] | None) -> str:
+    """The figures as the lines the bench prints (and the HTML page shows at its top)."""
+    out: list[str] = []
+    line = out.append
+    line(f"{fig['briefs']} briefs, {fig['scripts']} scripts; paths: {fig['paths']}")
     if "shippable" in fig:
-        print("shippable (zero findings):")
+        line("shippable (zero findings):")
         for key, val in fig["shippable"].items():
             if val is not None:
-                print(f"  {key:9} {val['rate']:6.1%}  ({val['shippable']}/{val['of']})")
-        print(f"  scripts with a compliance or grounding finding: {fig['scripts_with_compliance_or_grounding']}")
-        print(f"findings per 100 copy lines ({fig['lines']} lines):")
+                line(f"  {key:9} {val['rate']:6.1%}  ({val['shippable']}/{val['of']})")
+        line(f"  scripts with a compliance or grounding finding: {fig['scripts_with_compliance_or_grounding']}")
+        line(f"findings per 100 copy lines ({fig['lines']} lines):")
         for rule, rate in fig["findings_per_100_lines"].items():
-            print(f"  {rule:11} {rate:6.1f}")
-        print(f"set-level findings: {fig['set_findings'] or 'none'}; brief findings: {fig['brief_findings'] or 'none'}")
+            line(f"  {rule:11} {rate:6.1f}")
+        line(f"set-level findings: {fig['set_findings'] or 'none'}; brief findings: {fig['brief_findings'] or 'none'}")
     v = fig["variety"]
-    print(
+    line(
         f"variety: distinct-2 {v['distinct_2']:.3f}, distinct-3 {v['distinct_3']:.3f}, "
         f"hook spread {v['hook_spread']:.2f}, angle spread {v['angle_spread']:.2f}"
     )
     s = fig["seconds_per_variant"]
-    print(
+    line(
         f"seconds per variant: writer median {s['writer_median']:.2f}, writer mean {s['writer_mean']:.2f}, "
         f"wall mean {s['wall_mean']:.2f}"
     )
     if ratios:
-        print(
+        line(
             f"today / baseline ({baseline['commit'][:10]} {baseline['date'][:10]}, "
             f"{ratios['briefs_compared']} briefs in common):"
         )
         for key in ("distinct_2", "distinct_3", "hook_spread", "angle_spread", "seconds_per_variant"):
-            print(f"  {key:20} {ratios[key]:.2f}x")
+            line(f"  {key:20} {ratios[key]:.2f}x")
     elif baseline is not None:
-        print("no brief in common with the baseline; no ratios")
+        line("no brief in common with the baseline; no ratios")
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------- html
@@ -336,11 +344,26 @@ def _finding_html(f: FindingLike) -> str:
     return f'<div class="finding">{rule}{where}{span}: {html.escape(f.why)}{fix}</div>'
 
 
+def shown_as(script: Script) -> dict[str, str]:
+    """Fields the page folds into another because they hold the same text (first shot = hook, last = CTA)."""
+    first, last = script.shots[0], script.shots[-1]
+    folded = {}
+    if first.narration.strip() == script.hook.strip():
+        folded[f"shots[{first.index}].narration"] = "hook"
+    if last.narration.strip() == script.cta.strip():
+        folded[f"shots[{last.index}].narration"] = "cta"
+    return folded
+
+
 def _script_rows(script: Script, findings: Sequence[FindingLike]) -> str:
     roles = {f"shots[{s.index}]": s.role.value for s in script.shots}
+    roles |= {"hook": f"{script.shots[0].role.value} (shot 0)", "cta": f"{script.shots[-1].role.value} (last shot)"}
+    folded = shown_as(script)
     rows = []
     for path, text in copy_lines(script):
-        here = [f for f in findings if f.field == path]
+        if path in folded:
+            continue
+        here = [f for f in findings if folded.get(f.field, f.field) == path]
         role = roles.get(path.split(".")[0], path)
         rows.append(
             f'<tr><td class="f">{html.escape(path)}<br>{html.escape(role)}</td>'
@@ -384,7 +407,8 @@ def render_html(runs: Sequence[BriefRun], fig: dict[str, Any], summary: str) -> 
         for i, script in enumerate(run.scripts):
             findings = run.findings[i] if run.findings else []
             cls = "ok" if not findings else "bad"
-            elsewhere = [f for f in findings if f.field not in {p for p, _ in copy_lines(script)}]
+            shown = {p for p, _ in copy_lines(script)} - set(shown_as(script))
+            elsewhere = [f for f in findings if shown_as(script).get(f.field, f.field) not in shown]
             parts.append(
                 f"<div class='script {cls}'><b>variant {i + 1}</b> · {script.hook_type.value} / "
                 f"{script.angle.value} · path {script.provenance.path} · "
@@ -468,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fig = figures(runs, reviewed=reviewed)
     baseline = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline.is_file() else None
     ratios = against_baseline(fig, baseline) if baseline else {}
-    print_figures(fig, ratios, baseline)
+    report = format_figures(fig, ratios, baseline)
+    print("\n" + report)
     command = "python bench/copy_quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     record = {
         "commit": _commit(),
@@ -486,8 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {path}")
     if args.html is not None:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        summary = json.dumps({k: fig[k] for k in fig if not k.endswith("_by_brief")}, ensure_ascii=False, indent=1)
-        args.html.write_text(render_html(runs, fig, f"{command}\n{conditions}\n{summary}"), encoding="utf-8")
+        args.html.write_text(render_html(runs, fig, f"{command}\n{conditions}\n\n{report}"), encoding="utf-8")
         print(f"wrote {args.html}")
     return 0
 
