@@ -123,3 +123,30 @@ def test_highlight_escapes_and_marks_by_span_or_offsets(bench: ModuleType) -> No
     assert by_span == "&lt;b&gt;<mark>最好</mark>的&lt;/b&gt; earbuds"
     by_offsets = bench.highlight(text, [_Finding("grounding", "hook", "", 11, 18)])
     assert by_offsets.endswith("<mark>earbuds</mark>")
+
+
+def test_the_real_reviewer_scores_the_bench(bench: ModuleType) -> None:
+    """With adloom's Reviewer: shippable means review_script found nothing; a planted caption is caught."""
+    from adloom.scripts_gen.review import Reviewer
+
+    runs = _template_runs(bench)
+    bench.review_all(runs, bench.reviewer_review)
+    for run in runs:
+        reviewer = Reviewer(run.brief)
+        assert run.findings == [reviewer.review_script(s) for s in run.scripts]
+        assert run.brief_findings == reviewer.brief_findings()
+    before = bench.figures(runs, reviewed=True)
+    clean = sum(not fs for r in runs for fs in r.findings)
+    assert before["shippable"]["overall"]["shippable"] == clean
+
+    run, i = next(((r, i) for r in runs for i, fs in enumerate(r.findings) if not fs), (runs[0], 0))
+    was_clean = not run.findings[i]
+    run.scripts[i].shots[1].caption = PLANT
+    bench.review_all(runs, bench.reviewer_review)
+    after = bench.figures(runs, reviewed=True)
+    assert any(f.rule == "meta" and f.field == "shots[1].caption" for f in run.findings[i])
+    assert after["shippable"]["overall"]["shippable"] == clean - was_clean
+    assert after["findings_per_100_lines"]["meta"] > before["findings_per_100_lines"].get("meta", 0.0)
+    # the yogurt brief's 降血糖 is reported to the advertiser, not silently dropped
+    yogurt = next(r for r in runs if r.brief.id == "cb_food_zh_yogurt")
+    assert any(f.rule == "brief" and "降血糖" in f.span for f in yogurt.brief_findings)
