@@ -304,7 +304,9 @@ mark{background:#ffd7d1;border-bottom:2px solid #d2452f;padding:0 1px}
 .finding{font-size:12px;color:#a12c1c;margin:2px 0} .fix{color:#2e6d3f}
 .rule{display:inline-block;background:#d2452f;color:#fff;border-radius:3px;padding:0 4px;margin-right:4px}
 .brieff{background:#fff4e5;border:1px solid #f0b46a;padding:6px 10px;border-radius:4px;font-size:13px}
-.summary{background:#fff;border:1px solid #ddd;padding:8px 12px;white-space:pre-wrap;font-size:13px}
+.summary{background:#fff;border:1px solid #ddd;padding:8px 12px;white-space:pre-wrap;font-size:13px;
+  overflow-wrap:anywhere}
+.script.unreviewed{border-left:6px solid #999}
 """
 
 
@@ -405,14 +407,16 @@ def render_html(runs: Sequence[BriefRun], fig: dict[str, Any], summary: str) -> 
             parts += [_finding_html(f) for f in run.brief_findings]
             parts.append("</div>")
         for i, script in enumerate(run.scripts):
-            findings = run.findings[i] if run.findings else []
-            cls = "ok" if not findings else "bad"
+            reviewed = bool(run.findings)
+            findings = run.findings[i] if reviewed else []
+            cls = "unreviewed" if not reviewed else ("ok" if not findings else "bad")
+            verdict = f"{len(findings)} finding(s)" if reviewed else "not reviewed"
             shown = {p for p, _ in copy_lines(script)} - set(shown_as(script))
             elsewhere = [f for f in findings if shown_as(script).get(f.field, f.field) not in shown]
             parts.append(
                 f"<div class='script {cls}'><b>variant {i + 1}</b> · {script.hook_type.value} / "
                 f"{script.angle.value} · path {script.provenance.path} · "
-                f"{script.provenance.elapsed_s or 0:.1f}s · {len(findings)} finding(s)"
+                f"{script.provenance.elapsed_s or 0:.1f}s · {verdict}"
                 + _script_rows(script, findings)
                 + "".join(_finding_html(f) for f in elsewhere)
                 + "</div>"
