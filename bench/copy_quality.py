@@ -292,7 +292,7 @@ def format_figures(fig: dict[str, Any], ratios: dict[str, float], baseline: dict
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
-  "Noto Sans",sans-serif;margin:24px;color:#1d1d1f;background:#fafafa;max-width:1200px}
+  "Noto Sans","Noto Color Emoji",sans-serif;margin:24px;color:#1d1d1f;background:#fafafa;max-width:1200px}
 h1{font-size:22px} h2{font-size:18px;margin:28px 0 4px;border-top:2px solid #ccc;padding-top:12px}
 .meta{color:#555;font-size:13px;margin-bottom:8px;overflow-wrap:anywhere}
 .script{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;margin:12px 0}
