@@ -10,9 +10,12 @@ The rules are data, not code: ``adloom/data/compliance/rules.yaml`` is the table
 a legal reviewer edits, one entry per rule with its ``patterns`` (zh/en regular
 expressions), context ``exceptions``, ``severity`` (block / rewrite / warn),
 ``why`` (the article) and ``suggestion`` (the compliant rewrite; ``''`` drops the
-sentence). A project's own rules file (setting ``compliance_terms``) has the
-same format and goes through the same loader, :func:`load_rules_file`; the
-older ``terms:`` table of banned words per industry still loads through it.
+sentence; ``\\g<name>`` keeps a named group of the match and ``{a}`` becomes the article the
+following noun needs, per the file's ``articles`` section). A suggestion never turns one claim
+into another: a claim that cannot stand is dropped or reported. A project's own rules file
+(setting ``compliance_terms``) has the same format and goes through the same loader,
+:func:`load_rules_file`; the older ``terms:`` table of banned words per industry still loads
+through it.
 Regular expressions are compiled when a file is loaded, and a bad one is
 reported with its file, key path and line.
 
@@ -42,6 +45,7 @@ from adloom.core.settings import get_settings
 from adloom.core.types import ComplianceFinding, Industry, Language, Script
 
 __all__ = [
+    "Articles",
     "ComplianceChecker",
     "Rule",
     "RuleEntry",
