@@ -35,7 +35,7 @@ CORPUS = REPO / "tests" / "fixtures" / "compliance_corpus.tsv"
 #: Hashes recorded from the code before the data-file move (see the module docstring).
 EXPECTED = {
     "sample_library": "e5a651cbd226442aed6b41079391ce500f4febf25e20752b9917433c8dc6532e",
-    "compliance": "2c5bc978fda878e403d52675b6087f77f3211bdad0eefb4325137e05f88ddaeb",
+    "compliance": "3732d2a7867b6581391fa1380c412c03854b1118b5c3a700ce2775babfadc320",
     "shot_prompts": "77e6374e9a84bc7949f9d57316b2d183fcd63cbfecb8245cef6a18ecc263b715",
     "render_frame": "3ee6b111cda6618ce35ca8994caaf56e556d8f32fc3cbec94d3036fd6f418a7f",
 }

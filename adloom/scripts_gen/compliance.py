@@ -10,9 +10,12 @@ The rules are data, not code: ``adloom/data/compliance/rules.yaml`` is the table
 a legal reviewer edits, one entry per rule with its ``patterns`` (zh/en regular
 expressions), context ``exceptions``, ``severity`` (block / rewrite / warn),
 ``why`` (the article) and ``suggestion`` (the compliant rewrite; ``''`` drops the
-sentence). A project's own rules file (setting ``compliance_terms``) has the
-same format and goes through the same loader, :func:`load_rules_file`; the
-older ``terms:`` table of banned words per industry still loads through it.
+sentence; ``\\g<name>`` keeps a named group of the match and ``{a}`` becomes the article the
+following noun needs, per the file's ``articles`` section). A suggestion never turns one claim
+into another: a claim that cannot stand is dropped or reported. A project's own rules file
+(setting ``compliance_terms``) has the same format and goes through the same loader,
+:func:`load_rules_file`; the older ``terms:`` table of banned words per industry still loads
+through it.
 Regular expressions are compiled when a file is loaded, and a bad one is
 reported with its file, key path and line.
 
@@ -42,6 +45,7 @@ from adloom.core.settings import get_settings
 from adloom.core.types import ComplianceFinding, Industry, Language, Script
 
 __all__ = [
+    "Articles",
     "ComplianceChecker",
     "Rule",
     "RuleEntry",
@@ -142,6 +146,13 @@ class RuleEntry(BaseModel):
             raise ValueError("severity 'block' drops the sentence, so suggestion must be ''; use 'rewrite' to replace")
         if self.severity == "rewrite" and not self.suggestion:
             raise ValueError("severity 'rewrite' needs a suggestion; use 'block' to drop the sentence instead")
+        for name in re.findall(r"\\g<(\w+)>", self.suggestion):
+            for pattern in (p for ps in self.patterns.values() for p in ps):
+                if name not in re.compile(pattern).groupindex:
+                    raise ValueError(
+                        f"suggestion inserts group \\g<{name}> but pattern {pattern!r} has no (?P<{name}>...); "
+                        "name the group in every pattern or drop it from the suggestion"
+                    )
         return self
 
 
@@ -154,6 +165,24 @@ class _ExtraTerm(BaseModel):
     suggestion: str = Field("", description="Replacement; empty drops the sentence.")
     rule: str = Field("", description="Sentence shown to people; a default names the file.")
     regex: bool = False
+
+
+class Articles(BaseModel):
+    """How the rewriter picks "a", "an" or no article for a suggestion's ``{a}`` (English only).
+
+    "the best earbuds" becomes "great earbuds" and "the best phone" "a great phone": ``{a}`` is
+    dropped before a plural noun or after a determiner ("our best serum"), and is "a" or "an" by
+    the sound of the next word otherwise.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    a_before: list[str] = Field(default_factory=list, description="vowel-letter word starts that take 'a' (uni, one)")
+    an_before: list[str] = Field(default_factory=list, description="consonant-letter starts that take 'an' (hour)")
+    singular_s: list[str] = Field(default_factory=list, description="words ending in s that are singular (glass)")
+    phrase_end: list[str] = Field(default_factory=list, description="words that end a noun phrase (in, for, that)")
+    verbs: list[str] = Field(default_factory=list, description="verbs that may follow the noun (keeps, built)")
+    determiners: list[str] = Field(default_factory=list, description="words after which no article goes (our)")
 
 
 class RulesFile(BaseModel):
@@ -170,6 +199,7 @@ class RulesFile(BaseModel):
     negations: dict[Language, list[str]] = Field(default_factory=dict, description="words that negate a claim")
     rules: list[RuleEntry] = Field(default_factory=list)
     terms: dict[str, list[str | _ExtraTerm]] = Field(default_factory=dict)
+    articles: Articles | None = Field(None, description="article choice for '{a}' in English suggestions")
 
 
 # --------------------------------------------------------------------------- loading
@@ -331,6 +361,7 @@ def _parse(path: Path, data: Any, nodes: yaml.Node | None) -> RulesFile:
 class _RuleSet:
     rules: tuple[Rule, ...]
     negations: dict[Language, tuple[str, ...]]
+    articles: Articles | None = None
 
 
 def _load(path: Path, base_reasons: dict[str, str]) -> tuple[_RuleSet, dict[str, str]]:
@@ -342,7 +373,7 @@ def _load(path: Path, base_reasons: dict[str, str]) -> tuple[_RuleSet, dict[str,
     rules = [r for entry in parsed.rules for r in _entry_rules(entry, reasons)]
     rules += _legacy_terms(parsed, path)
     negations = {lang: tuple(words) for lang, words in parsed.negations.items()}
-    return _RuleSet(tuple(rules), negations), reasons
+    return _RuleSet(tuple(rules), negations, parsed.articles), reasons
 
 
 @lru_cache(maxsize=1)
@@ -465,7 +496,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     start, i, n = 0, 0, len(text)
     while i < n:
         ch = text[i]
-        ends = ch in _TERMINATORS or (ch == "." and (i + 1 == n or text[i + 1].isspace()))
+        ends = ch in _TERMINATORS or (ch == "." and (i + 1 == n or text[i + 1].isspace()) and not _numbered(text, i))
         i += 1
         if ends:
             while i < n and (text[i] in _TERMINATORS or text[i] in "\"'”’)）" or text[i].isspace()):
@@ -475,6 +506,11 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     if start < n:
         spans.append((start, n))
     return spans
+
+
+def _numbered(text: str, dot: int) -> bool:
+    """Whether the "." at ``dot`` abbreviates "number" ("No. 1"), so it ends no sentence."""
+    return text[max(0, dot - 3) : dot].lower().lstrip() in ("no", " no") and text[dot + 1 :].lstrip()[:1].isdigit()
 
 
 def _as_language(value: Language | str) -> Language:
@@ -497,6 +533,33 @@ def _as_industry(value: Industry | str) -> Industry:
             + ", ".join(i.value for i in Industry),
             field="industry",
         ) from None
+
+
+def _article(own: str, after: str, previous: str, articles: Articles, modifiers: int) -> str:
+    """The article ("a", "an" or "") before a suggestion's words ``own`` and the copy ``after`` them.
+
+    None after a determiner (``previous`` is the word before), before a plural head noun, or when
+    nothing but the suggestion's own ``modifiers`` (its words not taken from the match) follows:
+    "this is the cheapest." becomes "this is affordable.", not "an affordable".
+    """
+    if previous.lower().strip(",") in articles.determiners or previous.endswith(("'s", "’s")):
+        return ""
+    stops = {*articles.phrase_end, *articles.determiners, *articles.verbs}
+    words: list[str] = []
+    for m in re.finditer(r"[A-Za-z][\w'’-]*|[^\sA-Za-z]", f"{own} {after}"):
+        word = m.group(0)
+        if not word[0].isalpha() or (words and word.lower() in stops):
+            break
+        words.append(word)
+    if len(words) <= modifiers:  # an adjective with no noun after it takes no article
+        return ""
+    head = words[-1].lower()
+    plural = head.endswith("s") and not head.endswith(("ss", "us", "is")) and head not in articles.singular_s
+    if plural:
+        return ""
+    first = words[0].lower()
+    vowel = first[0] in "aeiou" and not first.startswith(tuple(articles.a_before))
+    return "an" if vowel or first.startswith(tuple(articles.an_before)) else "a"
 
 
 def _match_case(suggestion: str, term: str, at_sentence_start: bool) -> str:
@@ -569,6 +632,7 @@ class ComplianceChecker:
                 negations[language] = negations.get(language, ()) + words
         self._rules: tuple[_Compiled, ...] = base + _compile(extra, start=len(shipped.rules))
         self._negation = _negation_regex(negations)
+        self._articles = shipped.articles or Articles()
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -598,7 +662,7 @@ class ComplianceChecker:
     ) -> list[tuple[ComplianceFinding, Rule]]:
         """:meth:`check`'s findings, each with the rule that produced it (for its severity)."""
         lang, ind = _as_language(language), _as_industry(industry)
-        candidates: list[tuple[tuple[int, int, int, int, int], int, int, Rule]] = []
+        candidates: list[tuple[tuple[int, int, int, int, int], int, int, Rule, re.Match[str]]] = []
         for compiled in self._rules:
             rule = compiled.rule
             if not rule.applies_to(ind):
@@ -612,11 +676,11 @@ class ComplianceChecker:
                     if rule.negatable and self._negated(text, s):
                         continue
                     key = (s, s - e, rule.industries is None, rule.language is not lang, compiled.order)
-                    candidates.append((key, s, e, rule))
+                    candidates.append((key, s, e, rule, m))
         candidates.sort(key=lambda c: c[0])
         found: list[tuple[ComplianceFinding, Rule]] = []
         taken_until = 0
-        for _, s, e, rule in candidates:
+        for _, s, e, rule, m in candidates:
             if s < taken_until:
                 continue
             taken_until = e
@@ -624,13 +688,28 @@ class ComplianceChecker:
                 term=text[s:e],
                 rule_id=rule.id,
                 rule=rule.rule,
-                suggestion=rule.suggestion,
+                suggestion=self._suggestion(rule, m, text),
                 field=field,
                 start=s,
                 end=e,
             )
             found.append((finding, rule))
         return found
+
+    def _suggestion(self, rule: Rule, match: re.Match[str], text: str) -> str:
+        """The rule's suggestion for one match: ``\\g<name>`` groups filled in from the match (so a
+        rewrite of a whole phrase keeps its noun) and ``{a}`` turned into the article the words
+        after it need ("a great phone", "great earbuds", "our great serum")."""
+        suggestion = rule.suggestion
+        if "\\g<" in suggestion:
+            suggestion = match.expand(suggestion)
+        if "{a}" not in suggestion:
+            return suggestion
+        head, tail = suggestion.split("{a}", 1)
+        before = (text[: match.start()] + head).split()
+        modifiers = len(re.sub(r"\\g<\w+>", "", rule.suggestion.split("{a}", 1)[1]).split())
+        article = _article(tail, text[match.end() :], before[-1] if before else "", self._articles, modifiers)
+        return re.sub(r"\s{2,}", " ", f"{head}{article}{tail}").strip()
 
     def _to_fix(
         self, text: str, *, language: Language | str, industry: Industry | str, field: str = ""

@@ -117,8 +117,13 @@ def test_beauty_medical_claims_zh(checker: ComplianceChecker) -> None:
         ("消炎", "medical_claim.beauty"),
         ("医用级", "medical_claim.beauty"),
     ]
-    # In another industry only the disease claims remain (art. 17 applies to every ad), and plain 美白 is allowed.
-    assert terms(checker, text, "zh", "apparel") == [("治疗痘痘", "medical_claim"), ("消炎", "medical_claim")]
+    # In another industry only the disease claims and medical framing remain (art. 17 applies to every ad),
+    # and plain 美白 is allowed.
+    assert terms(checker, text, "zh", "apparel") == [
+        ("治疗痘痘", "medical_claim"),
+        ("消炎", "medical_claim"),
+        ("医用级", "medical_claim"),
+    ]
     assert checker.check("美白保湿精华", language="zh", industry="beauty") == []
 
 
@@ -395,7 +400,7 @@ def test_clean_script_rewrites_and_drops(checker: ComplianceChecker) -> None:
     assert cleaned.hook == "Here is something worth a look."  # dropped hook → neutral line
     assert cleaned.cta == "A great price, shop now"
     assert cleaned.selling_points == ["Gentle"]  # "Cures acne" dropped
-    assert cleaned.shots[0].narration == "It soothes skin."
+    assert cleaned.shots[0].narration == ""  # "heals" is a medical claim: dropped, never reworded to "soothes"
     assert cleaned.shots[0].caption == "Leading in Japan"
     assert cleaned.shots[0].visual == "High-quality lab"
     assert cleaned.shots[1].narration == "Soft texture."

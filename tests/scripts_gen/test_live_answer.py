@@ -118,8 +118,12 @@ def test_answers_pass_the_compliance_checker() -> None:
     answer = ask(LiveAnswerer(room, industry="beauty"), "油皮能用吗")
     assert "最好的" not in answer and "油皮干皮都能用" in answer
     assert ComplianceChecker().check(answer, language="zh", industry="beauty") == []
-    fixable = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华能根治痘痘。"])
-    assert "根治" not in ask(LiveAnswerer(fixable, industry="beauty"), "能根治痘痘吗")  # rewritten
+    fixable = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华是顶级的补水精华。"])
+    assert "顶级" not in ask(LiveAnswerer(fixable, industry="beauty"), "补水怎么样")  # rewritten
+    # A cure claim is never reworded into a different claim ("根治痘痘" → "改善痘痘"): it cannot be said.
+    cure = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华能根治痘痘。"])
+    with pytest.raises(ComplianceError):
+        ask(LiveAnswerer(cure, industry="beauty"), "能根治痘痘吗")
     bad = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华效果堪比美白针。"])
     with pytest.raises(ComplianceError):  # nothing of it can be said: the room speaks its canned line
         ask(LiveAnswerer(bad, industry="beauty"), "和美白针比效果怎么样")

@@ -9,9 +9,9 @@ import pytest
 
 from adloom.core.datafiles import DataFileError, load_data, package_data_path
 from adloom.core.types import Brief, Language, Product, Provenance, Script, Shot, ShotRole
-from adloom.scripts_gen.compliance import load_extra_rules
+from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.objectives import cta_templates, resolve_objective
-from adloom.scripts_gen.review import EXTRA_TERMS_FILE, Finding, Reviewer
+from adloom.scripts_gen.review import Finding, Reviewer
 from adloom.scripts_gen.review.evaluate import LINE_RULES, ExemplarLines, evaluate, exemplar_script, load_labelled_set
 from adloom.scripts_gen.review.lexicon import ReviewLexicon
 
@@ -434,10 +434,25 @@ def test_empty_feature_shot_is_a_finding():
 # --------------------------------------------------------------------------- data files
 
 
-def test_extra_compliance_terms_use_the_checkers_format():
-    rules_ = load_extra_rules(package_data_path(*EXTRA_TERMS_FILE))
-    assert len(rules_) >= 15
-    assert all(r.rule and "Term banned" not in r.rule for r in rules_)  # every entry names its article
+@pytest.mark.parametrize(
+    ("language", "industry", "text", "term"),
+    [
+        ("zh", "food", "喝了能调节血糖。", "调节血糖"),
+        ("zh", "food", "控糖效果好。", "控糖"),
+        ("zh", "beauty", "医院同款配方。", "医院同款"),
+        ("zh", "beauty", "用了能改善痤疮。", "改善痤疮"),
+        ("zh", "education", "名师授课，保证一次考过。", "保证一次考过"),
+        ("en", "beauty", "It fights acne overnight.", "fights acne"),
+        ("en", "home", "It heals sore muscles.", "heals"),
+        ("en", "home", "Curing back pain at last.", "Curing"),
+        ("en", "beauty", "One of the most popular serums.", "One of the most popular"),
+    ],
+)
+def test_efficacy_synonyms_live_in_the_main_rule_table(language, industry, text, term):
+    """The reviewer's former extra terms are folded into rules.yaml: the plain checker flags them."""
+    found = ComplianceChecker(extra_terms=None).check(text, language=language, industry=industry)
+    assert term in [f.term for f in found]
+    assert not package_data_path("copy").joinpath("review_compliance_terms.yaml").exists()
 
 
 def test_a_broken_lexicon_names_file_key_and_line(tmp_path):

@@ -8,6 +8,6 @@ the lexicon they use.
 """
 
 from adloom.scripts_gen.review.finding import Finding, Rule
-from adloom.scripts_gen.review.reviewer import EXTRA_TERMS_FILE, Reviewer, script_lines
+from adloom.scripts_gen.review.reviewer import Reviewer, script_lines
 
-__all__ = ["EXTRA_TERMS_FILE", "Finding", "Reviewer", "Rule", "script_lines"]
+__all__ = ["Finding", "Reviewer", "Rule", "script_lines"]

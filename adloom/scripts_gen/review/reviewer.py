@@ -9,8 +9,8 @@ is empty. Checks, per line, in zh and en:
   description, usable selling points, offer, price, audience) or is a generic ad phrase;
 * **leakage** — an unsupported claim, or a long phrase, shared with the exemplar's lines;
 * **repetition**, **meta** (production labels, placeholders), **truncated**, **language**;
-* **compliance** — :class:`ComplianceChecker` plus the efficacy synonyms and claims it misses
-  (``adloom/data/copy/review_compliance_terms.yaml``, in its extra-terms format); disclaimers
+* **compliance** — :class:`ComplianceChecker`, whose table (``adloom/data/compliance/rules.yaml``)
+  counts efficacy synonyms (降糖/控糖/调节血糖, "fights acne", "heals", 医院同款 …); disclaimers
   ("不保证", "not guaranteed") and terms inside the product's own name are not line findings
   (the name is reported once, by :meth:`Reviewer.brief_findings`, and never renamed);
 * **grammar** a rewrite breaks ("a great earbuds", "非常不会");
@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 
-from adloom.core.datafiles import package_data_path
 from adloom.core.types import Brief, ComplianceFinding, Language, Script, ShotRole
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.objectives import forbidden_cta_terms_in, objective_profile, resolve_objective
@@ -43,10 +41,7 @@ from adloom.scripts_gen.review.claims import Claim, Source, cjk_bigrams, claims_
 from adloom.scripts_gen.review.finding import Finding, Rule
 from adloom.scripts_gen.review.lexicon import lexicon, term_pattern
 
-__all__ = ["EXTRA_TERMS_FILE", "Reviewer", "script_lines"]
-
-#: The efficacy synonyms and claims the built-in compliance table misses (extra-terms format).
-EXTRA_TERMS_FILE = ("copy", "review_compliance_terms.yaml")
+__all__ = ["Reviewer", "script_lines"]
 
 _CLAIM_WHY = {
     "number": "number",
@@ -58,12 +53,6 @@ _CLAIM_WHY = {
 }
 _BRIEF_FACTS = "name, description, selling points, offer, price, audience"
 _SENTENCE = re.compile(r"(?:[^。！？!?.]|\.(?=\S))+[。！？!?.]*")  # "$4.99" does not end a sentence
-
-
-@lru_cache(maxsize=1)
-def _synonym_checker() -> ComplianceChecker:
-    """A checker with the reviewer's extra terms (built once per process)."""
-    return ComplianceChecker(extra_terms=package_data_path(*EXTRA_TERMS_FILE))
 
 
 def script_lines(script: Script) -> Iterator[tuple[str, str, ShotRole | None]]:
@@ -121,11 +110,8 @@ class Reviewer:
     # ------------------------------------------------------------------ brief level
 
     def _compliance(self, text: str, field: str) -> list[ComplianceFinding]:
-        """Checker and synonym findings in ``text``, without disclaimers, non-claims, or duplicates."""
-        found = [
-            *self.checker.check(text, language=self.language, industry=self.brief.industry, field=field),
-            *_synonym_checker().check(text, language=self.language, industry=self.brief.industry, field=field),
-        ]
+        """Checker findings in ``text``, without disclaimers, non-claims, or duplicates."""
+        found = self.checker.check(text, language=self.language, industry=self.brief.industry, field=field)
         kept: list[ComplianceFinding] = []
         not_claims = term_pattern(tuple(self.lex.compliance_not_claims))
         harmless = [m.span() for m in not_claims.finditer(text)] if not_claims else []
