@@ -325,3 +325,30 @@ def test_template_path_records_every_line_as_template() -> None:
         assert s.provenance.path == "template"
         assert {o.author for o in s.provenance.lines.values()} == {"template"}
         assert all(f"shots[{sh.index}].caption" in s.provenance.lines for sh in s.shots)
+
+
+def test_a_service_named_by_its_treatment_is_not_called_by_a_noun_from_its_selling_points() -> None:
+    """A facial whose selling point mentions a mask is a treatment, not a mask ("which mask to pick?" misled)."""
+    from adloom.core.types import Brief
+    from adloom.scripts_gen.grammar import category_noun, load_grammar
+
+    en = Brief.model_validate(
+        {
+            "product": {
+                "name": "60-Minute Hydrating Facial at Glow Studio",
+                "description": "A hydrating mask and a shoulder massage in a quiet room.",
+                "selling_points": ["hydrating mask and shoulder massage included"],
+            },
+            "industry": "beauty",
+            "language": "en",
+        }
+    )
+    assert category_noun(en, load_grammar(en.language)).noun == "treatment"
+    zh = en.model_copy(
+        update={
+            "language": "zh",
+            "product": en.product.model_copy(update={"name": "60分钟补水面部护理", "description": "含补水面膜"}),
+        }
+    )
+    noun = category_noun(zh, load_grammar(zh.language))
+    assert (noun.noun, noun.measure) == ("护理", "项")
