@@ -494,3 +494,15 @@ def test_heldout_lines_meet_the_target(heldout, rule, measure):
     """Precision and recall per rule on the held-out lines (see HELDOUT_PATHS)."""
     score = heldout.per_rule[rule]
     assert getattr(score, measure) >= TARGET, f"{rule} {measure}: {getattr(score, measure):.3f}"
+
+
+def test_free_offers_are_claims_unless_the_brief_makes_them() -> None:
+    """'free trial', 'free to play' are offers: grounded only when the brief's price or offer says free."""
+    paid = en_brief(industry="games", product={"name": "Star Tactics", "selling_points": ["5-minute matches"]})
+    reviewer = Reviewer(paid)
+    for text in ("Start your free trial today.", "It's free to play, tap below."):
+        assert any(f.rule == "grounding" for f in line(reviewer, text)), text
+    free = en_brief(
+        industry="games", product={"name": "Star Tactics", "selling_points": ["5-minute matches"], "price": 0}
+    )
+    assert not [f for f in line(Reviewer(free), "It's free to play, tap below.") if f.rule == "grounding"]
