@@ -358,3 +358,21 @@ def test_invalid_specs_raise_typed_errors(assets: dict[str, Path], tmp_path: Pat
     with pytest.raises(InputError, match="height"):
         render(_spec(assets, "price_cta", Aspect.square, height=181), tmp_path)
     assert not list(tmp_path.glob("*.mp4"))
+
+
+@pytest.mark.parametrize("aspect", [Aspect.portrait, Aspect.square, Aspect.landscape])
+def test_punch_in_frames_stay_inside_their_zone(assets: dict[str, Path], aspect: Aspect) -> None:
+    """A hook that fills the zone at 1x must not overshoot it in the 1.3x punch frames: the quality gate
+    rejected a demo creative for a caption 1 px outside the safe area during the first two frames."""
+    from adloom.creative.compose.templates import add_punch, make_layout
+
+    hook = "质地清爽，涂抹后很快吸收，这就是水润保湿精华。"
+    spec = _spec(assets, "hook_punch", aspect, shots=[ShotSpec(3.0, ShotRole.hook, assets["product"], hook)])
+    lay = make_layout(spec, [0.0, 3.0])
+    big = TextStyle(max_size=lay.px(0.085 * 1.3), min_size=lay.px(0.035), max_lines=3, stroke_ratio=0.08)
+    add_punch(lay, 0, hook, lay.middle, big)
+    assert len(lay.overlays) == 3
+    for ov in lay.overlays:
+        w, h = ov.image.size
+        assert lay.middle.x <= ov.x and ov.x + w <= lay.middle.x + lay.middle.w, (ov.x, w, lay.middle)
+        assert lay.middle.y <= ov.y and ov.y + h <= lay.middle.y + lay.middle.h, (ov.y, h, lay.middle)

@@ -506,3 +506,17 @@ def test_free_offers_are_claims_unless_the_brief_makes_them() -> None:
         industry="games", product={"name": "Star Tactics", "selling_points": ["5-minute matches"], "price": 0}
     )
     assert not [f for f in line(Reviewer(free), "It's free to play, tap below.") if f.rule == "grounding"]
+
+
+def test_a_clause_said_again_in_another_line_is_repetition():
+    """The hook folds a selling point into a longer sentence and a feature line says it again: a viewer hears
+    the same clause twice in 15 s (seen in a demo creative); a short shared clause ("点下方链接") is not."""
+    brief = zh_brief(product={"name": "水润保湿精华", "selling_points": ["质地清爽，涂抹后很快吸收", "30毫升便携装"]})
+    s = script(
+        brief,
+        "质地清爽，涂抹后很快吸收，这就是水润保湿精华。",
+        ["质地清爽，涂抹后很快吸收，这就是水润保湿精华。", "质地清爽，涂抹后很快吸收。", "30毫升便携装，点下方链接。"],
+        "喜欢就点下方链接。",
+    )
+    found = [f for f in Reviewer(brief).review_script(s) if f.rule == "repetition"]
+    assert [(f.field, f.span) for f in found] == [("shots[1].narration", "涂抹后很快吸收")]

@@ -252,9 +252,19 @@ def add_punch(lay: Layout, i: int, text: str, zone: Zone, style: TextStyle, kind
         end = t1 if frames is None else min(t1, t + frames / fps)
         if end <= t:
             continue
-        img = render_text(text.strip(), inner_w, inner_h, style, scale=scale)
+        img = _fit_within(render_text(text.strip(), inner_w, inner_h, style, scale=scale), zone)
         lay.add(img, zone, t, end, kind, valign="center")
         t = end
+
+
+def _fit_within(img: Image.Image, zone: Zone) -> Image.Image:
+    """``img`` shrunk (never grown) to fit ``zone``: a 1.3x punch frame of a text that already fills the zone
+    can overshoot it by the stroke and rounding, which puts a caption outside the safe area for two frames."""
+    factor = min(zone.w / img.width, zone.h / img.height, 1.0)
+    if factor >= 1.0:
+        return img
+    size = (max(1, int(img.width * factor)), max(1, int(img.height * factor)))
+    return img.resize(size, Image.Resampling.LANCZOS)
 
 
 def cta_button(lay: Layout, text: str, accent: RGB, max_w: int, max_h: int, scale: float = 1.0) -> Image.Image:

@@ -53,6 +53,7 @@ _CLAIM_WHY = {
 }
 _BRIEF_FACTS = "name, description, selling points, offer, price, audience"
 _SENTENCE = re.compile(r"(?:[^。！？!?.]|\.(?=\S))+[。！？!?.]*")  # "$4.99" does not end a sentence
+_CLAUSE = re.compile(r"[^，,；;：:。！？!?]+")  # a clause: up to a comma, semicolon, colon or sentence end
 
 
 def script_lines(script: Script) -> Iterator[tuple[str, str, ShotRole | None]]:
@@ -380,8 +381,8 @@ class Reviewer:
         for group in groups.values():
             seen: dict[str, str] = {}
             for field, text in group:
-                for m in _SENTENCE.finditer(text):
-                    key = self._sentence_key(m.group(0))
+                for m in self._repeat_units(text):
+                    key = self._sentence_key(m.group(0), clause=m.re is _CLAUSE)
                     if key and key in seen and seen[key] != field:
                         findings.append(
                             Finding(
@@ -390,22 +391,36 @@ class Reviewer:
                                 span=m.group(0).strip(),
                                 start=m.start(),
                                 end=m.end(),
-                                why=f"the same sentence is already in {seen[key]}",
+                                why=f"the same sentence or clause is already in {seen[key]}",
                             )
                         )
                     elif key:
                         seen.setdefault(key, field)
         return findings
 
-    def _sentence_key(self, sentence: str) -> str:
-        """A sentence normalised for comparison, or "" when too short to count as repetition."""
+    @staticmethod
+    def _repeat_units(text: str) -> list[re.Match[str]]:
+        """Sentences, and their clauses when a sentence has several: a selling point said in the hook and
+        again as a feature line ("质地清爽，涂抹后很快吸收，这就是…" then "质地清爽，涂抹后很快吸收。") repeats a
+        clause, not a sentence."""
+        units = list(_SENTENCE.finditer(text))
+        for sentence in list(units):
+            clauses = [c for c in _CLAUSE.finditer(text, sentence.start(), sentence.end()) if c.group(0).strip()]
+            if len(clauses) > 1:
+                units += clauses
+        return units
+
+    def _sentence_key(self, sentence: str, *, clause: bool = False) -> str:
+        """A sentence (or clause) normalised for comparison, or "" when too short to count as repetition.
+        Clauses count from 6 Chinese characters or 4 English words: shorter ones ("点下方链接") recur
+        naturally."""
         for name in self._names:
             sentence = sentence.replace(name, "")
         if is_zh(sentence):
             key = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", sentence)
-            return key if len(key) >= 4 else ""
+            return key if len(key) >= (6 if clause else 4) else ""
         words = re.findall(r"[a-z0-9']+", sentence.lower())
-        return " ".join(words) if len(words) >= 3 else ""
+        return " ".join(words) if len(words) >= (4 if clause else 3) else ""
 
     def _long_name(self, lines: list[tuple[str, str, ShotRole | None]]) -> list[Finding]:
         """A long product name (15+ zh characters, 5+ en words) in full in more than two lines."""
