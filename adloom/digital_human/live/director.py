@@ -257,10 +257,11 @@ class ScriptDirector:
         return seg if text == seg.text else replace(seg, text=text)
 
     def _phrase(self, seg: Segment) -> str:
-        """A phrasing of ``seg`` not said within the variety window: one never said if any, else one of the
-        less recently said half, picked by the seeded generator. When all were said within the window, the
-        least recently said one, and the breach is counted and logged. The choice is remembered at once
-        (the session reads ahead), then stamped with the real time when the session reports it spoken."""
+        """A phrasing of ``seg`` not said within the variety window: the line's own text the first time, then
+        one never said if any, else one of the less recently said half, picked by the seeded generator.
+        When all were said within the window, the least recently said one, and the breach is counted and
+        logged. The choice is remembered at once (the session reads ahead), then stamped with the real time
+        when the session reports it spoken."""
         options = seg.phrasings()
         if not self.variety_window_s:
             return seg.text
@@ -270,7 +271,9 @@ class ScriptDirector:
             (t for t in options if t in self._said and now - self._said[t] >= self.variety_window_s),
             key=self._said.__getitem__,
         )
-        if never or fresh:
+        if seg.text in never:  # the script as written (or as a person edited it) is said first
+            text = seg.text
+        elif never or fresh:
             text = self._rng.choice(never or fresh[: max(1, len(fresh) // 2)])
         else:
             text = min(options, key=self._said.__getitem__)
