@@ -159,7 +159,7 @@ OPENING_SLOTS = frozenset({"room", "count", "names"})
 #: The slot each product role's phrases must use (so a price line always states the product's price).
 _REQUIRED = {"about": "about", "point": "point", "price": "price", "offer": "offer"}
 #: Most phrasings kept per line (leads × phrases can be many); the director needs only enough to fill its window.
-MAX_VARIANTS = 60
+MAX_VARIANTS = 80
 
 
 class OpeningPhrases(BaseModel):

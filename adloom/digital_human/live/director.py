@@ -216,6 +216,7 @@ class ScriptDirector:
         # Hand-out cursor: what next_segment returns next.
         self._product = ""
         self._order: tuple[Segment, ...] = ()  # the current block's lines in this visit's speaking order
+        self._index = 0
         self._enter(self.schedule.product_at(now(), 0))
         self._in_opening = bool(script.opening)
         self._turn = 0
