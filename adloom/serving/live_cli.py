@@ -252,8 +252,10 @@ def simulate(
         out.print(f"verbatim-repeat rate per hour (already said earlier that hour): {rates}", highlight=False)
         gap = "no line repeated" if report.min_gap_s is None else f"{report.min_gap_s / 60:.1f} min"
         out.print(f"min gap between two identical lines: {gap}", highlight=False)
-        window = f"{report.window_s / 60:g} min"
+        if not report.window_s:
+            out.print("variety budget off (variety_window_min: 0): nothing to check against", highlight=False)
+            return
         verdict = "yes" if report.repeated_within_window else "no"
-        out.print(f"any line repeated within {window}: {verdict}", highlight=False)
+        out.print(f"any line repeated within {report.window_s / 60:g} min: {verdict}", highlight=False)
 
     go()
