@@ -563,6 +563,8 @@ class ScriptWriter:
         """An LLM line the reviewer passes (rewritten by its suggested fixes if need be) and its origin,
         else why it cannot be kept."""
         text = text.strip()
+        if not self._anchored(ctx, text, role):
+            return "not about this product: no word of its name, category, selling points, offer or audience"
         findings = ctx.reviewer.review_line(text, field=field_, role=role)
         if not findings:
             return text, LineOrigin(author="llm")
@@ -570,6 +572,28 @@ class ScriptWriter:
         if fixed and fixed != text and not ctx.reviewer.review_line(fixed, field=field_, role=role):
             return fixed, LineOrigin(author="llm", original=text, rewrites=rewrites)
         return "; ".join(f"{f.rule}: {f.span or f.why}" for f in findings)[:200]
+
+
+    @staticmethod
+    def _anchored(ctx: _Brief, text: str, role: ShotRole) -> bool:
+        """Whether an LLM line is about this product: it shares a content word (English, 4+ letters) or a
+        Chinese character pair with the brief's name, category noun, usable selling points, offer or
+        audience. A small model writes fluent lines that pass every rule yet say nothing of the product
+        ("A driver in a snowmobile.", "They're a breeze to use."); the grammar's line is better there.
+        CTA lines are exempt: "Tap below to download" names no fact and needs none."""
+        if role == ShotRole.cta:
+            return True
+        facts = ctx.facts
+        source = " ".join([facts.name, facts.ref, facts.noun.noun, *facts.points, facts.offer, facts.audience])
+        return bool(_content_units(text) & _content_units(source))
+
+
+def _content_units(text: str) -> set[str]:
+    """Comparable units of ``text``: lower-case English words of 4+ letters (plural -s dropped) and
+    Chinese character pairs. Function words are too short or too rare in brief facts to matter here."""
+    words = {w[:-1] if w.endswith("s") and len(w) > 4 else w for w in re.findall(r"[a-z0-9]{4,}", text.lower())}
+    pairs = {a + b for run in re.findall(r"[\u4e00-\u9fff]+", text) for a, b in zip(run, run[1:], strict=False)}
+    return words | pairs
 
 
 #: Rules whose suggested fix we apply to an LLM line; any other finding sends the line to the template.

@@ -352,3 +352,22 @@ def test_a_service_named_by_its_treatment_is_not_called_by_a_noun_from_its_selli
     )
     noun = category_noun(zh, load_grammar(zh.language))
     assert (noun.noun, noun.measure) == ("护理", "项")
+
+
+def test_an_llm_line_that_says_nothing_of_the_product_falls_back(llm_server: Any) -> None:
+    """Fluent lines that pass every rule but are not about the product (what a 270M model writes) give way to
+    the grammar's line; a line that names a selling point stays the model's."""
+    brief = _earbuds()
+    plan = plan_variants(brief, 1, points=brief.product.selling_points)[0]
+    n_mid = len(plan.roles) - 2
+    about = "Splash resistant, so the rain is no problem."
+    adrift = ["A driver in a snowmobile.", "They're a breeze to use."]
+    shots = [{"narration": about, "caption": ""}] + [
+        {"narration": adrift[i % 2], "caption": "He's got a car that can carry"} for i in range(n_mid - 1)
+    ]
+    draft = {"hook": "Winter of a car owner.", "shots": shots, "cta": "Tap below to get these earbuds."}
+    script = ScriptWriter(llm_server([draft]), attempts=1).write(brief, 1).scripts[0]
+    text = script.full_text()
+    assert about in text
+    assert not any(s in text for s in [*adrift, "Winter of a car owner.", "He's got a car"])
+    assert any("not about this product" in n for n in script.provenance.notes)
