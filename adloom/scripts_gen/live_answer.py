@@ -587,7 +587,7 @@ class LiveAnswerer:
             explicit = self._explicit(q, topic, named, target)
             if explicit is None:
                 return self._abstain_reply(topic, target)
-            return self._checked(self.template_answer(explicit), "answer", self.chosen(explicit))
+            return self._template_checked(explicit)
         if self._comparison is not None and self._comparison.search(q):
             return self._comparison_reply(q, named, target)
         evidence = [p for trig, p in self._intents if trig.search(q)]
@@ -611,9 +611,20 @@ class LiveAnswerer:
                 return AnswerResult(self._comply(answer), "answer", about, [h.fact.text for h in hits])
             self.stats.llm_rejected += 1
             self._note(f"LLM answer failed review ({findings[0].why}): {answer[:80]!r}")
-        return self._checked(self.template_answer(hits), "answer", self.chosen(hits))
+        return self._template_checked(hits)
 
     # ----------------------------------------------------------------- kinds of reply
+
+    def _template_checked(self, hits: Sequence[Retrieved]) -> AnswerResult:
+        """The template answer from the best facts; if the pair fails review, the best fact alone."""
+        used = self.chosen(hits)
+        result = self._checked(self.template_answer(hits), "answer", used)
+        if result.findings and len(used) > 1:
+            single = self._checked(self.template_answer(hits[:1]), "answer", hits[:1])
+            if single.kind == "answer":
+                single.findings = result.findings + single.findings
+                return single
+        return result
 
     def _explicit(self, q: str, topic: AbstainTopic, named: list[int], target: int | None) -> list[Retrieved] | None:
         """Facts of the product asked about that speak to ``topic`` themselves ("孕妇也可以使用"), or None."""
