@@ -585,9 +585,12 @@ class LiveAnswerer:
         topic = next((t for t, p in self._abstain if p.search(q)), None)
         if topic is not None:
             explicit = self._explicit(q, topic, named, target)
-            if explicit is None:
-                return self._abstain_reply(topic, target)
-            return self._template_checked(explicit)
+            answered = self._template_checked(explicit) if explicit else None
+            if answered is not None and answered.kind == "answer":
+                return answered
+            reply = self._abstain_reply(topic, target)  # no entry says it, or the one that does breaks a rule
+            reply.findings = (answered.findings if answered else []) + reply.findings
+            return reply
         if self._comparison is not None and self._comparison.search(q):
             return self._comparison_reply(q, named, target)
         evidence = [p for trig, p in self._intents if trig.search(q)]

@@ -126,8 +126,10 @@ def test_answers_pass_the_compliance_checker() -> None:
     # Nothing of that entry can be said: the honest "I'll check" replaces it, and the finding is kept.
     assert "美白针" not in result.text and result.text.startswith(UNKNOWN_ZH)
     assert result.kind == "unknown" and result.findings and result.facts == []
-    compared = LiveAnswerer(bad, industry="beauty").answer_detail("和美白针比效果怎么样")
+    compared = LiveAnswerer(bad, industry="beauty").answer_detail("和大牌比哪个好")
     assert compared.kind == "comparison" and "美白针" not in compared.text and compared.facts == ["补水"]
+    whiter = LiveAnswerer(bad, industry="beauty").answer_detail("和美白针比效果怎么样")
+    assert whiter.kind == "abstain" and "美白" not in whiter.text and whiter.findings  # the entry broke a rule
 
 
 def test_grounding_rejects_invented_numbers_and_foreign_words(room_en: LiveRoom) -> None:
