@@ -525,6 +525,7 @@ class LiveAnswerer:
         seed: int = 0,
         abstain: AbstainFile | None = None,
         rules: AnswersFile | None = None,
+        prereview: bool = True,
     ) -> None:
         self.room = room
         self.language = Language(room.language)
@@ -551,6 +552,11 @@ class LiveAnswerer:
         self._comparison = self.rules.comparison.pattern()
         self._purchase = self.rules.purchase.pattern()
         self._reviewers: dict[int, Reviewer] = {}
+        for i in range(len(room.products)):
+            self._reviewer(i)  # built now, at room start, not on the first viewer's question
+        self._verdicts: dict[tuple[str, int | None], tuple[str | None, list[str]]] = {}
+        if prereview:
+            self.prereview()
 
     # ----------------------------------------------------------------- Responder
 
@@ -608,13 +614,31 @@ class LiveAnswerer:
             answer = self._llm_answer(q, [h.fact for h in hits], budget)
         if answer is not None:
             about = hits[0].fact.product if hits[0].fact.product is not None else target
-            findings = self._review(answer, about)
-            if not findings:
+            spoken, findings = self._verdict(answer, about)
+            if spoken is not None and not findings:  # the model may only rephrase, cleanly
                 self.stats.llm += 1
-                return AnswerResult(self._comply(answer), "answer", about, [h.fact.text for h in hits])
+                return AnswerResult(spoken, "answer", about, [h.fact.text for h in hits])
             self.stats.llm_rejected += 1
-            self._note(f"LLM answer failed review ({findings[0].why}): {answer[:80]!r}")
+            self._note(f"LLM answer failed review ({findings[0]}): {answer[:80]!r}")
         return self._template_checked(hits)
+
+    def prereview(self) -> None:
+        """Review, at room start, the replies the room can give without a question's own words: each
+        fact's template answer, each product's abstentions, price and comparison replies. A viewer's
+        question then usually finds its answer's verdict ready instead of waiting for the reviewer."""
+        for f in self.kb.facts:
+            self._template_checked([Retrieved(f, 1.0)])
+        for i in range(len(self.room.products)):
+            for topic, _ in self._abstain:
+                self._abstain_reply(topic, i)
+            self._purchase_reply(i)
+            self._comparison_reply("", [], i)
+        for target in (None, *range(len(self.room.products))):
+            for t in (self.rules.templates.unknown, self.rules.templates.unknown_product):
+                self._verdict(
+                    t.text(self.language).format(product=self._product_name(target, self.abstain.no_product)), target
+                )
+        self.stats = AnswerStats()
 
     # ----------------------------------------------------------------- kinds of reply
 
@@ -622,7 +646,7 @@ class LiveAnswerer:
         """The template answer from the best facts; if the pair fails review, the best fact alone."""
         used = self.chosen(hits)
         result = self._checked(self.template_answer(hits), "answer", used)
-        if result.findings and len(used) > 1:
+        if result.kind != "answer" and len(used) > 1:
             single = self._checked(self.template_answer(hits[:1]), "answer", hits[:1])
             if single.kind == "answer":
                 single.findings = result.findings + single.findings
@@ -657,7 +681,7 @@ class LiveAnswerer:
         text = topic.reply.text(self.language).format(product=self._product_name(target, ab.no_product), facts=said)
         used = [quoted] if quoted else []
         result = self._checked(text, "abstain", [Retrieved(f, 1.0) for f in used], product=target)
-        if result.findings:  # the quoted fact itself breaks a rule: the reply without it
+        if result.kind != "abstain":  # the quoted fact itself breaks a rule: the reply without it
             bare = topic.reply.text(self.language).format(product=self._product_name(target, ab.no_product), facts="")
             return AnswerResult(self._comply(bare), "abstain", target, [], result.findings)
         return result
@@ -732,6 +756,35 @@ class LiveAnswerer:
         """Reviewer findings for an answer about ``product`` (room-wide answers: against the first product)."""
         return self._reviewer(product if product is not None else 0).review_line(text, field="answer")
 
+    def _rewritten(self, text: str, product: int | None) -> tuple[str | None, list[str]]:
+        """``text`` after the compliance checker's rewrite, reviewed again (see :meth:`_verdict`)."""
+        new, fixed = self.checker.rewrite(text, language=self.language, industry=self.industry, field="answer")
+        rewrites = [f"compliance: {f.rule_id}: {f.rule} ({f.term!r})" for f in fixed]
+        if new is None or not new.strip():
+            return None, rewrites or [f"compliance: {text[:60]!r} cannot be rewritten"]
+        found = [f"{f.rule}: {f.why}" for f in self._review(new, product)]
+        return (None, rewrites + found) if found else (new, rewrites)
+
+    def _verdict(self, text: str, product: int | None) -> tuple[str | None, list[str]]:
+        """``text`` after the compliance rewrite and the reviewer: (what may be spoken, or None; the findings).
+
+        Deterministic in (text, product), and a room says the same few answers over and over, so the
+        verdicts are kept (bounded): the reviewer's cost is paid once per distinct answer."""
+        key = (text, product)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            first = self._review(text, product)  # its compliance check is the checker's, plus synonyms
+            if not first:
+                verdict = (text, [])
+            elif any(f.rule == "compliance" for f in first):
+                verdict = self._rewritten(text, product)
+            else:
+                verdict = (None, [f"{f.rule}: {f.why}" for f in first])
+            if len(self._verdicts) >= 1024:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict[0], list(verdict[1])
+
     def _checked(
         self, text: str, kind: AnswerKind, used: Sequence[Retrieved], *, product: int | None = None
     ) -> AnswerResult:
@@ -740,17 +793,11 @@ class LiveAnswerer:
             product = next((h.fact.product for h in used if h.fact.product is not None), None)
         about = product
         facts = [h.fact.text for h in used]
-        try:
-            spoken = self._comply(text)
-        except ComplianceError as exc:
-            findings = [str(exc)]
-        else:
-            found = self._review(spoken, about)
-            if not found:
-                if kind == "answer":
-                    self.stats.template += 1
-                return AnswerResult(spoken, kind, about, facts)
-            findings = [f"{f.rule}: {f.why}" for f in found]
+        spoken, findings = self._verdict(text, about)
+        if spoken is not None:
+            if kind == "answer":
+                self.stats.template += 1
+            return AnswerResult(spoken, kind, about, facts, findings)
         self._note(f"answer replaced ({findings[0]}): {text[:80]!r}")
         t = self.rules.templates
         name = self.room.products[about].name if about is not None else ""
