@@ -52,7 +52,7 @@ from adloom.core.types import Brief, Industry, Language, LiveRoom, Product
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.live_script import product_id
 from adloom.scripts_gen.llm.base import LLMBackend
-from adloom.scripts_gen.review import Finding, Reviewer
+from adloom.scripts_gen.review import Finding, Reviewer, Rule
 from adloom.scripts_gen.safety import looks_like_injection, sanitize_field
 
 __all__ = [
@@ -103,8 +103,30 @@ def tokens(text: str, *, unigrams: bool = True) -> list[str]:
 
 def _name_keys(products: Sequence[Product]) -> list[set[str]]:
     """Per product, the name terms no other product's name shares ("面霜" names 保湿面霜 beside 保湿精华)."""
-    terms = [set(tokens(p.name, unigrams=False)) | {p.name.lower()} for p in products]
+    terms = [
+        set(tokens(p.name, unigrams=False))
+        | {p.name.lower()}
+        | ({p.name[-3:]} if cjk_count(p.name[-3:]) == 3 else set())
+        for p in products
+    ]
     return [t - set().union(*(o for j, o in enumerate(terms) if j != i)) for i, t in enumerate(terms)]
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether two facts share a phrase (three CJK characters or two English words): said together
+    they would repeat it ("含透明质酸和积雪草提取物" then "含透明质酸，补水保湿")."""
+    grams = {a[i : i + 3] for i in range(len(a) - 2) if cjk_count(a[i : i + 3]) == 3}
+    words = _WORD.findall(a.lower())
+    pairs = {f"{x} {y}" for x, y in zip(words, words[1:], strict=False) if x not in _EN_STOP or y not in _EN_STOP}
+    low = " ".join(_WORD.findall(b.lower()))
+    return any(g in b for g in grams) or any(f" {p} " in f" {low} " for p in pairs)
+
+
+def _strong_key(key: str, name: str) -> bool:
+    """Whether a unique name term names its product on its own: the full name, an English word, or
+    the last two or three characters of a Chinese name (where the product type sits: 面霜, 洁面乳)."""
+    low = name.lower()
+    return key == low or not cjk_count(key) or (low.endswith(key) and len(key) >= 2)
 
 
 def _named(text: str, products: Sequence[Product], name_keys: Sequence[set[str]]) -> list[int]:
@@ -222,8 +244,11 @@ class AbstainFile(BaseModel):
         return self
 
     def topics(self, industry: Industry) -> list[AbstainTopic]:
-        """The topics in force for ``industry``: those for all rooms, then the industry's own."""
-        return [*self.industries.get("all", []), *self.industries.get(industry.value, [])]
+        """The topics in force for ``industry``: the industry's own, then those for all rooms that it
+        does not redefine (beauty's allergy reply suggests a patch test; food's does not)."""
+        own = self.industries.get(industry.value, [])
+        names = {t.topic for t in own}
+        return [*own, *(t for t in self.industries.get("all", []) if t.topic not in names)]
 
 
 class Intent(BaseModel):
@@ -260,6 +285,7 @@ class AnswersFile(BaseModel):
 
     model_config = _STRICT
 
+    blocking_rules: list[Rule] = Field(min_length=1)
     intents: list[Intent]
     comparison: RegexTerms
     purchase: Terms
@@ -297,7 +323,7 @@ def _price_phrase(p: Product, language: Language) -> str:
     return f"{p.name}{p.price_text(language)}" if language == Language.zh else f"{p.name} is {p.price_text(language)}"
 
 
-_PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块|多少|price|cost|how much|贵|便宜|cheap|expensive", re.IGNORECASE)
+_PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块钱|price|cost|how much|贵|便宜|cheap|expensive", re.IGNORECASE)
 
 
 class KnowledgeBase:
@@ -307,6 +333,7 @@ class KnowledgeBase:
         self.room = room
         self.language = Language(room.language)
         self._name_keys = _name_keys(room.products)
+        self._name_terms = {t for p in room.products for t in (*tokens(p.name, unigrams=False), *tokens(p.brand))}
         self.facts = self._facts(room, self._name_keys)
         self.k1, self.b = k1, b
         self._docs = [Counter(tokens(self._indexed(f))) for f in self.facts]
@@ -347,9 +374,17 @@ class KnowledgeBase:
                 facts.append(Fact(line.strip(), _first_named(line, room.products, name_keys), "kb"))
         return facts
 
-    def named(self, question: str) -> list[int]:
-        """The room products ``question`` names (full name or a name term no other product has), in order."""
-        return _named(question, self.room.products, self._name_keys)
+    def named(self, question: str, *, on_air: bool = False) -> list[int]:
+        """The room products ``question`` names, in order: by full name, an English name word no other
+        product has, or a unique Chinese name ending ("面霜", "洁面乳"). A unique bigram from inside a
+        Chinese name ("坚果" of 坚果燕麦脆) is also an everyday word: "有坚果吗" asked while the
+        strawberries are on air is about the strawberries, so such a term names a product only when
+        none is on air."""
+        if not on_air:
+            return _named(question, self.room.products, self._name_keys)
+        pairs = zip(self._name_keys, self.room.products, strict=True)
+        strong = [{k for k in keys if _strong_key(k, p.name)} for keys, p in pairs]
+        return _named(question, self.room.products, strong)
 
     def coverage(self, question: str, fact: Fact, *, evidence: Sequence[re.Pattern[str]] = ()) -> float:
         """Share of the question's weight (idf; unseen terms weigh the most) that ``fact`` contains.
@@ -357,11 +392,15 @@ class KnowledgeBase:
         A question about something the room never mentions ("今天天气怎么样") shares a word or two
         with some fact; coverage keeps such a match from being passed off as an answer. A fact with
         the evidence words of the question's intent ("发货" for "多久到") covers it fully."""
-        if any(p.search(fact.text) for p in evidence):
+        if fact.kind != "name" and any(p.search(fact.text) for p in evidence):
             return 1.0
         q = tokens(question, unigrams=False) or tokens(question)
         if not q:
             return 0.0
+        asked = [t for t in q if t not in self._name_terms]  # "黑芝麻丸甜吗" is not covered by the name alone
+        if not asked:
+            return 1.0  # the question is only a product's name: anything about that product answers it
+        q = asked
         unseen = max(self._idf.values(), default=1.0)
         doc = self._docs[self.facts.index(fact)]
         total = sum(self._idf.get(t, unseen) for t in q)
@@ -398,12 +437,12 @@ class KnowledgeBase:
             sims = self._vectors @ self.embedder.embed_query(question)
             top = scores.max() if scores.max() > 0 else 1.0
             scores = scores + top * np.clip(sims, 0, None)
-        named = self.named(question)
+        named = self.named(question, on_air=focus is not None)
         target = named[0] if named else focus
         if evidence:
             lift = 1.0 + float(scores.max(initial=0.0))
             for j, f in enumerate(self.facts):
-                if any(p.search(f.text) for p in evidence):
+                if f.kind != "name" and any(p.search(f.text) for p in evidence):
                     scores[j] += lift
         if _PRICE_WORDS.search(question):
             lift = 1.0 + float(scores.max(initial=0.0))
@@ -576,8 +615,8 @@ class LiveAnswerer:
         q = (question or "").strip()
         if not q:
             raise InputError("the question is empty", field="question")
-        named = self.kb.named(q)
         focus = self.focus() if self.focus else None
+        named = self.kb.named(q, on_air=focus is not None)
         target = named[0] if named else focus
         if target is None and len(self.room.products) == 1:
             target = 0
@@ -753,8 +792,11 @@ class LiveAnswerer:
         return self._reviewers[index]
 
     def _review(self, text: str, product: int | None) -> list[Finding]:
-        """Reviewer findings for an answer about ``product`` (room-wide answers: against the first product)."""
-        return self._reviewer(product if product is not None else 0).review_line(text, field="answer")
+        """Reviewer findings that block an answer about ``product`` (room-wide answers: against the first
+        product): the rules in ``answers.yaml``'s ``blocking_rules`` (grounding, compliance, meta); a
+        knowledge-base line quoted verbatim is not held to ad-copy style (repetition, CTA fit)."""
+        found = self._reviewer(product if product is not None else 0).review_line(text, field="answer")
+        return [f for f in found if f.rule in self.rules.blocking_rules]
 
     def _rewritten(self, text: str, product: int | None) -> tuple[str | None, list[str]]:
         """``text`` after the compliance checker's rewrite, reviewed again (see :meth:`_verdict`)."""
@@ -814,6 +856,7 @@ class LiveAnswerer:
             and second.product == best.product
             and "name" not in (best.kind, second.kind)
             and len(best.text) + len(second.text) <= self.max_chars * 0.6
+            and not _overlap(best.text, second.text)
         ):
             return list(hits[:2])
         return list(hits[:1])

@@ -308,12 +308,42 @@ def test_a_rephrasing_that_adds_a_claim_is_replaced_by_the_template(room_zh: Liv
     assert any("美白" in n or "祛斑" in n for n in a.stats.notes), a.stats.notes
 
 
-def test_a_pair_of_facts_the_reviewer_rejects_falls_back_to_the_best_one(room_zh: LiveRoom) -> None:
-    """Description + selling point repeat "含透明质酸": the reviewer flags it, the best fact alone is spoken."""
+def test_two_facts_that_repeat_a_phrase_are_not_said_together(room_zh: LiveRoom) -> None:
+    """Description and selling point both say "含透明质酸": the best fact alone is spoken."""
     r = on_air(room_zh, SERUM).answer_detail("有什么成分")
     assert r.kind == "answer" and "透明质酸" in r.text and r.text.count("透明质酸") == 1
-    assert any(f.startswith("repetition") for f in r.findings) and len(r.facts) == 1
+    assert len(r.facts) == 1 and r.findings == []
     assert_grounded(room_zh, r)
+
+
+def test_a_verbatim_fact_is_not_held_to_ad_copy_style() -> None:
+    """ "含坚果，坚果过敏者…" repeats a word (an ad-copy finding), yet it is the advertiser's own safety line."""
+    room = LiveRoom(
+        name="零食铺",
+        products=[Product(name="坚果燕麦脆", selling_points=["每袋30克"], price=39)],
+        knowledge_base=["坚果燕麦脆含坚果，坚果过敏者请勿食用。"],
+    )
+    r = LiveAnswerer(room, industry="food").answer_detail("坚果过敏能吃吗")
+    assert r.kind == "answer" and r.text == "坚果燕麦脆含坚果，坚果过敏者请勿食用。" and r.findings == []
+
+
+def test_a_word_inside_another_products_name_does_not_switch_product() -> None:
+    """ "坚果" is part of 坚果燕麦脆's name and an everyday word: asked while the strawberries are on air,
+    "有坚果吗" is about the strawberries; "燕麦脆" (the name's ending) does name the other product."""
+    room = LiveRoom(
+        name="零食铺",
+        products=[
+            Product(name="坚果燕麦脆", selling_points=["每袋30克"], price=39),
+            Product(name="冻干草莓块", selling_points=["每罐50克", "不额外加糖"], price=29),
+        ],
+        knowledge_base=["坚果燕麦脆含坚果，坚果过敏者请勿食用。"],
+    )
+    a = LiveAnswerer(room, industry="food", focus=lambda: 1)
+    nuts = a.answer_detail("有坚果吗")
+    assert nuts.product_index == 1 and nuts.kind == "unknown" and "冻干草莓块" in nuts.text
+    assert a.answer_detail("燕麦脆多少钱").product_index == 0
+    sweet = a.answer_detail("坚果燕麦脆甜吗")  # the name alone does not cover a question about taste
+    assert sweet.kind == "unknown" and sweet.product_index == 0
 
 
 def test_a_special_use_claim_is_not_promised(room_zh: LiveRoom) -> None:
