@@ -129,12 +129,20 @@ def _strong_key(key: str, name: str) -> bool:
     return key == low or not cjk_count(key) or (low.endswith(key) and len(key) >= 2)
 
 
+def _term_at(term: str, low: str) -> re.Match[str] | None:
+    """Where ``term`` occurs in ``low``: anywhere for Chinese, as whole words for English ("air" is not
+    in "airpods")."""
+    if cjk_count(term):
+        return re.search(re.escape(term), low)
+    return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", low)
+
+
 def _named(text: str, products: Sequence[Product], name_keys: Sequence[set[str]]) -> list[int]:
     """Indexes of the products ``text`` names (full name or unique name term), earliest mention first."""
     low = text.lower()
     found: list[tuple[int, int]] = []
     for i, (p, keys) in enumerate(zip(products, name_keys, strict=True)):
-        at = [low.find(t) for t in (p.name.lower(), *keys) if t and t in low]
+        at = [m.start() for t in (p.name.lower(), *keys) if t and (m := _term_at(t, low))]
         if at:
             found.append((min(at), i))
     return [i for _, i in sorted(found)]
@@ -289,6 +297,9 @@ class AnswersFile(BaseModel):
     intents: list[Intent]
     comparison: RegexTerms
     purchase: Terms
+    describe: Terms
+    brand: Terms
+    off_topic: Terms
     templates: Templates
 
 
@@ -590,6 +601,9 @@ class LiveAnswerer:
         ]
         self._comparison = self.rules.comparison.pattern()
         self._purchase = self.rules.purchase.pattern()
+        self._describe = self.rules.describe.pattern()
+        self._brand = self.rules.brand.pattern()
+        self._off_topic = self.rules.off_topic.pattern()
         self._reviewers: dict[int, Reviewer] = {}
         for i in range(len(room.products)):
             self._reviewer(i)  # built now, at room start, not on the first viewer's question
@@ -639,8 +653,13 @@ class LiveAnswerer:
         if self._comparison is not None and self._comparison.search(q):
             return self._comparison_reply(q, named, target)
         evidence = [p for trig, p in self._intents if trig.search(q)]
-        if not evidence and self._purchase is not None and self._purchase.search(q):
-            return self._purchase_reply(target)
+        if not evidence:
+            if self._purchase is not None and self._purchase.search(q):
+                return self._purchase_reply(target)
+            if target is not None and (own := self._own_facts(q, target)):
+                return self._template_checked(own)
+            if not named and self._off_topic is not None and self._off_topic.search(q):
+                return self._unknown(q, [], None, [], off_topic=True)
         hits = self.kb.search(q, k=3, focus=focus, evidence=evidence)
         covered = max((self.kb.coverage(q, h.fact, evidence=evidence) for h in hits), default=0.0)
         if hits and hits[0].fact.kind == "price" and _PRICE_WORDS.search(q):
@@ -764,11 +783,32 @@ class LiveAnswerer:
         facts = [Fact(price, i, "price")] + ([Fact(p.offer, i, "offer")] if p.offer else [])
         return self._checked(upper_first(text), "purchase", [Retrieved(f, 1.0) for f in facts], product=i)
 
-    def _unknown(self, q: str, named: list[int], target: int | None, evidence: list[re.Pattern[str]]) -> AnswerResult:
+    def _own_facts(self, q: str, target: int) -> list[Retrieved]:
+        """For "什么牌子" the product's name fact; for "这个是什么" its description (or first selling point)."""
+        kinds: tuple[str, ...] = ()
+        if self._brand is not None and self._brand.search(q):
+            kinds = ("name",)
+        elif self._describe is not None and self._describe.search(q):
+            kinds = ("about", "point")
+        for kind in kinds:
+            facts = [f for f in self.kb.facts if f.product == target and f.kind == kind]
+            if facts:
+                return [Retrieved(facts[0], 1.0)]
+        return []
+
+    def _unknown(
+        self,
+        q: str,
+        named: list[int],
+        target: int | None,
+        evidence: list[re.Pattern[str]],
+        *,
+        off_topic: bool = False,
+    ) -> AnswerResult:
         """The honest "I'll check": about the product when the question concerns one, else off-topic."""
         self.stats.unknown += 1
         t = self.rules.templates
-        on_topic = bool(named or evidence or set(tokens(q, unigrams=False)) & set(self.kb._idf))
+        on_topic = not off_topic and bool(named or evidence or set(tokens(q, unigrams=False)) & set(self.kb._idf))
         if on_topic and target is not None and len(self.room.products) > 1:
             text = t.unknown_product.text(self.language).format(product=self.room.products[target].name)
         else:

@@ -349,3 +349,46 @@ def test_a_word_inside_another_products_name_does_not_switch_product() -> None:
 def test_a_special_use_claim_is_not_promised(room_zh: LiveRoom) -> None:
     r = on_air(room_zh, SERUM).answer_detail("能美白吗")
     assert r.kind == "abstain" and "美白" not in r.text and "水润保湿精华" in r.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "expect"),
+    [
+        ("这个是什么", "answer", "水润保湿精华是一款清爽质地的面部保湿精华"),
+        ("什么牌子", "answer", "澄光水润保湿精华"),
+        ("主播多大了", "off_topic", "这个我需要再确认一下"),  # "多大" is not the serum's size here
+        ("比兰蔻怎么样", "comparison", "别的品牌我不做比较"),
+        ("吃着药能用吗", "abstain", "医生或药师"),
+        ("会不会闷痘", "abstain", "试用"),
+        ("今天有什么活动", "purchase", "5毫升小样"),
+        ("晚上可以用吗", "answer", "适合早晚护肤使用"),
+        ("适合什么人", "answer", "适合干皮和混合皮"),
+    ],
+)
+def test_more_ways_to_ask_on_the_sample_room(room_zh: LiveRoom, question: str, kind: str, expect: str) -> None:
+    r = on_air(room_zh, SERUM).answer_detail(question)
+    assert r.kind == kind and expect in r.text, r
+    assert_grounded(room_zh, r)
+
+
+def test_electronics_room_travel_water_and_other_brands() -> None:
+    room = LiveRoom(
+        name="Volt Store",
+        language="en",
+        products=[
+            Product(
+                name="Pulse Air Earbuds", selling_points=["30 hours of battery with the case", "IPX4 splash resistant"]
+            ),
+            Product(name="Volt Power Bank 20K", selling_points=["20000 mAh capacity"], price=39, currency="USD"),
+        ],
+        knowledge_base=["The Volt Power Bank 20K is allowed in carry-on luggage on most airlines."],
+    )
+    bank = LiveAnswerer(room, industry="electronics", focus=lambda: 1)
+    plane = bank.answer_detail("can I take it on a plane?")
+    assert plane.kind == "answer" and "carry-on" in plane.text and plane.product_index == 1
+    rival = bank.answer_detail("is it better than AirPods?")  # "Air" of Pulse Air Earbuds is not in "AirPods"
+    assert rival.kind == "comparison" and rival.product_index == 1 and "20000 mAh" in rival.text
+    buds = LiveAnswerer(room, industry="electronics", focus=lambda: 0)
+    rain = buds.answer_detail("is it waterproof?")
+    assert rain.kind == "answer" and rain.text == "Pulse Air Earbuds: IPX4 splash resistant."
+    assert buds.answer_detail("can I take it on a plane?").kind == "unknown"  # the bank's line is not the buds'
