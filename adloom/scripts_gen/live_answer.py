@@ -576,6 +576,7 @@ class LiveAnswerer:
         abstain: AbstainFile | None = None,
         rules: AnswersFile | None = None,
         prereview: bool = True,
+        min_rephrase: float = 0.85,
     ) -> None:
         self.room = room
         self.language = Language(room.language)
@@ -593,6 +594,7 @@ class LiveAnswerer:
         self._running: cf.Future[str] | None = None
         self._lock = threading.Lock()
         self.max_chars = 90 if self.language == Language.zh else 240
+        self.min_rephrase = min_rephrase
         self.abstain = abstain or abstain_topics()
         self.rules = rules or answer_rules()
         self._abstain = [(t, p) for t in self.abstain.topics(self.industry) if (p := t.triggers.pattern())]
@@ -1003,6 +1005,15 @@ class LiveAnswerer:
         key = set(tokens(question, unigrams=False)) & set(tokens(facts[0].text, unigrams=False)) - names
         if key and not key & set(tokens(text, unigrams=False)):
             problems.append(f"does not answer the question (says nothing of {', '.join(sorted(key)[:3])})")
+        # The model may only rephrase: nearly every word pair it says is one of the facts', the
+        # question's or a name's ("吸收快，但保湿效果差" adds a verdict nobody wrote).
+        said = tokens(text, unigrams=False)
+        support = set(tokens(" ".join([*(f.text for f in facts), question]), unigrams=False)) | names
+        support |= {t for p in self.room.products for t in tokens(p.brand, unigrams=False)}
+        if said:
+            new = [t for t in said if t not in support]
+            if len(new) / len(said) > 1 - self.min_rephrase:
+                problems.append(f"says what the facts do not ({', '.join(dict.fromkeys(new[:4]))})")
         return problems
 
     def _comply(self, text: str) -> str:

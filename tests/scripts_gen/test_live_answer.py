@@ -151,6 +151,7 @@ def test_grounding_rejects_invented_numbers_and_foreign_words(room_en: LiveRoom)
     [  # answers gemma-3-270m actually wrote for the sample rooms (all wrong), and a good one
         ("油皮能用吗？", "油皮可以用来修护皮肤，但它不能用在混合皮下。", "negates"),
         ("面霜保质期多久", "修护保湿面霜: 50克大容量，用得久", "does not answer"),
+        ("吸收快吗", "吸收快，但保湿效果差，建议用保湿精华。", "says what the facts do not"),
         ("面霜保质期多久", "修护保湿面霜保质期三年，开封后一年内用完。", None),
     ],
 )
