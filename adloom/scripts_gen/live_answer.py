@@ -296,7 +296,7 @@ class AnswersFile(BaseModel):
     blocking_rules: list[Rule] = Field(min_length=1)
     intents: list[Intent]
     comparison: RegexTerms
-    purchase: Terms
+    purchase: RegexTerms
     describe: Terms
     brand: Terms
     off_topic: Terms
@@ -334,7 +334,7 @@ def _price_phrase(p: Product, language: Language) -> str:
     return f"{p.name}{p.price_text(language)}" if language == Language.zh else f"{p.name} is {p.price_text(language)}"
 
 
-_PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块钱|price|cost|how much|贵|便宜|cheap|expensive", re.IGNORECASE)
+_PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块钱|\bprice|\bcost\b|贵|便宜|\bcheap|\bexpensive", re.IGNORECASE)
 
 
 class KnowledgeBase:
@@ -649,7 +649,7 @@ class LiveAnswerer:
             answered = self._template_checked(explicit) if explicit else None
             if answered is not None and answered.kind == "answer":
                 return answered
-            reply = self._abstain_reply(topic, target)  # no entry says it, or the one that does breaks a rule
+            reply = self._abstain_reply(topic, target, q)  # no entry says it, or the one that does breaks a rule
             reply.findings = (answered.findings if answered else []) + reply.findings
             return reply
         if self._comparison is not None and self._comparison.search(q):
@@ -729,14 +729,18 @@ class LiveAnswerer:
     def _product_name(self, target: int | None, rules: Bilingual) -> str:
         return self.room.products[target].name if target is not None else rules.text(self.language)
 
-    def _abstain_reply(self, topic: AbstainTopic, target: int | None) -> AnswerResult:
-        """The topic's honest reply, quoting what the product's facts do say (its ingredients, its use)."""
+    def _abstain_reply(self, topic: AbstainTopic, target: int | None, q: str = "") -> AnswerResult:
+        """The topic's honest reply, quoting what the product's facts do say: the product's fact that
+        matches the question ("peanut" → "made in a facility that handles peanuts"), else one about its
+        ingredients or use."""
         self.stats.abstain += 1
         ab = self.abstain
-        context = ab.context_terms.pattern()
-        own = [f for f in self.kb.facts if target is not None and f.product == target]
-        facts = [f for f in own if f.kind == "point"] + [f for f in own if f.kind == "about"]  # shortest first
-        quoted = next((f for f in facts if context is not None and context.search(f.text)), None)
+        quoted = self._relevant(q, target) if q and target is not None else None
+        if quoted is None:
+            context = ab.context_terms.pattern()
+            own = [f for f in self.kb.facts if target is not None and f.product == target]
+            facts = [f for f in own if f.kind == "point"] + [f for f in own if f.kind == "about"]  # shortest first
+            quoted = next((f for f in facts if context is not None and context.search(f.text)), None)
         said = ab.facts_intro.text(self.language).format(fact=quoted.text.rstrip("。.!！")) if quoted else ""
         text = topic.reply.text(self.language).format(product=self._product_name(target, ab.no_product), facts=said)
         used = [quoted] if quoted else []
@@ -745,6 +749,13 @@ class LiveAnswerer:
             bare = topic.reply.text(self.language).format(product=self._product_name(target, ab.no_product), facts="")
             return AnswerResult(self._comply(bare), "abstain", target, [], result.findings)
         return result
+
+    def _relevant(self, q: str, target: int) -> Fact | None:
+        """The product's own fact that the question's words point to, if one clearly does."""
+        hits = [h for h in self.kb.search(q, k=3, focus=target) if h.fact.product == target and h.fact.kind != "name"]
+        if hits and hits[0].score >= self.min_score and self.kb.coverage(q, hits[0].fact) >= self.min_coverage:
+            return hits[0].fact
+        return None
 
     def _comparison_reply(self, q: str, named: list[int], target: int | None) -> AnswerResult:
         """Our product's own selling points, never a word about the other brand."""

@@ -392,3 +392,25 @@ def test_electronics_room_travel_water_and_other_brands() -> None:
     rain = buds.answer_detail("is it waterproof?")
     assert rain.kind == "answer" and rain.text == "Pulse Air Earbuds: IPX4 splash resistant."
     assert buds.answer_detail("can I take it on a plane?").kind == "unknown"  # the bank's line is not the buds'
+
+
+def test_food_room_in_english_quotes_the_facts_a_safety_reply_can_stand_on() -> None:
+    room = LiveRoom(
+        name="Harvest Pantry",
+        language="en",
+        products=[
+            Product(name="Maple Granola", selling_points=["400 g resealable bag"], price=8.5, currency="USD"),
+            Product(
+                name="Cold Brew Concentrate", selling_points=["makes 16 cups per bottle"], price=14, currency="USD"
+            ),
+        ],
+        knowledge_base=["Maple Granola contains pecans and is made in a facility that handles peanuts."],
+    )
+    granola = LiveAnswerer(room, industry="food", focus=lambda: 0)
+    peanut = granola.answer_detail("I have a peanut allergy, is it safe?")
+    assert peanut.kind == "abstain" and "handles peanuts" in peanut.text and "doctor" in peanut.text
+    assert peanut.facts == ["Maple Granola contains pecans and is made in a facility that handles peanuts."]
+    coffee = LiveAnswerer(room, industry="food", focus=lambda: 1).answer_detail("I have a peanut allergy, is it safe?")
+    assert coffee.kind == "abstain" and "peanut" not in coffee.text.lower()  # the granola's line is not the coffee's
+    assert granola.answer_detail("how much caffeine?").kind != "purchase"  # "how much" is not always the price
+    assert granola.answer_detail("how much is it?").text.startswith("Maple Granola is $8.50")
