@@ -31,7 +31,9 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import os
 import pkgutil
+import platform
 import subprocess
 import sys
 from collections.abc import Callable
@@ -78,6 +80,13 @@ def main() -> None:
     llm.add_argument("--no-llm", dest="llm", action="store_false", help="template answers only")
     parser.add_argument("--errors", action="store_true", help="list every answer the judge does not accept")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours of live script (0: skip)")
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=0.0,
+        help="seconds between questions (a room spaces answers by min_answer_gap_s; with the LLM, a call that "
+        "overran keeps the model busy and the next question at once gets a template)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", type=Path, default=BASELINE)
     parser.add_argument("--save-baseline", action="store_true", help="write these figures as the baseline")
@@ -104,7 +113,8 @@ def main() -> None:
         with Progress(transient=True) as bar:
             task = bar.add_task(f"{path.stem}", total=len(qs.questions))
             advance = lambda n, t=task: bar.update(t, completed=n)  # noqa: E731
-            records = run_room(rf, qs.questions, _factory(backend), progress=advance)
+            run = run_room(rf, qs.questions, _factory(backend), gap_s=args.gap, progress=advance)
+        records = run.records
         all_records += records
         per_room[path.stem] = summarise(records)
         _print_figures(
@@ -112,6 +122,9 @@ def main() -> None:
             per_room[path.stem],
             baseline.get("rooms", {}).get(path.stem),
         )
+        counters = {k: v for k, v in run.answerer_status.items() if isinstance(v, int | float)}
+        if counters:
+            print("  answerer: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
         if args.errors:
             _print_errors(records)
     overall = summarise(all_records)
@@ -244,6 +257,7 @@ def _save_baseline(
         "commit": commit,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python", "bench/live_answers.py", *sys.argv[1:]]),
+        "machine": f"{os.cpu_count()} CPUs (shared), {platform.processor() or platform.machine()}",
         "answerer": _answerer_name(),
         "rooms": {k: v.as_dict() for k, v in rooms.items()},
         "overall": overall.as_dict(),

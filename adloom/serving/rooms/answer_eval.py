@@ -63,6 +63,7 @@ __all__ = [
     "LabelledQuestion",
     "QuestionSet",
     "RoomFacts",
+    "RoomRun",
     "Verdict",
     "judge",
     "load_question_set",
@@ -446,6 +447,14 @@ class AnswerRecord:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class RoomRun:
+    """One room's answers, and the answerer's own counters (``status()``, e.g. LLM vs template answers)."""
+
+    records: list[AnswerRecord]
+    answerer_status: dict[str, Any]
+
+
 def _ask(answerer: Any, q: LabelledQuestion, timeout_s: float) -> tuple[str, str | None]:
     """The answer text and kind; ``answer_detail`` (issue 16's contract) when the answerer has it."""
     detail = getattr(answerer, "answer_detail", None)
@@ -461,20 +470,26 @@ def run_room(
     make_answerer: Callable[[RoomFile, Callable[[], int | None]], Any],
     *,
     timeout_s: float | None = None,
+    gap_s: float = 0.0,
     progress: Callable[[int], None] | None = None,
-) -> list[AnswerRecord]:
+) -> RoomRun:
     """Ask every question with its labelled product on air; one answerer per room, as a running room has.
 
     ``make_answerer(room file, focus)`` builds the answerer; ``focus()`` returns the product on air. A
-    question the answerer fails on (a typed adloom error, a timeout) is recorded with an empty answer."""
+    question the answerer fails on (a typed adloom error, a timeout) is recorded with an empty answer.
+    ``gap_s`` pauses between questions, as a room spaces its answers (``min_answer_gap_s``): with an LLM,
+    a call that overran its budget keeps the model busy and a question asked at once gets a template."""
     facts = RoomFacts.of(rf.room)
     on_air: dict[str, int | None] = {"index": None}
     answerer = make_answerer(rf, lambda: on_air["index"])
     budget = timeout_s if timeout_s is not None else rf.preset.answer_timeout_s
     lex = lexicon()
     records = []
+    status: dict[str, Any] = {}
     try:
         for n, q in enumerate(questions):
+            if n and gap_s > 0:
+                time.sleep(gap_s)
             on_air["index"] = facts.index(q.on_air)
             error = None
             started = time.perf_counter()
@@ -486,11 +501,13 @@ def run_room(
             records.append(AnswerRecord(q, text, kind, latency, judge(q, text, facts, kind=kind, lex=lex), error))
             if progress is not None:
                 progress(n + 1)
+        report = getattr(answerer, "status", None)
+        status = dict(report()) if callable(report) else {}
     finally:
         close = getattr(answerer, "close", None)
         if callable(close):
             close()
-    return records
+    return RoomRun(records, status)
 
 
 # --------------------------------------------------------------------------- figures
