@@ -16,10 +16,11 @@ false abstentions on answerable ones, purchase and comparison handling, off-topi
 invented claims, and answer latency (median, p90, wall clock around the call). Figures are printed
 beside the saved baseline (today's answerer before issue 16, ``bench/data/live_answers_baseline.json``).
 
-Then the live script: ``simulate_script(room, hours, seed=...)`` (issue 16's contract; provided by the
-live-script work) over ``--hours`` simulated hours of the sample room; the per-hour share of lines
-spoken word for word earlier in the hour, and lines repeated within 10 minutes. Where no
-``simulate_script`` exists yet the bench says so.
+Then the live script: ``simulate_script(room, hours, seed=...)`` (issue 16's contract; the live-script
+work provides it in ``adloom.serving.rooms.simulate``) over ``--hours`` simulated hours of the sample
+room, measured by that module's ``variety_report``: the per-hour share of lines spoken word for word
+earlier in the hour, and the shortest gap between two sayings of a line (target: none within 10
+minutes). Where no ``simulate_script`` exists yet the bench says so.
 
 Run: ``.venv/bin/python bench/live_answers.py [--no-llm] [--errors] [--rooms sample_zh,food_en_coffee]
 [--hours 24] [--save-baseline]`` (default: the room's own setting, i.e. with the embedded LLM).
@@ -29,10 +30,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import os
-import pkgutil
 import platform
 import subprocess
 import sys
@@ -45,9 +44,8 @@ from rich.progress import Progress
 from adloom.serving.rooms.answer_eval import (
     AnswerRecord,
     Figures,
+    answer_room,
     load_question_set,
-    repeat_rate_per_hour,
-    run_room,
     summarise,
 )
 from adloom.serving.rooms.schema import RoomFile
@@ -113,7 +111,7 @@ def main() -> None:
         with Progress(transient=True) as bar:
             task = bar.add_task(f"{path.stem}", total=len(qs.questions))
             advance = lambda n, t=task: bar.update(t, completed=n)  # noqa: E731
-            run = run_room(rf, qs.questions, _factory(backend), gap_s=args.gap, progress=advance)
+            run = answer_room(rf, qs.questions, _factory(backend), gap_s=args.gap, progress=advance)
         records = run.records
         all_records += records
         per_room[path.stem] = summarise(records)
@@ -199,45 +197,27 @@ def _print_errors(records: list[AnswerRecord]) -> None:
         print(f"    [{q.label.value}] ({q.on_air}) {q.text!r} → {r.text!r}  [{'; '.join(why) or 'not handled'}]")
 
 
-def _find_simulate_script() -> tuple[Callable[..., list[tuple[float, str]]], str] | None:
-    """``simulate_script`` where issue 16's contract puts it: the director, else a serving module."""
-    candidates = ["adloom.digital_human.live.director"]
-    import adloom.serving as serving
-
-    candidates += [m.name for m in pkgutil.walk_packages(serving.__path__, "adloom.serving.") if "cli" not in m.name]
-    for name in candidates:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        fn = getattr(module, "simulate_script", None)
-        if callable(fn):
-            return fn, name
-    return None
-
-
 def _script_variety(hours: float, seed: int) -> dict[str, Any] | None:
-    found = _find_simulate_script()
+    """The sample room's script over ``hours`` simulated hours: issue 16's ``simulate_script`` (in
+    ``adloom.serving.rooms.simulate``, from the live-script work) and its ``variety_report``."""
     print(f"\nlive script over {hours:g} simulated hours of {SCRIPT_ROOM.name}:")
-    if found is None:
+    try:
+        from adloom.serving.rooms.simulate import simulate_script, variety_report
+    except ImportError:
         print("  simulate_script is not available yet (issue 16's live-script work provides it); not measured")
         return None
-    fn, where = found
-    from adloom.serving.rooms.schema import load_room
-
-    lines = fn(load_room(SCRIPT_ROOM).room, hours, seed=seed)
-    result = repeat_rate_per_hour(lines) | {"simulate_script": where, "hours": hours, "seed": seed}
-    rates = result["repeat_rate_per_hour"]
-    print(f"  ({where}.simulate_script) {result['lines']} lines spoken, {result['distinct_lines']} distinct")
-    mean, worst = result["repeat_rate_mean"], result["repeat_rate_max"]
-    print(f"  verbatim-repeat rate per hour: mean {mean:.1%}, max {worst:.1%}")
+    lines = simulate_script(SCRIPT_ROOM, hours, seed=seed)
+    report = variety_report(lines, window_s=600.0)
+    rates = report.repeat_rate_per_hour
+    print(f"  (adloom.serving.rooms.simulate) {report.lines} lines spoken, {report.distinct} distinct, seed {seed}")
+    print(f"  verbatim-repeat rate per hour: mean {sum(rates) / len(rates):.1%}, max {max(rates):.1%}")
     print(f"  per hour: {' '.join(f'{r:.0%}' for r in rates)}")
-    gap = result["shortest_repeat_gap_s"]
+    gap = report.min_gap_s
     print(
-        f"  lines repeated within {result['window_s'] / 60:.0f} min: {result['repeats_within_window']}; "
-        f"shortest gap between two sayings of a line: {'—' if gap is None else f'{gap / 60:.1f} min'}"
+        f"  shortest gap between two sayings of a line: {'—' if gap is None else f'{gap / 60:.1f} min'}; "
+        f"a line repeated within {report.window_s / 60:.0f} min: {'yes' if report.repeated_within_window else 'no'}"
     )
-    return result
+    return report.as_dict() | {"hours": hours, "seed": seed}
 
 
 def _load_baseline(path: Path) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The live-answer evaluation (bench/live_answers.py's core): the labelled set loads and is checked
 against its rooms, the judge scores planted answers as it says it does (wrong product, invented number,
-abstention, comparison, purchase), a real LiveAnswerer run over a few questions of the sample room is
-judged consistently, and the script's repeat rate is counted per hour."""
+abstention, comparison, purchase), and a real LiveAnswerer run over a few questions of the sample room
+is judged consistently."""
 
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ from adloom.serving.rooms.answer_eval import (
     Label,
     LabelledQuestion,
     RoomFacts,
+    answer_room,
     judge,
     load_question_set,
     quantities,
-    repeat_rate_per_hour,
-    run_room,
     summarise,
 )
 from adloom.serving.rooms.schema import load_room
@@ -136,7 +135,7 @@ def test_run_room_judges_a_real_answerer_consistently(facts: RoomFacts) -> None:
 
         return LiveAnswerer(rf.room, industry=rf.preset.industry, focus=watched)
 
-    run = run_room(rf, picked, make)
+    run = answer_room(rf, picked, make)
     records = run.records
     assert {"template", "unknown"} <= set(run.answerer_status)  # LiveAnswerer's own counters
     assert [r.question for r in records] == picked
@@ -149,13 +148,3 @@ def test_run_room_judges_a_real_answerer_consistently(facts: RoomFacts) -> None:
     oily = next(r for r in records if r.question.label == Label.answerable)
     assert fig.correct_grounded == float(oily.verdict.handled)
     assert fig.latency_median_ms is not None and fig.latency_p90_ms is not None
-
-
-def test_repeat_rate_per_hour() -> None:
-    lines = [(0.0, "a"), (60.0, "b"), (120.0, "a"), (4000.0, "a"), (4100.0, "c")]
-    out = repeat_rate_per_hour(lines)
-    assert out["repeat_rate_per_hour"] == [pytest.approx(1 / 3), 0.0]
-    assert out["repeats_within_window"] == 1 and out["shortest_repeat_gap_s"] == 120.0
-    assert out["distinct_lines"] == 3
-    with pytest.raises(InputError, match="no lines"):
-        repeat_rate_per_hour([])

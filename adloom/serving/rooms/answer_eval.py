@@ -5,7 +5,7 @@ a question file (:class:`QuestionSet`) whose questions carry a label (answerable
 off_topic, purchase, comparison), the product on air when asked, the product they are about and, for
 answerable ones, the knowledge-base entry or product field that answers them.
 
-:func:`run_room` puts each question to the room's answerer with the labelled product on air (using
+:func:`answer_room` puts each question to the room's answerer with the labelled product on air (using
 ``answer_detail`` when the answerer has it, else its Responder ``__call__``) and :func:`judge` scores
 each answer. The judge is deterministic and reads the answer text only (plus the answer's ``kind`` when
 the answerer reports one):
@@ -58,6 +58,7 @@ from adloom.serving.rooms.schema import RoomFile, load_room
 
 __all__ = [
     "AnswerRecord",
+    "Figures",
     "JudgeLexicon",
     "Label",
     "LabelledQuestion",
@@ -65,10 +66,10 @@ __all__ = [
     "RoomFacts",
     "RoomRun",
     "Verdict",
+    "answer_room",
     "judge",
     "load_question_set",
     "quantities",
-    "run_room",
     "summarise",
 ]
 
@@ -279,10 +280,8 @@ class RoomFacts:
     def products(self) -> list[Product]:
         return self.room.products
 
-    def index(self, name: str | None) -> int | None:
-        """The index of the product called ``name`` (None for None); unknown names are an InputError."""
-        if name is None:
-            return None
+    def index(self, name: str) -> int:
+        """The index of the product called ``name``; an unknown name is an InputError."""
         for i, p in enumerate(self.products):
             if p.name == name:
                 return i
@@ -327,8 +326,9 @@ def load_question_set(path: Path) -> tuple[RoomFile, QuestionSet]:
     for n, q in enumerate(qs.questions):
         where = f"{path}: questions[{n}] ({q.text!r})"
         try:
-            facts.index(q.on_air)
-            facts.index(q.product)
+            for name in (q.on_air, q.product):
+                if name is not None:
+                    facts.index(name)
         except InputError as exc:
             raise InputError(f"{where}: {exc}", field=f"questions[{n}]") from None
         if q.language != rf.room.language:
@@ -384,7 +384,7 @@ def judge(
 ) -> Verdict:
     """Score one answer to the labelled question ``q`` in the room whose facts are ``facts``."""
     lex = lex or lexicon()
-    product = facts.index(q.product) if q.product is not None else facts.index(q.on_air)
+    product = facts.index(q.product or q.on_air)
     named_in_question = {i for i, p in enumerate(facts.products) if p.name.lower() in q.text.lower()}
     answer_qty = quantities(answer, lex)
     allowed_qty = set().union(*(quantities(t, lex) for t in facts.allowed(product)), quantities(q.text, lex))
@@ -464,7 +464,7 @@ def _ask(answerer: Any, q: LabelledQuestion, timeout_s: float) -> tuple[str, str
     return str(answerer(q.text, viewer="viewer", language=q.language.value, timeout_s=timeout_s)), None
 
 
-def run_room(
+def answer_room(
     rf: RoomFile,
     questions: Sequence[LabelledQuestion],
     make_answerer: Callable[[RoomFile, Callable[[], int | None]], Any],
@@ -564,39 +564,3 @@ def summarise(records: Sequence[AnswerRecord]) -> Figures:
         latency_median_ms=statistics.median(latencies) if latencies else None,
         latency_p90_ms=p90 if p90 is not None else (latencies[0] if latencies else None),
     )
-
-
-# --------------------------------------------------------------------------- the script's variety
-
-
-def repeat_rate_per_hour(lines: Sequence[tuple[float, str]], *, window_s: float = 600.0) -> dict[str, Any]:
-    """Verbatim repeats in a simulated script: per hour, the share of lines spoken word for word earlier
-    in that hour; overall, the number of lines repeated within ``window_s`` seconds of their last saying
-    and the shortest gap between two sayings of one line."""
-    if not lines:
-        raise InputError("the simulated script spoke no lines; nothing to measure", field="script")
-    hours: dict[int, list[bool]] = {}
-    seen_in_hour: dict[int, set[str]] = {}
-    last: dict[str, float] = {}
-    within, shortest = 0, None
-    for t, text in lines:
-        h = int(t // 3600)
-        seen = seen_in_hour.setdefault(h, set())
-        hours.setdefault(h, []).append(text in seen)
-        seen.add(text)
-        if text in last:
-            gap = t - last[text]
-            shortest = gap if shortest is None else min(shortest, gap)
-            within += gap < window_s
-        last[text] = t
-    per_hour = [sum(v) / len(v) for _, v in sorted(hours.items())]
-    return {
-        "lines": len(lines),
-        "distinct_lines": len(last),
-        "repeat_rate_per_hour": per_hour,
-        "repeat_rate_mean": sum(per_hour) / len(per_hour),
-        "repeat_rate_max": max(per_hour),
-        "repeats_within_window": within,
-        "window_s": window_s,
-        "shortest_repeat_gap_s": shortest,
-    }
