@@ -129,28 +129,27 @@ def _strong_key(key: str, name: str) -> bool:
     return key == low or not cjk_count(key) or (low.endswith(key) and len(key) >= 2)
 
 
-def _term_at(term: str, low: str) -> re.Match[str] | None:
-    """Where ``term`` occurs in ``low``: anywhere for Chinese, as whole words for English ("air" is not
-    in "airpods")."""
-    if cjk_count(term):
-        return re.search(re.escape(term), low)
-    return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", low)
+def _name_patterns(products: Sequence[Product], name_keys: Sequence[set[str]]) -> list[re.Pattern[str] | None]:
+    """Per product, one pattern for its full name and name terms: Chinese anywhere, English as whole
+    words ("air" is not in "airpods")."""
+    out: list[re.Pattern[str] | None] = []
+    for p, keys in zip(products, name_keys, strict=True):
+        terms = sorted({t for t in (p.name.lower(), *keys) if t}, key=len, reverse=True)
+        parts = [re.escape(t) if cjk_count(t) else rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])" for t in terms]
+        out.append(re.compile("|".join(parts)) if parts else None)
+    return out
 
 
-def _named(text: str, products: Sequence[Product], name_keys: Sequence[set[str]]) -> list[int]:
-    """Indexes of the products ``text`` names (full name or unique name term), earliest mention first."""
+def _named(text: str, patterns: Sequence[re.Pattern[str] | None]) -> list[int]:
+    """Indexes of the products whose name pattern ``text`` contains, earliest mention first."""
     low = text.lower()
-    found: list[tuple[int, int]] = []
-    for i, (p, keys) in enumerate(zip(products, name_keys, strict=True)):
-        at = [m.start() for t in (p.name.lower(), *keys) if t and (m := _term_at(t, low))]
-        if at:
-            found.append((min(at), i))
+    found = [(m.start(), i) for i, pat in enumerate(patterns) if pat is not None and (m := pat.search(low))]
     return [i for _, i in sorted(found)]
 
 
-def _first_named(line: str, products: Sequence[Product], name_keys: Sequence[set[str]]) -> int | None:
+def _first_named(line: str, patterns: Sequence[re.Pattern[str] | None]) -> int | None:
     """The product a knowledge-base line is about: the first one it names (None: room-wide)."""
-    named = _named(line, products, name_keys)
+    named = _named(line, patterns)
     return named[0] if named else None
 
 
@@ -345,7 +344,11 @@ class KnowledgeBase:
         self.language = Language(room.language)
         self._name_keys = _name_keys(room.products)
         self._name_terms = {t for p in room.products for t in (*tokens(p.name, unigrams=False), *tokens(p.brand))}
-        self.facts = self._facts(room, self._name_keys)
+        self._all_patterns = _name_patterns(room.products, self._name_keys)
+        pairs = zip(self._name_keys, room.products, strict=True)
+        strong = [{k for k in keys if _strong_key(k, p.name)} for keys, p in pairs]
+        self._strong_patterns = _name_patterns(room.products, strong)
+        self.facts = self._facts(room, self._all_patterns)
         self.k1, self.b = k1, b
         self._docs = [Counter(tokens(self._indexed(f))) for f in self.facts]
         lengths = [sum(d.values()) for d in self._docs]
@@ -365,7 +368,7 @@ class KnowledgeBase:
         return f"{f.text} {name}"
 
     @staticmethod
-    def _facts(room: LiveRoom, name_keys: Sequence[set[str]]) -> list[Fact]:
+    def _facts(room: LiveRoom, name_patterns: Sequence[re.Pattern[str] | None]) -> list[Fact]:
         lang = Language(room.language)
         facts: list[Fact] = []
         for i, p in enumerate(room.products):
@@ -382,7 +385,7 @@ class KnowledgeBase:
                 facts.append(Fact(p.offer, i, "offer"))
         for line in room.knowledge_base:
             if line.strip():
-                facts.append(Fact(line.strip(), _first_named(line, room.products, name_keys), "kb"))
+                facts.append(Fact(line.strip(), _first_named(line, name_patterns), "kb"))
         return facts
 
     def named(self, question: str, *, on_air: bool = False) -> list[int]:
@@ -391,11 +394,7 @@ class KnowledgeBase:
         Chinese name ("坚果" of 坚果燕麦脆) is also an everyday word: "有坚果吗" asked while the
         strawberries are on air is about the strawberries, so such a term names a product only when
         none is on air."""
-        if not on_air:
-            return _named(question, self.room.products, self._name_keys)
-        pairs = zip(self._name_keys, self.room.products, strict=True)
-        strong = [{k for k in keys if _strong_key(k, p.name)} for keys, p in pairs]
-        return _named(question, self.room.products, strong)
+        return _named(question, self._strong_patterns if on_air else self._all_patterns)
 
     def coverage(self, question: str, fact: Fact, *, evidence: Sequence[re.Pattern[str]] = ()) -> float:
         """Share of the question's weight (idf; unseen terms weigh the most) that ``fact`` contains.
@@ -826,7 +825,8 @@ class LiveAnswerer:
             text = t.unknown_product.text(self.language).format(product=self.room.products[target].name)
         else:
             text = t.unknown.text(self.language)
-        return AnswerResult(self._comply(text), "unknown" if on_topic else "off_topic", target if on_topic else None)
+        spoken = self._verdict(text, target)[0] or self._comply(text)  # the room's own line, reviewed once
+        return AnswerResult(spoken, "unknown" if on_topic else "off_topic", target if on_topic else None)
 
     # ----------------------------------------------------------------- review
 
