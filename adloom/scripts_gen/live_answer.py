@@ -349,6 +349,9 @@ class KnowledgeBase:
         strong = [{k for k in keys if _strong_key(k, p.name)} for keys, p in pairs]
         self._strong_patterns = _name_patterns(room.products, strong)
         self.facts = self._facts(room, self._all_patterns)
+        names = sorted({n for p in room.products for n in (p.name, p.brand) if n}, key=len, reverse=True)
+        self._names = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) if names else None
+        self._unnamed: dict[str, str] = {}
         self.k1, self.b = k1, b
         self._docs = [Counter(tokens(self._indexed(f))) for f in self.facts]
         lengths = [sum(d.values()) for d in self._docs]
@@ -396,13 +399,24 @@ class KnowledgeBase:
         none is on air."""
         return _named(question, self._strong_patterns if on_air else self._all_patterns)
 
+    def shows(self, fact: Fact, evidence: Sequence[re.Pattern[str]]) -> bool:
+        """Whether ``fact`` contains an intent's evidence words outside the product names ("防晒" in
+        "轻透防晒乳到手价89元" is the name, not a word about sun protection)."""
+        if fact.kind == "name" or not evidence:
+            return False
+        text = self._unnamed.get(fact.text)
+        if text is None:
+            text = self._names.sub(" ", fact.text) if self._names is not None else fact.text
+            self._unnamed[fact.text] = text
+        return any(p.search(text) for p in evidence)
+
     def coverage(self, question: str, fact: Fact, *, evidence: Sequence[re.Pattern[str]] = ()) -> float:
         """Share of the question's weight (idf; unseen terms weigh the most) that ``fact`` contains.
 
         A question about something the room never mentions ("今天天气怎么样") shares a word or two
         with some fact; coverage keeps such a match from being passed off as an answer. A fact with
         the evidence words of the question's intent ("发货" for "多久到") covers it fully."""
-        if fact.kind != "name" and any(p.search(fact.text) for p in evidence):
+        if self.shows(fact, evidence):
             return 1.0
         q = tokens(question, unigrams=False) or tokens(question)
         if not q:
@@ -452,7 +466,7 @@ class KnowledgeBase:
         if evidence:
             lift = 1.0 + float(scores.max(initial=0.0))
             for j, f in enumerate(self.facts):
-                if f.kind != "name" and any(p.search(f.text) for p in evidence):
+                if self.shows(f, evidence):
                     scores[j] += lift
         if _PRICE_WORDS.search(question):
             lift = 1.0 + float(scores.max(initial=0.0))

@@ -414,3 +414,17 @@ def test_food_room_in_english_quotes_the_facts_a_safety_reply_can_stand_on() -> 
     assert coffee.kind == "abstain" and "peanut" not in coffee.text.lower()  # the granola's line is not the coffee's
     assert granola.answer_detail("how much caffeine?").kind != "purchase"  # "how much" is not always the price
     assert granola.answer_detail("how much is it?").text.startswith("Maple Granola is $8.50")
+
+
+def test_a_word_of_the_product_name_is_not_evidence_for_an_intent() -> None:
+    """ "防晒" is in 轻透防晒乳's name, so its price line says nothing about its sun protection."""
+    room = LiveRoom(
+        name="晴空防护",
+        products=[Product(name="轻透防晒乳", selling_points=["SPF50+ PA++++", "40毫升"], price=89)],
+        knowledge_base=["下单后48小时内发货。"],
+    )
+    a = LiveAnswerer(room, industry="beauty", focus=lambda: 0)
+    for question in ("防晒指数多少", "SPF多少"):
+        r = a.answer_detail(question)
+        assert r.kind == "answer" and "SPF50+ PA++++" in r.text and "89" not in r.text, r
+    assert a.answer_detail("晒黑了能变白吗").kind == "abstain"  # a whitening promise is not ours to make
