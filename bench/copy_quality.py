@@ -479,6 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, default=BASELINE, help="baseline JSON to compare against")
     ap.add_argument("--save-baseline", type=Path, help="write this run's figures as a baseline JSON here")
     ap.add_argument("--json", type=Path, help="write this run's figures as JSON here")
+    ap.add_argument("--scripts", type=Path, help="write every script (JSON lines: brief id, script, findings) here")
     args = ap.parse_args(argv)
 
     briefs = load_briefs(args.briefs)
@@ -513,6 +514,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             print(f"wrote {path}")
+    if args.scripts is not None:
+        args.scripts.parent.mkdir(parents=True, exist_ok=True)
+        with args.scripts.open("w", encoding="utf-8") as out:
+            for run in runs:
+                for i, script in enumerate(run.scripts):
+                    found = run.findings[i] if i < len(run.findings) else []
+                    row = {
+                        "brief_id": run.brief.id,
+                        "script": script.model_dump(mode="json"),
+                        "findings": [f"{f.rule} {f.field}: {f.span}" for f in found],
+                    }
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(f"wrote {args.scripts}")
     if args.html is not None:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(render_html(runs, fig, f"{command}\n{conditions}\n\n{report}"), encoding="utf-8")
