@@ -131,11 +131,12 @@ def _strong_key(key: str, name: str) -> bool:
 
 def _name_patterns(products: Sequence[Product], name_keys: Sequence[set[str]]) -> list[re.Pattern[str] | None]:
     """Per product, one pattern for its full name and name terms: Chinese anywhere, English as whole
-    words ("air" is not in "airpods")."""
+    words ("air" is not in "airpods") in singular or plural ("the earbuds" names AirLoop Pro Earbuds,
+    "the beans" Ridge Blend Coffee Beans: name terms are indexed singular)."""
     out: list[re.Pattern[str] | None] = []
     for p, keys in zip(products, name_keys, strict=True):
         terms = sorted({t for t in (p.name.lower(), *keys) if t}, key=len, reverse=True)
-        parts = [re.escape(t) if cjk_count(t) else rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])" for t in terms]
+        parts = [re.escape(t) if cjk_count(t) else rf"(?<![a-z0-9]){re.escape(t)}(?:e?s)?(?![a-z0-9])" for t in terms]
         out.append(re.compile("|".join(parts)) if parts else None)
     return out
 
@@ -443,7 +444,9 @@ class KnowledgeBase:
 
         Facts of the other products are left out (a question about the serum is never answered with
         the cream's shelf life); room-wide facts (shipping, returns) stay. Facts containing the
-        ``evidence`` words of the question's intent are lifted above the rest."""
+        ``evidence`` words of the question's intents are lifted above the rest, the more of its intents
+        a fact shows the higher ("does wireless charging work with a case": the fact about charging
+        that says what it works with, above one that only mentions charging)."""
         q = tokens(question)
         if not self.facts or not (q or _PRICE_WORDS.search(question) or evidence):
             return []
@@ -466,8 +469,7 @@ class KnowledgeBase:
         if evidence:
             lift = 1.0 + float(scores.max(initial=0.0))
             for j, f in enumerate(self.facts):
-                if self.shows(f, evidence):
-                    scores[j] += lift
+                scores[j] += lift * sum(self.shows(f, [e]) for e in evidence)
         if _PRICE_WORDS.search(question):
             lift = 1.0 + float(scores.max(initial=0.0))
             for j, f in enumerate(self.facts):
