@@ -428,3 +428,206 @@ def test_a_word_of_the_product_name_is_not_evidence_for_an_intent() -> None:
         r = a.answer_detail(question)
         assert r.kind == "answer" and "SPF50+ PA++++" in r.text and "89" not in r.text, r
     assert a.answer_detail("晒黑了能变白吗").kind == "abstain"  # a whitening promise is not ours to make
+
+
+# --------------------------------------------------------------------------- liveans2: failure classes
+# Each class of miss found on the bench (issue 16) is checked here with new rooms and new questions,
+# zh and en, so the fix is shown to be general rather than fitted to the bench's sentences.
+
+
+def _room(language: str, products: list[dict[str, Any]], kb: list[str]) -> LiveRoom:
+    return LiveRoom(name="test room", language=language, products=products, knowledge_base=kb)
+
+
+@pytest.fixture
+def audio_en() -> LiveRoom:
+    return _room(
+        "en",
+        [
+            {
+                "name": "Orbit Sport Headphones",
+                "price": 59,
+                "currency": "USD",
+                "selling_points": ["40 hours of playtime", "Comes with four ear tip sizes"],
+            },
+            {
+                "name": "Pulse Charging Stand",
+                "price": 29,
+                "currency": "USD",
+                "selling_points": ["15 W wireless charging pad"],
+            },
+        ],
+        [
+            "Pulse Charging Stand works with Qi phones in cases up to 4 mm.",
+            "Pulse Charging Stand LEDs are rated for 30000 hours.",
+            "Shipping is free on every order.",
+            "Limit 3 units per customer.",
+        ],
+    )
+
+
+@pytest.fixture
+def beauty_zh() -> LiveRoom:
+    return _room(
+        "zh",
+        [
+            {"name": "晨雾哑光口红", "price": 79, "selling_points": ["八个色号可选，经典色是05豆沙"]},
+            {"name": "云朵洁颜油", "price": 99, "selling_points": ["200毫升家庭装"]},
+        ],
+        [
+            "晨雾哑光口红持妆约八小时，喝水后建议补涂。",
+            "云朵洁颜油请用干手干脸，每次按压三泵。",
+            "每个账号限购三件。",
+            "付款后72小时内发货。",
+        ],
+    )
+
+
+@pytest.fixture
+def pantry() -> dict[str, LiveRoom]:
+    en = _room(
+        "en",
+        [
+            {"name": "Meadow Raw Honey", "price": 14, "currency": "USD", "selling_points": ["450 g jar"]},
+            {"name": "Hillside Oat Bars", "price": 6, "currency": "USD", "selling_points": ["Box of 8 bars"]},
+        ],
+        [
+            "Meadow Raw Honey can crystallise in the cold; stand the jar in warm water to soften it.",
+            "Meadow Raw Honey is raw and never heated.",
+            "Meadow Raw Honey comes from hives in Oregon.",
+            "Hillside Oat Bars are best within 3 months of baking.",
+        ],
+    )
+    zh = _room(
+        "zh",
+        [
+            {"name": "云栖绿茶", "price": 68, "selling_points": ["明前采摘"]},
+            {"name": "槐花蜂蜜", "price": 45, "selling_points": ["500克玻璃瓶"]},
+        ],
+        ["云栖绿茶产自浙江杭州。", "槐花蜂蜜低温下会结晶，隔水加热到40度以下即可化开。"],
+    )
+    return {"en": en, "zh": zh}
+
+
+def _ask(room: LiveRoom, industry: str, on: int, question: str) -> AnswerResult:
+    pid = product_id(room.products[on])
+    answerer = LiveAnswerer(room, industry=industry, focus=focus_by_product_id(room, lambda: pid))
+    r = answerer.answer_detail(question)
+    assert_grounded(room, r)
+    return r
+
+
+def test_an_english_product_named_in_the_plural_or_singular(audio_en: LiveRoom) -> None:
+    """Name terms are indexed singular: "the headphones" and "a headphone" both name Orbit Sport Headphones."""
+    for q in ("the headphones, what's the price again", "how much is a headphone"):
+        r = _ask(audio_en, "electronics", 1, q)
+        assert r.product_index == 0 and "59" in r.text and "29" not in r.text, (q, r)
+    stands = _ask(audio_en, "electronics", 0, "how much are the stands")
+    assert stands.product_index == 1 and "29" in stands.text
+
+
+def test_the_fact_showing_more_of_the_questions_intents_wins(audio_en: LiveRoom, beauty_zh: LiveRoom) -> None:
+    """Charging through a case: the fact on charging AND what it works with, not the pad's wattage."""
+    r = _ask(audio_en, "electronics", 1, "will charging work through my phone case")
+    assert "4 mm" in r.text and r.kind == "answer", r
+    room = _room(
+        "zh",
+        [{"name": "极光无线充电座", "price": 99, "selling_points": ["15瓦无线充电"]}],
+        ["极光无线充电座充电兼容带壳手机，壳厚不超过4毫米。"],
+    )
+    zh = _ask(room, "electronics", 0, "充电支持带壳的手机吗")
+    assert "4毫米" in zh.text, zh
+
+
+@pytest.mark.parametrize(
+    ("question", "expect"),
+    [
+        ("do you charge extra for delivery", "free"),  # 'charge' is a fee here, not the battery
+        ("how many hours of playtime", "40 hours"),
+        ("will they fall out when I run", "four ear tip"),
+        ("how long will the stand's LEDs last", "30000"),
+        ("is there a limit per person", "Limit 3"),
+    ],
+)
+def test_english_electronics_intents(audio_en: LiveRoom, question: str, expect: str) -> None:
+    on = 1 if "stand" in question else 0
+    r = _ask(audio_en, "electronics", on, question)
+    assert r.kind == "answer" and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("on", "question", "expect"),
+    [
+        (0, "涂一次能撑多久", "八小时"),
+        (0, "有哪些颜色可以选", "色号"),
+        (1, "湿着手能用吗", "干手"),
+        (1, "每次要挤多少", "三泵"),
+        (0, "每人最多买几件", "三件"),
+        (0, "拍完多久能发", "72"),
+    ],
+)
+def test_chinese_beauty_intents(beauty_zh: LiveRoom, on: int, question: str, expect: str) -> None:
+    r = _ask(beauty_zh, "beauty", on, question)
+    assert r.kind == "answer" and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("language", "on", "question", "expect"),
+    [
+        ("en", 0, "my honey turned grainy, is it ruined", "warm water"),
+        ("en", 0, "is it pasteurised or raw", "never heated"),
+        ("en", 0, "what's the origin of this honey", "Oregon"),
+        ("en", 1, "how long do the bars stay fresh", "3 months"),
+        ("zh", 1, "蜂蜜结晶了还能吃吗", "40"),
+        ("zh", 0, "茶叶产地是哪里", "杭州"),
+    ],
+)
+def test_food_intents(pantry: dict[str, LiveRoom], language: str, on: int, question: str, expect: str) -> None:
+    r = _ask(pantry[language], "food", on, question)
+    assert r.kind == "answer" and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("zh", "在哪拍呀"),
+        ("zh", "想拍三件"),
+        ("zh", "加了购物车怎么结算"),
+        ("zh", "今天有送东西吗"),
+        ("en", "drop the link"),
+        ("en", "where do I check out"),
+        ("en", "how can i pay"),
+        ("en", "any freebies with it"),
+    ],
+)
+def test_purchase_phrasings(audio_en: LiveRoom, beauty_zh: LiveRoom, language: str, question: str) -> None:
+    room, price = (beauty_zh, "79") if language == "zh" else (audio_en, "59")
+    r = _ask(room, "beauty" if language == "zh" else "electronics", 0, question)
+    assert r.kind == "purchase" and price in r.text, (question, r)
+
+
+@pytest.mark.parametrize("question", ["this or the Sennheiser ones?", "Jabra's or yours"])
+def test_an_either_or_with_another_brand_is_a_comparison(audio_en: LiveRoom, question: str) -> None:
+    r = _ask(audio_en, "electronics", 0, question)
+    assert r.kind == "comparison" and "Sennheiser" not in r.text and "Jabra" not in r.text, r
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("en", "I have tinnitus, are loud headphones a problem"),
+        ("en", "I'm epileptic, is the stand's blinking light ok"),
+        ("en", "any side effects from wearing them all day"),
+        ("en", "will these fix my insomnia"),
+        ("zh", "我有耳鸣 能戴吗"),
+        ("zh", "长期涂会不会有副作用"),
+        ("zh", "有癫痫的人看闪光没事吧"),
+        ("zh", "对身体有害吗"),
+    ],
+)
+def test_health_questions_the_notes_do_not_answer_abstain(
+    audio_en: LiveRoom, beauty_zh: LiveRoom, language: str, question: str
+) -> None:
+    room, industry = (beauty_zh, "beauty") if language == "zh" else (audio_en, "electronics")
+    r = _ask(room, industry, 0, question)
+    assert r.kind == "abstain", (question, r)
