@@ -148,9 +148,17 @@ def _named(text: str, patterns: Sequence[re.Pattern[str] | None]) -> list[int]:
     return [i for _, i in sorted(found)]
 
 
+_CLAUSE_END = re.compile(r"[，；。！？]|[,;.!?]\s")
+
+
 def _first_named(line: str, patterns: Sequence[re.Pattern[str] | None]) -> int | None:
-    """The product a knowledge-base line is about: the first one it names (None: room-wide)."""
-    named = _named(line, patterns)
+    """The product a knowledge-base line is about: the first one its first clause names (None: room-wide).
+
+    A room policy that names a product only as an exception ("支持七天无理由退货，已拆封的唇釉不退",
+    "Free returns within 30 days, except opened earbuds") is about the whole room, not that product."""
+    cut = _CLAUSE_END.search(line + " ")
+    first = line[: cut.start()] if cut else line
+    named = _named(first, patterns)
     return named[0] if named else None
 
 
@@ -738,7 +746,9 @@ class LiveAnswerer:
         hits = [
             Retrieved(f, 1.0)
             for f in self.kb.facts
-            if pattern.search(f.text) and (about is None or f.product is None or f.product in about)
+            if pattern.search(f.text)
+            and (about is None or f.product is None or f.product in about)
+            and not (about is not None and set(self.kb.named(f.text)) - about)  # names another product
         ]
         ranked = sorted(hits, key=lambda h: -self.kb.coverage(q, h.fact))
         return ranked or None

@@ -631,3 +631,34 @@ def test_health_questions_the_notes_do_not_answer_abstain(
     room, industry = (beauty_zh, "beauty") if language == "zh" else (audio_en, "electronics")
     r = _ask(room, industry, 0, question)
     assert r.kind == "abstain", (question, r)
+
+
+def test_a_room_policy_naming_a_product_as_an_exception_is_room_wide(audio_en: LiveRoom, beauty_zh: LiveRoom) -> None:
+    """A returns line that names one product only as an exception answers for every product on air."""
+    zh = beauty_zh.model_copy(
+        update={"knowledge_base": [*beauty_zh.knowledge_base, "支持七天无理由退货，拆封的口红不退。"]}
+    )
+    r = _ask(zh, "beauty", 1, "不喜欢可以退吗")  # the cleansing oil on air
+    assert r.kind == "answer" and "七天" in r.text, r
+    en = audio_en.model_copy(
+        update={
+            "knowledge_base": [
+                *audio_en.knowledge_base,
+                "Free returns within 30 days, except opened Orbit Sport Headphones.",
+            ]
+        }
+    )
+    r = _ask(en, "electronics", 1, "can I send it back")  # the stand on air
+    assert r.kind == "answer" and "30 days" in r.text, r
+
+
+def test_a_safety_line_naming_another_product_is_not_an_answer_for_this_one(beauty_zh: LiveRoom) -> None:
+    """'哺乳期可以使用，晨雾哑光口红除外' is room-wide by its first clause, but it is not quoted as a safety
+    answer for a product it does not name: that product gets the honest abstention."""
+    room = beauty_zh.model_copy(
+        update={"knowledge_base": [*beauty_zh.knowledge_base, "哺乳期可以使用，晨雾哑光口红除外。"]}
+    )
+    lipstick = _ask(room, "beauty", 0, "哺乳期能涂吗")
+    assert lipstick.kind == "answer" and "除外" in lipstick.text, lipstick  # the line, verbatim, with its exception
+    oil = _ask(room, "beauty", 1, "哺乳期能用吗")
+    assert oil.kind == "abstain", oil
