@@ -31,6 +31,7 @@ before it is returned; :meth:`LiveAnswerer.answer_detail` says what was answered
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import math
 import re
 import threading
@@ -64,6 +65,7 @@ __all__ = [
     "KnowledgeBase",
     "LiveAnswerer",
     "Retrieved",
+    "simplified",
     "tokens",
 ]
 
@@ -160,6 +162,25 @@ def _first_named(line: str, patterns: Sequence[re.Pattern[str] | None]) -> int |
     first = line[: cut.start()] if cut else line
     named = _named(first, patterns)
     return named[0] if named else None
+
+
+@functools.cache
+def _t2s() -> Callable[[str], str] | None:
+    """OpenCC's Traditional→Simplified converter (the ``live`` extra), or None where it is not installed."""
+    try:
+        import opencc
+    except ImportError:
+        return None
+    converter: Callable[[str], str] = opencc.OpenCC("t2s").convert
+    return converter
+
+
+def simplified(text: str) -> str:
+    """``text`` with Traditional Chinese written in Simplified ("這個精華是哪個牌子的" → "这个精华是哪个牌子的"):
+    the knowledge base, intents and safety triggers are Simplified, and viewers from Hong Kong or Taiwan
+    ask in Traditional. Unchanged without CJK, or where OpenCC (``pip install 'adloom[live]'``) is absent."""
+    convert = _t2s() if cjk_count(text) else None
+    return convert(text) if convert is not None else text
 
 
 # --------------------------------------------------------------------------- data files
@@ -653,7 +674,7 @@ class LiveAnswerer:
             raise TimeoutError(f"no time to answer (timeout_s={timeout_s})")
         if language is not None and Language(language) != self.language:
             raise InputError(f"room answers in {self.language.value}, asked for {language}", field="language")
-        q = (question or "").strip()
+        q = simplified((question or "").strip())
         if not q:
             raise InputError("the question is empty", field="question")
         focus = self.focus() if self.focus else None

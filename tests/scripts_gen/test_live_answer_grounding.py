@@ -662,3 +662,19 @@ def test_a_safety_line_naming_another_product_is_not_an_answer_for_this_one(beau
     assert lipstick.kind == "answer" and "除外" in lipstick.text, lipstick  # the line, verbatim, with its exception
     oil = _ask(room, "beauty", 1, "哺乳期能用吗")
     assert oil.kind == "abstain", oil
+
+
+@pytest.mark.parametrize(
+    ("on", "question", "kind", "expect"),
+    [
+        (0, "這款口紅多少錢", "purchase", "79"),
+        (0, "是哪個牌子的口紅", "answer", "晨雾哑光口红"),
+        (1, "孕婦可以用嗎", "abstain", "医生"),  # a Traditional safety question still meets its trigger
+        (1, "手是濕的能用嗎", "answer", "干手"),
+    ],
+)
+def test_traditional_chinese_questions_read_as_simplified(
+    beauty_zh: LiveRoom, on: int, question: str, kind: str, expect: str
+) -> None:
+    r = _ask(beauty_zh, "beauty", on, question)
+    assert r.kind == kind and expect in r.text, (question, r)
