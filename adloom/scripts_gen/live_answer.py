@@ -189,7 +189,8 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
 class Terms(BaseModel):
-    """Trigger or evidence terms per language: zh as substrings, en at the start of a word. A zh term
+    """Trigger or evidence terms per language: zh as substrings, en at the start of a word; an en term
+    ending in ``$`` is a whole word, singular or plural ("kid$" is kid or kids, not kidney). A zh term
     in Latin letters ("SPF", "PA") is a word of its own, not a substring ("how can i pay" is no PA question)."""
 
     model_config = _STRICT
@@ -200,7 +201,8 @@ class Terms(BaseModel):
     def pattern(self) -> re.Pattern[str] | None:
         """One case-insensitive pattern matching any of the terms (None when there are none)."""
         zh = [re.escape(t) if cjk_count(t) else rf"(?<![a-z]){re.escape(t)}(?![a-z])" for t in self.zh]
-        parts = zh + [rf"\b{re.escape(t)}" for t in self.en]
+        en = [rf"\b{re.escape(t[:-1])}s?\b" if t.endswith("$") else rf"\b{re.escape(t)}" for t in self.en]
+        parts = zh + en
         return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 

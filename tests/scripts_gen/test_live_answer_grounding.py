@@ -678,3 +678,40 @@ def test_traditional_chinese_questions_read_as_simplified(
 ) -> None:
     r = _ask(beauty_zh, "beauty", on, question)
     assert r.kind == kind and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("zh", "孕晚期涂口红要紧吗"),  # 孕 is the root: 孕晚期, 孕中期, 备孕
+        ("zh", "生理期可以用洁颜油吗"),
+        ("zh", "给家里长辈用合适吗"),
+        ("zh", "血糖高的人能用吗"),
+        ("zh", "甲状腺不好有影响吗"),
+        ("zh", "能去掉闭口吗"),
+        ("zh", "口红含铅吗"),
+        ("en", "my grandpa wants a pair, is that ok for him"),
+        ("en", "I have a thyroid issue, fine to use?"),
+        ("en", "I'm on isotretinoin, does that matter"),
+        ("en", "does the stand have any lead or mercury in it"),
+        ("en", "ok for my 9 month old to hold"),
+    ],
+)
+def test_more_health_phrasings_abstain(audio_en: LiveRoom, beauty_zh: LiveRoom, language: str, question: str) -> None:
+    room, industry = (beauty_zh, "beauty") if language == "zh" else (audio_en, "electronics")
+    r = _ask(room, industry, 0, question)
+    assert r.kind == "abstain", (question, r)
+
+
+def test_a_whole_word_trigger_does_not_fire_inside_a_longer_word() -> None:
+    """'kid$' is kid or kids, not kidney; 'lead$' is not 'leading' (a kidney question still abstains: a condition)."""
+    room = _room(
+        "en",
+        [{"name": "Trail Snack Mix", "price": 5, "currency": "USD", "selling_points": ["Leading brand of trail mix"]}],
+        ["Trail Snack Mix contains almonds and cashew nuts."],
+    )
+    kids = _ask(room, "food", 0, "are these ok for kids")
+    kidney = _ask(room, "food", 0, "I have kidney stones, ok to eat?")
+    assert kids.kind == kidney.kind == "abstain"
+    assert "children" in kids.text and "children" not in kidney.text, (kids.text, kidney.text)
+    assert _ask(room, "food", 0, "does it contain nuts").kind == "answer"
