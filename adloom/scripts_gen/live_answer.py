@@ -701,7 +701,7 @@ class LiveAnswerer:
             reply.findings = (answered.findings if answered else []) + reply.findings
             return reply
         if self._comparison is not None and self._comparison.search(q):
-            return self._comparison_reply(q, named, target)
+            return self._comparison_reply(q, named, target, focus)
         evidence = [p for trig, p in self._intents if trig.search(q)]
         if not evidence:
             if self._purchase is not None and self._purchase.search(q):
@@ -807,10 +807,13 @@ class LiveAnswerer:
             return hits[0].fact
         return None
 
-    def _comparison_reply(self, q: str, named: list[int], target: int | None) -> AnswerResult:
-        """Our product's own selling points, never a word about the other brand."""
+    def _comparison_reply(self, q: str, named: list[int], target: int | None, focus: int | None = None) -> AnswerResult:
+        """Our product's own selling points, never a word about the other brand. Two of our own products
+        ("比面霜好用吗" with the serum on air: the one on air and the one named) are described side by side."""
         self.stats.comparison += 1
         t = self.rules.templates
+        if len(named) == 1 and focus is not None and focus != named[0]:
+            named = [focus, named[0]]
         ours = named if len(named) > 1 else ([target] if target is not None else list(range(len(self.room.products))))
         picked = [(i, self._reviewer(i).usable_selling_points()[:2]) for i in ours[:3]]
         zh = self.language == Language.zh

@@ -510,10 +510,16 @@ def pantry() -> dict[str, LiveRoom]:
 
 
 def _ask(room: LiveRoom, industry: str, on: int, question: str) -> AnswerResult:
+    """The answer with product ``on`` on air; an answer about one product is checked grounded in its facts,
+    a side-by-side comparison of our products in theirs."""
     pid = product_id(room.products[on])
     answerer = LiveAnswerer(room, industry=industry, focus=focus_by_product_id(room, lambda: pid))
     r = answerer.answer_detail(question)
-    assert_grounded(room, r)
+    if r.kind == "comparison" and len(r.facts) > 1:
+        allowed = set().union(*(product_facts(room, i) for i in range(len(room.products))))
+        assert set(r.facts) <= allowed and numbers_in(r.text) <= numbers_in(" ".join(r.facts)), r
+    else:
+        assert_grounded(room, r)
     return r
 
 
@@ -715,3 +721,19 @@ def test_a_whole_word_trigger_does_not_fire_inside_a_longer_word() -> None:
     assert kids.kind == kidney.kind == "abstain"
     assert "children" in kids.text and "children" not in kidney.text, (kids.text, kidney.text)
     assert _ask(room, "food", 0, "does it contain nuts").kind == "answer"
+
+
+def test_comparing_the_product_on_air_with_another_of_ours_describes_both(
+    audio_en: LiveRoom, beauty_zh: LiveRoom
+) -> None:
+    """'Is it better than the stand?' with the headphones on air compares our two products, each by its own facts."""
+    zh = _ask(beauty_zh, "beauty", 0, "比洁颜油好用吗")
+    assert zh.kind == "comparison" and "晨雾哑光口红" in zh.text and "云朵洁颜油" in zh.text, zh
+    assert "别的品牌" not in zh.text
+    en = _ask(audio_en, "electronics", 0, "is it better than the charging stand")
+    assert en.kind == "comparison" and "Orbit Sport Headphones" in en.text and "Pulse Charging Stand" in en.text, en
+
+
+def test_how_long_it_can_be_used_is_shelf_life_for_skin_care(room_zh: LiveRoom) -> None:
+    r = on_air(room_zh, CREAM).answer_detail("这瓶能用多久")
+    assert r.kind == "answer" and "一年" in r.text, r
