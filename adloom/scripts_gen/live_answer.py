@@ -58,6 +58,7 @@ from adloom.scripts_gen.safety import looks_like_injection, sanitize_field
 
 __all__ = [
     "AbstainFile",
+    "Alias",
     "AnswerKind",
     "AnswerResult",
     "AnswersFile",
@@ -112,6 +113,22 @@ def _name_keys(products: Sequence[Product]) -> list[set[str]]:
         for p in products
     ]
     return [t - set().union(*(o for j, o in enumerate(terms) if j != i)) for i, t in enumerate(terms)]
+
+
+def _alias_keys(products: Sequence[Product], aliases: Sequence[Alias]) -> list[set[str]]:
+    """Per product, the everyday names (``answers.yaml`` aliases) that name it and no other product in the
+    room: its name contains the alias's term, no other product's does, and no other name contains the alias."""
+    names = [p.name.lower() for p in products]
+    out: list[set[str]] = [set() for _ in products]
+    for alias in aliases:
+        term = alias.term.lower()
+        having = [i for i, n in enumerate(names) if term in n]
+        if len(having) != 1:
+            continue
+        i = having[0]
+        out[i] |= {a.lower() for a in alias.names if not any(a.lower() in n for j, n in enumerate(names) if j != i)}
+    shared = {a for i, keys in enumerate(out) for a in keys if any(a in other for j, other in enumerate(out) if j != i)}
+    return [keys - shared for keys in out]  # "唇彩" for both the lipstick and the lip glaze names neither
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -321,6 +338,16 @@ class Templates(BaseModel):
         return self
 
 
+class Alias(BaseModel):
+    """Everyday names for a kind of product: a product whose name contains ``term`` is also named by
+    each of ``names`` ("洗面奶" for 温和洁面乳), unless another product in the room has the same alias."""
+
+    model_config = _STRICT
+
+    term: str = Field(min_length=1)
+    names: list[str] = Field(min_length=1)
+
+
 class AnswersFile(BaseModel):
     """``adloom/data/live/answers.yaml``: intents, comparison and purchase triggers, reply templates."""
 
@@ -334,6 +361,7 @@ class AnswersFile(BaseModel):
     brand: Terms
     off_topic: Terms
     templates: Templates
+    aliases: list[Alias] = Field(default_factory=list)
 
 
 def abstain_topics() -> AbstainFile:
@@ -373,14 +401,24 @@ _PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块钱|\bprice|\bcost\b|�
 class KnowledgeBase:
     """BM25 over a room's facts, optionally blended with embedding similarity."""
 
-    def __init__(self, room: LiveRoom, *, embedder: Embedder | None = None, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        room: LiveRoom,
+        *,
+        embedder: Embedder | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+        aliases: Sequence[Alias] = (),
+    ) -> None:
         self.room = room
         self.language = Language(room.language)
         self._name_keys = _name_keys(room.products)
         self._name_terms = {t for p in room.products for t in (*tokens(p.name, unigrams=False), *tokens(p.brand))}
+        alias_keys = _alias_keys(room.products, aliases)
+        self._name_keys = [keys | extra for keys, extra in zip(self._name_keys, alias_keys, strict=True)]
         self._all_patterns = _name_patterns(room.products, self._name_keys)
-        pairs = zip(self._name_keys, room.products, strict=True)
-        strong = [{k for k in keys if _strong_key(k, p.name)} for keys, p in pairs]
+        pairs = zip(self._name_keys, room.products, alias_keys, strict=True)
+        strong = [{k for k in keys if _strong_key(k, p.name) or k in extra} for keys, p, extra in pairs]
         self._strong_patterns = _name_patterns(room.products, strong)
         self.facts = self._facts(room, self._all_patterns)
         names = sorted({n for p in room.products for n in (p.name, p.brand) if n}, key=len, reverse=True)
@@ -629,7 +667,8 @@ class LiveAnswerer:
         self.room = room
         self.language = Language(room.language)
         self.industry = Industry(industry)
-        self.kb = KnowledgeBase(room, embedder=embedder)
+        self.rules = rules or answer_rules()
+        self.kb = KnowledgeBase(room, embedder=embedder, aliases=self.rules.aliases)
         self.backend = backend
         self.checker = checker or ComplianceChecker()
         self.focus = focus
@@ -644,7 +683,6 @@ class LiveAnswerer:
         self.max_chars = 90 if self.language == Language.zh else 240
         self.min_rephrase = min_rephrase
         self.abstain = abstain or abstain_topics()
-        self.rules = rules or answer_rules()
         self._abstain = [(t, p) for t in self.abstain.topics(self.industry) if (p := t.triggers.pattern())]
         self._intents = [
             (trig, ev) for i in self.rules.intents if (trig := i.triggers.pattern()) and (ev := i.evidence.pattern())

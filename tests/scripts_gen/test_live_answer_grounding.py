@@ -737,3 +737,26 @@ def test_comparing_the_product_on_air_with_another_of_ours_describes_both(
 def test_how_long_it_can_be_used_is_shelf_life_for_skin_care(room_zh: LiveRoom) -> None:
     r = on_air(room_zh, CREAM).answer_detail("这瓶能用多久")
     assert r.kind == "answer" and "一年" in r.text, r
+
+
+def test_a_product_named_by_its_everyday_name(audio_en: LiveRoom, beauty_zh: LiveRoom) -> None:
+    """'唇膏' names 晨雾哑光口红 and 'earphones' the headphones, from answers.yaml's aliases."""
+    zh = _ask(beauty_zh, "beauty", 1, "唇膏多少钱")  # the cleansing oil on air
+    assert zh.product_index == 0 and "79" in zh.text, zh
+    en = _ask(audio_en, "electronics", 1, "what do the earphones cost")  # the stand on air
+    assert en.product_index == 0 and "59" in en.text, en
+
+
+def test_an_alias_two_products_could_answer_to_names_neither() -> None:
+    """With a lipstick and a lip glaze in the room, '唇彩' (an alias of both) switches to neither."""
+    room = _room(
+        "zh",
+        [
+            {"name": "晨雾哑光口红", "price": 79, "selling_points": ["八个色号可选"]},
+            {"name": "水光唇釉", "price": 59, "selling_points": ["镜面水光"]},
+        ],
+        [],
+    )
+    answerer = LiveAnswerer(room, industry="beauty")
+    assert answerer.kb.named("唇彩多少钱") == []
+    assert answerer.kb.named("口红多少钱") == [0]  # the lipstick's own name word, not an alias
