@@ -23,7 +23,7 @@ earlier in the hour, and the shortest gap between two sayings of a line (target:
 minutes). Where no ``simulate_script`` exists yet the bench says so.
 
 Run: ``.venv/bin/python bench/live_answers.py [--no-llm] [--errors] [--rooms sample_zh,food_en_coffee]
-[--hours 24] [--save-baseline]`` (default: the room's own setting, i.e. with the embedded LLM).
+[--hours 24] [--questions DIR] [--save-baseline]`` (default: the room's own setting, i.e. with the embedded LLM).
 """
 
 from __future__ import annotations
@@ -72,6 +72,13 @@ ROWS: list[tuple[str, str, bool]] = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=QUESTIONS,
+        help="folder of labelled question files (default: the team's set; bench/data/live_questions_extra holds "
+        "a second held-out check)",
+    )
     parser.add_argument("--rooms", help="comma-separated question files (stems) to run; default: all")
     llm = parser.add_mutually_exclusive_group()
     llm.add_argument("--llm", dest="llm", action="store_true", default=None, help="answer with the embedded LLM")
@@ -86,11 +93,20 @@ def main() -> None:
         "overran keeps the model busy and the next question at once gets a template)",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--baseline", type=Path, default=BASELINE)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help=f"saved figures to print beside (default: {BASELINE.name} for the team's set, none for another set)",
+    )
     parser.add_argument("--save-baseline", action="store_true", help="write these figures as the baseline")
     args = parser.parse_args()
 
-    files = sorted(QUESTIONS.glob("*.yaml"))
+    if not args.questions.is_dir():
+        parser.error(f"--questions {args.questions}: not a folder; give a folder of question files like {QUESTIONS}")
+    files = sorted(args.questions.glob("*.yaml"))
+    if not files:
+        parser.error(f"--questions {args.questions}: no *.yaml question files in it; see {QUESTIONS} for the format")
     if args.rooms:
         wanted = set(args.rooms.split(","))
         unknown = wanted - {f.stem for f in files}
@@ -101,7 +117,11 @@ def main() -> None:
     backend = _backend() if mode == "llm" else None
     if mode == "llm" and backend is None:
         mode = "template"
-    baseline = _load_baseline(args.baseline).get(mode, {})
+    if args.baseline is None:
+        args.baseline = BASELINE if args.questions.resolve() == QUESTIONS.resolve() else None
+    if args.save_baseline and args.baseline is None:
+        parser.error("--save-baseline with another question set needs --baseline FILE to write to")
+    baseline = _load_baseline(args.baseline).get(mode, {}) if args.baseline else {}
     print(f"answerer: {_answerer_name()}, {mode} answers" + (f" ({type(backend).__name__})" if backend else ""))
 
     all_records: list[AnswerRecord] = []

@@ -31,6 +31,7 @@ before it is returned; :meth:`LiveAnswerer.answer_detail` says what was answered
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import math
 import re
 import threading
@@ -57,6 +58,7 @@ from adloom.scripts_gen.safety import looks_like_injection, sanitize_field
 
 __all__ = [
     "AbstainFile",
+    "Alias",
     "AnswerKind",
     "AnswerResult",
     "AnswersFile",
@@ -64,6 +66,7 @@ __all__ = [
     "KnowledgeBase",
     "LiveAnswerer",
     "Retrieved",
+    "simplified",
     "tokens",
 ]
 
@@ -112,6 +115,22 @@ def _name_keys(products: Sequence[Product]) -> list[set[str]]:
     return [t - set().union(*(o for j, o in enumerate(terms) if j != i)) for i, t in enumerate(terms)]
 
 
+def _alias_keys(products: Sequence[Product], aliases: Sequence[Alias]) -> list[set[str]]:
+    """Per product, the everyday names (``answers.yaml`` aliases) that name it and no other product in the
+    room: its name contains the alias's term, no other product's does, and no other name contains the alias."""
+    names = [p.name.lower() for p in products]
+    out: list[set[str]] = [set() for _ in products]
+    for alias in aliases:
+        term = alias.term.lower()
+        having = [i for i, n in enumerate(names) if term in n]
+        if len(having) != 1:
+            continue
+        i = having[0]
+        out[i] |= {a.lower() for a in alias.names if not any(a.lower() in n for j, n in enumerate(names) if j != i)}
+    shared = {a for i, keys in enumerate(out) for a in keys if any(a in other for j, other in enumerate(out) if j != i)}
+    return [keys - shared for keys in out]  # "唇彩" for both the lipstick and the lip glaze names neither
+
+
 def _overlap(a: str, b: str) -> bool:
     """Whether two facts share a phrase (three CJK characters or two English words): said together
     they would repeat it ("含透明质酸和积雪草提取物" then "含透明质酸，补水保湿")."""
@@ -131,11 +150,12 @@ def _strong_key(key: str, name: str) -> bool:
 
 def _name_patterns(products: Sequence[Product], name_keys: Sequence[set[str]]) -> list[re.Pattern[str] | None]:
     """Per product, one pattern for its full name and name terms: Chinese anywhere, English as whole
-    words ("air" is not in "airpods")."""
+    words ("air" is not in "airpods") in singular or plural ("the earbuds" names AirLoop Pro Earbuds,
+    "the beans" Ridge Blend Coffee Beans: name terms are indexed singular)."""
     out: list[re.Pattern[str] | None] = []
     for p, keys in zip(products, name_keys, strict=True):
         terms = sorted({t for t in (p.name.lower(), *keys) if t}, key=len, reverse=True)
-        parts = [re.escape(t) if cjk_count(t) else rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])" for t in terms]
+        parts = [re.escape(t) if cjk_count(t) else rf"(?<![a-z0-9]){re.escape(t)}(?:e?s)?(?![a-z0-9])" for t in terms]
         out.append(re.compile("|".join(parts)) if parts else None)
     return out
 
@@ -147,10 +167,37 @@ def _named(text: str, patterns: Sequence[re.Pattern[str] | None]) -> list[int]:
     return [i for _, i in sorted(found)]
 
 
+_CLAUSE_END = re.compile(r"[，；。！？]|[,;.!?]\s")
+
+
 def _first_named(line: str, patterns: Sequence[re.Pattern[str] | None]) -> int | None:
-    """The product a knowledge-base line is about: the first one it names (None: room-wide)."""
-    named = _named(line, patterns)
+    """The product a knowledge-base line is about: the first one its first clause names (None: room-wide).
+
+    A room policy that names a product only as an exception ("支持七天无理由退货，已拆封的唇釉不退",
+    "Free returns within 30 days, except opened earbuds") is about the whole room, not that product."""
+    cut = _CLAUSE_END.search(line + " ")
+    first = line[: cut.start()] if cut else line
+    named = _named(first, patterns)
     return named[0] if named else None
+
+
+@functools.cache
+def _t2s() -> Callable[[str], str] | None:
+    """OpenCC's Traditional→Simplified converter (the ``live`` extra), or None where it is not installed."""
+    try:
+        import opencc
+    except ImportError:
+        return None
+    converter: Callable[[str], str] = opencc.OpenCC("t2s").convert
+    return converter
+
+
+def simplified(text: str) -> str:
+    """``text`` with Traditional Chinese written in Simplified ("這個精華是哪個牌子的" → "这个精华是哪个牌子的"):
+    the knowledge base, intents and safety triggers are Simplified, and viewers from Hong Kong or Taiwan
+    ask in Traditional. Unchanged without CJK, or where OpenCC (``pip install 'adloom[live]'``) is absent."""
+    convert = _t2s() if cjk_count(text) else None
+    return convert(text) if convert is not None else text
 
 
 # --------------------------------------------------------------------------- data files
@@ -159,7 +206,9 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
 class Terms(BaseModel):
-    """Trigger or evidence terms per language: zh as substrings, en at the start of a word."""
+    """Trigger or evidence terms per language: zh as substrings, en at the start of a word; an en term
+    ending in ``$`` is a whole word, singular or plural ("kid$" is kid or kids, not kidney). A zh term
+    in Latin letters ("SPF", "PA") is a word of its own, not a substring ("how can i pay" is no PA question)."""
 
     model_config = _STRICT
 
@@ -168,7 +217,9 @@ class Terms(BaseModel):
 
     def pattern(self) -> re.Pattern[str] | None:
         """One case-insensitive pattern matching any of the terms (None when there are none)."""
-        parts = [re.escape(t) for t in self.zh] + [rf"\b{re.escape(t)}" for t in self.en]
+        zh = [re.escape(t) if cjk_count(t) else rf"(?<![a-z]){re.escape(t)}(?![a-z])" for t in self.zh]
+        en = [rf"\b{re.escape(t[:-1])}s?\b" if t.endswith("$") else rf"\b{re.escape(t)}" for t in self.en]
+        parts = zh + en
         return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
@@ -287,6 +338,16 @@ class Templates(BaseModel):
         return self
 
 
+class Alias(BaseModel):
+    """Everyday names for a kind of product: a product whose name contains ``term`` is also named by
+    each of ``names`` ("洗面奶" for 温和洁面乳), unless another product in the room has the same alias."""
+
+    model_config = _STRICT
+
+    term: str = Field(min_length=1)
+    names: list[str] = Field(min_length=1)
+
+
 class AnswersFile(BaseModel):
     """``adloom/data/live/answers.yaml``: intents, comparison and purchase triggers, reply templates."""
 
@@ -300,6 +361,7 @@ class AnswersFile(BaseModel):
     brand: Terms
     off_topic: Terms
     templates: Templates
+    aliases: list[Alias] = Field(default_factory=list)
 
 
 def abstain_topics() -> AbstainFile:
@@ -339,14 +401,24 @@ _PRICE_WORDS = re.compile(r"多少钱|价格|价钱|几块钱|\bprice|\bcost\b|�
 class KnowledgeBase:
     """BM25 over a room's facts, optionally blended with embedding similarity."""
 
-    def __init__(self, room: LiveRoom, *, embedder: Embedder | None = None, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        room: LiveRoom,
+        *,
+        embedder: Embedder | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+        aliases: Sequence[Alias] = (),
+    ) -> None:
         self.room = room
         self.language = Language(room.language)
         self._name_keys = _name_keys(room.products)
         self._name_terms = {t for p in room.products for t in (*tokens(p.name, unigrams=False), *tokens(p.brand))}
+        alias_keys = _alias_keys(room.products, aliases)
+        self._name_keys = [keys | extra for keys, extra in zip(self._name_keys, alias_keys, strict=True)]
         self._all_patterns = _name_patterns(room.products, self._name_keys)
-        pairs = zip(self._name_keys, room.products, strict=True)
-        strong = [{k for k in keys if _strong_key(k, p.name)} for keys, p in pairs]
+        pairs = zip(self._name_keys, room.products, alias_keys, strict=True)
+        strong = [{k for k in keys if _strong_key(k, p.name) or k in extra} for keys, p, extra in pairs]
         self._strong_patterns = _name_patterns(room.products, strong)
         self.facts = self._facts(room, self._all_patterns)
         names = sorted({n for p in room.products for n in (p.name, p.brand) if n}, key=len, reverse=True)
@@ -443,7 +515,9 @@ class KnowledgeBase:
 
         Facts of the other products are left out (a question about the serum is never answered with
         the cream's shelf life); room-wide facts (shipping, returns) stay. Facts containing the
-        ``evidence`` words of the question's intent are lifted above the rest."""
+        ``evidence`` words of the question's intents are lifted above the rest, the more of its intents
+        a fact shows the higher ("does wireless charging work with a case": the fact about charging
+        that says what it works with, above one that only mentions charging)."""
         q = tokens(question)
         if not self.facts or not (q or _PRICE_WORDS.search(question) or evidence):
             return []
@@ -466,8 +540,7 @@ class KnowledgeBase:
         if evidence:
             lift = 1.0 + float(scores.max(initial=0.0))
             for j, f in enumerate(self.facts):
-                if self.shows(f, evidence):
-                    scores[j] += lift
+                scores[j] += lift * sum(self.shows(f, [e]) for e in evidence)
         if _PRICE_WORDS.search(question):
             lift = 1.0 + float(scores.max(initial=0.0))
             for j, f in enumerate(self.facts):
@@ -594,7 +667,8 @@ class LiveAnswerer:
         self.room = room
         self.language = Language(room.language)
         self.industry = Industry(industry)
-        self.kb = KnowledgeBase(room, embedder=embedder)
+        self.rules = rules or answer_rules()
+        self.kb = KnowledgeBase(room, embedder=embedder, aliases=self.rules.aliases)
         self.backend = backend
         self.checker = checker or ComplianceChecker()
         self.focus = focus
@@ -609,7 +683,6 @@ class LiveAnswerer:
         self.max_chars = 90 if self.language == Language.zh else 240
         self.min_rephrase = min_rephrase
         self.abstain = abstain or abstain_topics()
-        self.rules = rules or answer_rules()
         self._abstain = [(t, p) for t in self.abstain.topics(self.industry) if (p := t.triggers.pattern())]
         self._intents = [
             (trig, ev) for i in self.rules.intents if (trig := i.triggers.pattern()) and (ev := i.evidence.pattern())
@@ -641,7 +714,7 @@ class LiveAnswerer:
             raise TimeoutError(f"no time to answer (timeout_s={timeout_s})")
         if language is not None and Language(language) != self.language:
             raise InputError(f"room answers in {self.language.value}, asked for {language}", field="language")
-        q = (question or "").strip()
+        q = simplified((question or "").strip())
         if not q:
             raise InputError("the question is empty", field="question")
         focus = self.focus() if self.focus else None
@@ -666,7 +739,7 @@ class LiveAnswerer:
             reply.findings = (answered.findings if answered else []) + reply.findings
             return reply
         if self._comparison is not None and self._comparison.search(q):
-            return self._comparison_reply(q, named, target)
+            return self._comparison_reply(q, named, target, focus)
         evidence = [p for trig, p in self._intents if trig.search(q)]
         if not evidence:
             if self._purchase is not None and self._purchase.search(q):
@@ -734,7 +807,9 @@ class LiveAnswerer:
         hits = [
             Retrieved(f, 1.0)
             for f in self.kb.facts
-            if pattern.search(f.text) and (about is None or f.product is None or f.product in about)
+            if pattern.search(f.text)
+            and (about is None or f.product is None or f.product in about)
+            and not (about is not None and set(self.kb.named(f.text)) - about)  # names another product
         ]
         ranked = sorted(hits, key=lambda h: -self.kb.coverage(q, h.fact))
         return ranked or None
@@ -770,10 +845,13 @@ class LiveAnswerer:
             return hits[0].fact
         return None
 
-    def _comparison_reply(self, q: str, named: list[int], target: int | None) -> AnswerResult:
-        """Our product's own selling points, never a word about the other brand."""
+    def _comparison_reply(self, q: str, named: list[int], target: int | None, focus: int | None = None) -> AnswerResult:
+        """Our product's own selling points, never a word about the other brand. Two of our own products
+        ("比面霜好用吗" with the serum on air: the one on air and the one named) are described side by side."""
         self.stats.comparison += 1
         t = self.rules.templates
+        if len(named) == 1 and focus is not None and focus != named[0]:
+            named = [focus, named[0]]
         ours = named if len(named) > 1 else ([target] if target is not None else list(range(len(self.room.products))))
         picked = [(i, self._reviewer(i).usable_selling_points()[:2]) for i in ours[:3]]
         zh = self.language == Language.zh

@@ -121,10 +121,12 @@ def test_answers_pass_the_compliance_checker() -> None:
     assert ComplianceChecker().check(answer, language="zh", industry="beauty") == []
     fixable = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华是顶级的补水精华。"])
     assert "顶级" not in ask(LiveAnswerer(fixable, industry="beauty"), "补水怎么样")  # rewritten
-    # A cure claim is never reworded into a different claim ("根治痘痘" → "改善痘痘"): it cannot be said.
+    # A cure claim is never reworded into a different claim ("根治痘痘" → "改善痘痘"): it cannot be said,
+    # and the question is a medical-efficacy one, so the room gives the honest abstention instead.
     cure = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华能根治痘痘。"])
-    with pytest.raises(ComplianceError):
-        ask(LiveAnswerer(cure, industry="beauty"), "能根治痘痘吗")
+    cured = LiveAnswerer(cure, industry="beauty").answer_detail("能根治痘痘吗")
+    assert cured.kind == "abstain" and "根治" not in cured.text and "改善" not in cured.text
+    assert cured.findings  # the entry was tried and refused by the reviewer, not silently skipped
     bad = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华效果堪比美白针。"])
     result = LiveAnswerer(bad, industry="beauty").answer_detail("效果怎么样")
     # Nothing of that entry can be said: the honest "I'll check" replaces it, and the finding is kept.

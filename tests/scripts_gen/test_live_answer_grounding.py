@@ -428,3 +428,335 @@ def test_a_word_of_the_product_name_is_not_evidence_for_an_intent() -> None:
         r = a.answer_detail(question)
         assert r.kind == "answer" and "SPF50+ PA++++" in r.text and "89" not in r.text, r
     assert a.answer_detail("晒黑了能变白吗").kind == "abstain"  # a whitening promise is not ours to make
+
+
+# --------------------------------------------------------------------------- liveans2: failure classes
+# Each class of miss found on the bench (issue 16) is checked here with new rooms and new questions,
+# zh and en, so the fix is shown to be general rather than fitted to the bench's sentences.
+
+
+def _room(language: str, products: list[dict[str, Any]], kb: list[str]) -> LiveRoom:
+    return LiveRoom(name="test room", language=language, products=products, knowledge_base=kb)
+
+
+@pytest.fixture
+def audio_en() -> LiveRoom:
+    return _room(
+        "en",
+        [
+            {
+                "name": "Orbit Sport Headphones",
+                "price": 59,
+                "currency": "USD",
+                "selling_points": ["40 hours of playtime", "Comes with four ear tip sizes"],
+            },
+            {
+                "name": "Pulse Charging Stand",
+                "price": 29,
+                "currency": "USD",
+                "selling_points": ["15 W wireless charging pad"],
+            },
+        ],
+        [
+            "Pulse Charging Stand works with Qi phones in cases up to 4 mm.",
+            "Pulse Charging Stand LEDs are rated for 30000 hours.",
+            "Shipping is free on every order.",
+            "Limit 3 units per customer.",
+        ],
+    )
+
+
+@pytest.fixture
+def beauty_zh() -> LiveRoom:
+    return _room(
+        "zh",
+        [
+            {"name": "晨雾哑光口红", "price": 79, "selling_points": ["八个色号可选，经典色是05豆沙"]},
+            {"name": "云朵洁颜油", "price": 99, "selling_points": ["200毫升家庭装"]},
+        ],
+        [
+            "晨雾哑光口红持妆约八小时，喝水后建议补涂。",
+            "云朵洁颜油请用干手干脸，每次按压三泵。",
+            "每个账号限购三件。",
+            "付款后72小时内发货。",
+        ],
+    )
+
+
+@pytest.fixture
+def pantry() -> dict[str, LiveRoom]:
+    en = _room(
+        "en",
+        [
+            {"name": "Meadow Raw Honey", "price": 14, "currency": "USD", "selling_points": ["450 g jar"]},
+            {"name": "Hillside Oat Bars", "price": 6, "currency": "USD", "selling_points": ["Box of 8 bars"]},
+        ],
+        [
+            "Meadow Raw Honey can crystallise in the cold; stand the jar in warm water to soften it.",
+            "Meadow Raw Honey is raw and never heated.",
+            "Meadow Raw Honey comes from hives in Oregon.",
+            "Hillside Oat Bars are best within 3 months of baking.",
+        ],
+    )
+    zh = _room(
+        "zh",
+        [
+            {"name": "云栖绿茶", "price": 68, "selling_points": ["明前采摘"]},
+            {"name": "槐花蜂蜜", "price": 45, "selling_points": ["500克玻璃瓶"]},
+        ],
+        ["云栖绿茶产自浙江杭州。", "槐花蜂蜜低温下会结晶，隔水加热到40度以下即可化开。"],
+    )
+    return {"en": en, "zh": zh}
+
+
+def _ask(room: LiveRoom, industry: str, on: int, question: str) -> AnswerResult:
+    """The answer with product ``on`` on air; an answer about one product is checked grounded in its facts,
+    a side-by-side comparison of our products in theirs."""
+    pid = product_id(room.products[on])
+    answerer = LiveAnswerer(room, industry=industry, focus=focus_by_product_id(room, lambda: pid))
+    r = answerer.answer_detail(question)
+    if r.kind == "comparison" and len(r.facts) > 1:
+        allowed = set().union(*(product_facts(room, i) for i in range(len(room.products))))
+        assert set(r.facts) <= allowed and numbers_in(r.text) <= numbers_in(" ".join(r.facts)), r
+    else:
+        assert_grounded(room, r)
+    return r
+
+
+def test_an_english_product_named_in_the_plural_or_singular(audio_en: LiveRoom) -> None:
+    """Name terms are indexed singular: "the headphones" and "a headphone" both name Orbit Sport Headphones."""
+    for q in ("the headphones, what's the price again", "how much is a headphone"):
+        r = _ask(audio_en, "electronics", 1, q)
+        assert r.product_index == 0 and "59" in r.text and "29" not in r.text, (q, r)
+    stands = _ask(audio_en, "electronics", 0, "how much are the stands")
+    assert stands.product_index == 1 and "29" in stands.text
+
+
+def test_the_fact_showing_more_of_the_questions_intents_wins(audio_en: LiveRoom, beauty_zh: LiveRoom) -> None:
+    """Charging through a case: the fact on charging AND what it works with, not the pad's wattage."""
+    r = _ask(audio_en, "electronics", 1, "will charging work through my phone case")
+    assert "4 mm" in r.text and r.kind == "answer", r
+    room = _room(
+        "zh",
+        [{"name": "极光无线充电座", "price": 99, "selling_points": ["15瓦无线充电"]}],
+        ["极光无线充电座充电兼容带壳手机，壳厚不超过4毫米。"],
+    )
+    zh = _ask(room, "electronics", 0, "充电支持带壳的手机吗")
+    assert "4毫米" in zh.text, zh
+
+
+@pytest.mark.parametrize(
+    ("question", "expect"),
+    [
+        ("do you charge extra for delivery", "free"),  # 'charge' is a fee here, not the battery
+        ("how many hours of playtime", "40 hours"),
+        ("will they fall out when I run", "four ear tip"),
+        ("how long will the stand's LEDs last", "30000"),
+        ("is there a limit per person", "Limit 3"),
+    ],
+)
+def test_english_electronics_intents(audio_en: LiveRoom, question: str, expect: str) -> None:
+    on = 1 if "stand" in question else 0
+    r = _ask(audio_en, "electronics", on, question)
+    assert r.kind == "answer" and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("on", "question", "expect"),
+    [
+        (0, "涂一次能撑多久", "八小时"),
+        (0, "有哪些颜色可以选", "色号"),
+        (1, "湿着手能用吗", "干手"),
+        (1, "每次要挤多少", "三泵"),
+        (0, "每人最多买几件", "三件"),
+        (0, "拍完多久能发", "72"),
+    ],
+)
+def test_chinese_beauty_intents(beauty_zh: LiveRoom, on: int, question: str, expect: str) -> None:
+    r = _ask(beauty_zh, "beauty", on, question)
+    assert r.kind == "answer" and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("language", "on", "question", "expect"),
+    [
+        ("en", 0, "my honey turned grainy, is it ruined", "warm water"),
+        ("en", 0, "is it pasteurised or raw", "never heated"),
+        ("en", 0, "what's the origin of this honey", "Oregon"),
+        ("en", 1, "how long do the bars stay fresh", "3 months"),
+        ("zh", 1, "蜂蜜结晶了还能吃吗", "40"),
+        ("zh", 0, "茶叶产地是哪里", "杭州"),
+    ],
+)
+def test_food_intents(pantry: dict[str, LiveRoom], language: str, on: int, question: str, expect: str) -> None:
+    r = _ask(pantry[language], "food", on, question)
+    assert r.kind == "answer" and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("zh", "在哪拍呀"),
+        ("zh", "想拍三件"),
+        ("zh", "加了购物车怎么结算"),
+        ("zh", "今天有送东西吗"),
+        ("en", "drop the link"),
+        ("en", "where do I check out"),
+        ("en", "how can i pay"),
+        ("en", "any freebies with it"),
+    ],
+)
+def test_purchase_phrasings(audio_en: LiveRoom, beauty_zh: LiveRoom, language: str, question: str) -> None:
+    room, price = (beauty_zh, "79") if language == "zh" else (audio_en, "59")
+    r = _ask(room, "beauty" if language == "zh" else "electronics", 0, question)
+    assert r.kind == "purchase" and price in r.text, (question, r)
+
+
+@pytest.mark.parametrize("question", ["this or the Sennheiser ones?", "Jabra's or yours"])
+def test_an_either_or_with_another_brand_is_a_comparison(audio_en: LiveRoom, question: str) -> None:
+    r = _ask(audio_en, "electronics", 0, question)
+    assert r.kind == "comparison" and "Sennheiser" not in r.text and "Jabra" not in r.text, r
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("en", "I have tinnitus, are loud headphones a problem"),
+        ("en", "I'm epileptic, is the stand's blinking light ok"),
+        ("en", "any side effects from wearing them all day"),
+        ("en", "will these fix my insomnia"),
+        ("zh", "我有耳鸣 能戴吗"),
+        ("zh", "长期涂会不会有副作用"),
+        ("zh", "有癫痫的人看闪光没事吧"),
+        ("zh", "对身体有害吗"),
+    ],
+)
+def test_health_questions_the_notes_do_not_answer_abstain(
+    audio_en: LiveRoom, beauty_zh: LiveRoom, language: str, question: str
+) -> None:
+    room, industry = (beauty_zh, "beauty") if language == "zh" else (audio_en, "electronics")
+    r = _ask(room, industry, 0, question)
+    assert r.kind == "abstain", (question, r)
+
+
+def test_a_room_policy_naming_a_product_as_an_exception_is_room_wide(audio_en: LiveRoom, beauty_zh: LiveRoom) -> None:
+    """A returns line that names one product only as an exception answers for every product on air."""
+    zh = beauty_zh.model_copy(
+        update={"knowledge_base": [*beauty_zh.knowledge_base, "支持七天无理由退货，拆封的口红不退。"]}
+    )
+    r = _ask(zh, "beauty", 1, "不喜欢可以退吗")  # the cleansing oil on air
+    assert r.kind == "answer" and "七天" in r.text, r
+    en = audio_en.model_copy(
+        update={
+            "knowledge_base": [
+                *audio_en.knowledge_base,
+                "Free returns within 30 days, except opened Orbit Sport Headphones.",
+            ]
+        }
+    )
+    r = _ask(en, "electronics", 1, "can I send it back")  # the stand on air
+    assert r.kind == "answer" and "30 days" in r.text, r
+
+
+def test_a_safety_line_naming_another_product_is_not_an_answer_for_this_one(beauty_zh: LiveRoom) -> None:
+    """'哺乳期可以使用，晨雾哑光口红除外' is room-wide by its first clause, but it is not quoted as a safety
+    answer for a product it does not name: that product gets the honest abstention."""
+    room = beauty_zh.model_copy(
+        update={"knowledge_base": [*beauty_zh.knowledge_base, "哺乳期可以使用，晨雾哑光口红除外。"]}
+    )
+    lipstick = _ask(room, "beauty", 0, "哺乳期能涂吗")
+    assert lipstick.kind == "answer" and "除外" in lipstick.text, lipstick  # the line, verbatim, with its exception
+    oil = _ask(room, "beauty", 1, "哺乳期能用吗")
+    assert oil.kind == "abstain", oil
+
+
+@pytest.mark.parametrize(
+    ("on", "question", "kind", "expect"),
+    [
+        (0, "這款口紅多少錢", "purchase", "79"),
+        (0, "是哪個牌子的口紅", "answer", "晨雾哑光口红"),
+        (1, "孕婦可以用嗎", "abstain", "医生"),  # a Traditional safety question still meets its trigger
+        (1, "手是濕的能用嗎", "answer", "干手"),
+    ],
+)
+def test_traditional_chinese_questions_read_as_simplified(
+    beauty_zh: LiveRoom, on: int, question: str, kind: str, expect: str
+) -> None:
+    r = _ask(beauty_zh, "beauty", on, question)
+    assert r.kind == kind and expect in r.text, (question, r)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("zh", "孕晚期涂口红要紧吗"),  # 孕 is the root: 孕晚期, 孕中期, 备孕
+        ("zh", "生理期可以用洁颜油吗"),
+        ("zh", "给家里长辈用合适吗"),
+        ("zh", "血糖高的人能用吗"),
+        ("zh", "甲状腺不好有影响吗"),
+        ("zh", "能去掉闭口吗"),
+        ("zh", "口红含铅吗"),
+        ("en", "my grandpa wants a pair, is that ok for him"),
+        ("en", "I have a thyroid issue, fine to use?"),
+        ("en", "I'm on isotretinoin, does that matter"),
+        ("en", "does the stand have any lead or mercury in it"),
+        ("en", "ok for my 9 month old to hold"),
+    ],
+)
+def test_more_health_phrasings_abstain(audio_en: LiveRoom, beauty_zh: LiveRoom, language: str, question: str) -> None:
+    room, industry = (beauty_zh, "beauty") if language == "zh" else (audio_en, "electronics")
+    r = _ask(room, industry, 0, question)
+    assert r.kind == "abstain", (question, r)
+
+
+def test_a_whole_word_trigger_does_not_fire_inside_a_longer_word() -> None:
+    """'kid$' is kid or kids, not kidney; 'lead$' is not 'leading' (a kidney question still abstains: a condition)."""
+    room = _room(
+        "en",
+        [{"name": "Trail Snack Mix", "price": 5, "currency": "USD", "selling_points": ["Leading brand of trail mix"]}],
+        ["Trail Snack Mix contains almonds and cashew nuts."],
+    )
+    kids = _ask(room, "food", 0, "are these ok for kids")
+    kidney = _ask(room, "food", 0, "I have kidney stones, ok to eat?")
+    assert kids.kind == kidney.kind == "abstain"
+    assert "children" in kids.text and "children" not in kidney.text, (kids.text, kidney.text)
+    assert _ask(room, "food", 0, "does it contain nuts").kind == "answer"
+
+
+def test_comparing_the_product_on_air_with_another_of_ours_describes_both(
+    audio_en: LiveRoom, beauty_zh: LiveRoom
+) -> None:
+    """'Is it better than the stand?' with the headphones on air compares our two products, each by its own facts."""
+    zh = _ask(beauty_zh, "beauty", 0, "比洁颜油好用吗")
+    assert zh.kind == "comparison" and "晨雾哑光口红" in zh.text and "云朵洁颜油" in zh.text, zh
+    assert "别的品牌" not in zh.text
+    en = _ask(audio_en, "electronics", 0, "is it better than the charging stand")
+    assert en.kind == "comparison" and "Orbit Sport Headphones" in en.text and "Pulse Charging Stand" in en.text, en
+
+
+def test_how_long_it_can_be_used_is_shelf_life_for_skin_care(room_zh: LiveRoom) -> None:
+    r = on_air(room_zh, CREAM).answer_detail("这瓶能用多久")
+    assert r.kind == "answer" and "一年" in r.text, r
+
+
+def test_a_product_named_by_its_everyday_name(audio_en: LiveRoom, beauty_zh: LiveRoom) -> None:
+    """'唇膏' names 晨雾哑光口红 and 'earphones' the headphones, from answers.yaml's aliases."""
+    zh = _ask(beauty_zh, "beauty", 1, "唇膏多少钱")  # the cleansing oil on air
+    assert zh.product_index == 0 and "79" in zh.text, zh
+    en = _ask(audio_en, "electronics", 1, "what do the earphones cost")  # the stand on air
+    assert en.product_index == 0 and "59" in en.text, en
+
+
+def test_an_alias_two_products_could_answer_to_names_neither() -> None:
+    """With a lipstick and a lip glaze in the room, '唇彩' (an alias of both) switches to neither."""
+    room = _room(
+        "zh",
+        [
+            {"name": "晨雾哑光口红", "price": 79, "selling_points": ["八个色号可选"]},
+            {"name": "水光唇釉", "price": 59, "selling_points": ["镜面水光"]},
+        ],
+        [],
+    )
+    answerer = LiveAnswerer(room, industry="beauty")
+    assert answerer.kb.named("唇彩多少钱") == []
+    assert answerer.kb.named("口红多少钱") == [0]  # the lipstick's own name word, not an alias
