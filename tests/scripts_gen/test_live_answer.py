@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adloom.core.errors import ComplianceError, InputError
+from adloom.core.errors import InputError
 from adloom.core.protocols import Responder
 from adloom.core.text import numbers_in
 from adloom.core.types import LiveRoom, Product
@@ -82,11 +82,12 @@ def test_a_price_question_is_about_the_product_on_air(room_zh: LiveRoom) -> None
     assert "129" in ask(a, "多少钱")
 
 
-@pytest.mark.parametrize("question", ["今天天气怎么样", "能治痘痘吗", "你们老板是谁"])
+@pytest.mark.parametrize("question", ["今天天气怎么样", "你们老板是谁"])
 def test_questions_the_facts_do_not_cover_get_an_honest_answer(room_zh: LiveRoom, question: str) -> None:
     a = LiveAnswerer(room_zh, industry="beauty")
     assert ask(a, question).startswith(UNKNOWN_ZH)
     assert a.stats.unknown == 1
+    assert a.answer_detail(question).kind == "off_topic"
 
 
 def test_english_room(room_en: LiveRoom) -> None:
@@ -121,8 +122,14 @@ def test_answers_pass_the_compliance_checker() -> None:
     fixable = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华能根治痘痘。"])
     assert "根治" not in ask(LiveAnswerer(fixable, industry="beauty"), "能根治痘痘吗")  # rewritten
     bad = LiveRoom(name="测试", products=room.products, knowledge_base=["焕颜精华效果堪比美白针。"])
-    with pytest.raises(ComplianceError):  # nothing of it can be said: the room speaks its canned line
-        ask(LiveAnswerer(bad, industry="beauty"), "和美白针比效果怎么样")
+    result = LiveAnswerer(bad, industry="beauty").answer_detail("效果怎么样")
+    # Nothing of that entry can be said: the honest "I'll check" replaces it, and the finding is kept.
+    assert "美白针" not in result.text and result.text.startswith(UNKNOWN_ZH)
+    assert result.kind == "unknown" and result.findings and result.facts == []
+    compared = LiveAnswerer(bad, industry="beauty").answer_detail("和大牌比哪个好")
+    assert compared.kind == "comparison" and "美白针" not in compared.text and compared.facts == ["补水"]
+    whiter = LiveAnswerer(bad, industry="beauty").answer_detail("和美白针比效果怎么样")
+    assert whiter.kind == "abstain" and "美白" not in whiter.text and whiter.findings  # the entry broke a rule
 
 
 def test_grounding_rejects_invented_numbers_and_foreign_words(room_en: LiveRoom) -> None:
@@ -144,6 +151,7 @@ def test_grounding_rejects_invented_numbers_and_foreign_words(room_en: LiveRoom)
     [  # answers gemma-3-270m actually wrote for the sample rooms (all wrong), and a good one
         ("油皮能用吗？", "油皮可以用来修护皮肤，但它不能用在混合皮下。", "negates"),
         ("面霜保质期多久", "修护保湿面霜: 50克大容量，用得久", "does not answer"),
+        ("吸收快吗", "吸收快，但保湿效果差，建议用保湿精华。", "says what the facts do not"),
         ("面霜保质期多久", "修护保湿面霜保质期三年，开封后一年内用完。", None),
     ],
 )
