@@ -24,19 +24,34 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from adloom.core.datafiles import load_package_data
 from adloom.core.errors import AdloomError, BackendUnavailableError, ComplianceError, InputError
 from adloom.core.paths import write_atomic
 from adloom.core.text import language_share, numbers_in, upper_first
-from adloom.core.types import ComplianceFinding, Industry, Language, LiveRoom, Product, Provenance, new_id
+from adloom.core.types import (
+    Brief,
+    ComplianceFinding,
+    Industry,
+    Language,
+    LiveRoom,
+    Product,
+    Provenance,
+    ShotRole,
+    new_id,
+)
 from adloom.scripts_gen.compliance import ComplianceChecker
+from adloom.scripts_gen.grammar import SLOTS, brief_facts, fill, phrase_slots
 from adloom.scripts_gen.llm.base import LLMBackend
+from adloom.scripts_gen.objectives import resolve_objective
+from adloom.scripts_gen.review import Reviewer
 from adloom.scripts_gen.safety import looks_like_injection, sanitize_field
 
 __all__ = [
@@ -52,6 +67,9 @@ __all__ = [
 
 LIVE_SCRIPT_VERSION = "1"
 LineKind = Literal["opening", "product", "offer", "interaction"]
+#: Paraphrase sets per line role; a product block speaks one line of each role (one ``point`` line per
+#: selling point; ``offer`` and ``cart`` phrasings share the block's offer line).
+LineRole = Literal["welcome", "invite", "intro", "about", "point", "price", "offer", "prompt"]
 _LINE = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 #: Longest line the writer produces (characters zh / en); a line longer than this is hard to follow live.
 MAX_LINE = {Language.zh: 80, Language.en: 200}
@@ -64,13 +82,21 @@ def product_id(product: Product) -> str:
 
 
 class LiveLine(BaseModel):
-    """One line the presenter speaks. ``id`` is stable across edits and restarts (``p_1a2b3c4d/3``)."""
+    """One line the presenter speaks. ``id`` is stable across edits and restarts (``p_1a2b3c4d/3``).
+
+    ``text`` is the first phrasing; ``variants`` are the other reviewed phrasings of the same line, which
+    the room's director rotates so a 24-hour room does not say the same words every few minutes."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=64)]
     kind: LineKind
     text: _LINE
+    role: LineRole | None = None
+    variants: list[_LINE] = Field(default_factory=list, max_length=100)
+
+    def phrasings(self) -> list[str]:
+        return [self.text, *self.variants]
 
 
 class LiveProductBlock(BaseModel):
@@ -124,7 +150,74 @@ def product_numbers(product: Product, *extra: str) -> set[str]:
     return numbers_in(text) | product.price_numbers()
 
 
-# --------------------------------------------------------------------------- phrase banks
+# --------------------------------------------------------------------------- phrase grammar
+
+#: Slots a live phrase may use: the ad grammar's product facts, the brand, the description's first
+#: sentence ({about}), and for the opening the room's name, product count and product names.
+LIVE_SLOTS = SLOTS | {"brand", "about", "Name"}
+OPENING_SLOTS = frozenset({"room", "count", "names"})
+#: The slot each product role's phrases must use (so a price line always states the product's price).
+_REQUIRED = {"about": "about", "point": "point", "price": "price", "offer": "offer"}
+#: Most phrasings kept per line (leads × phrases can be many); the director needs only enough to fill its window.
+MAX_VARIANTS = 80
+
+
+class OpeningPhrases(BaseModel):
+    """The opening's paraphrase sets: the welcome (room, count, names) and the invitation to ask."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    welcome: list[str] = Field(min_length=1)
+    invite: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _slots(self) -> OpeningPhrases:
+        for text in [*self.welcome, *self.invite]:
+            unknown = phrase_slots(text) - OPENING_SLOTS
+            if unknown:
+                raise ValueError(
+                    f"{text!r} uses {sorted(unknown)}; opening phrases may use only {sorted(OPENING_SLOTS)}"
+                )
+        return self
+
+
+class LivePhraseFile(BaseModel):
+    """Schema of ``adloom/data/live/script_<lang>.yaml``: the live script's paraphrase sets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language
+    leads: list[str] = Field(default_factory=lambda: [""], description="Spoken openers; '' = none.")
+    opening: OpeningPhrases
+    intro: list[str] = Field(min_length=1)
+    about: list[str] = Field(min_length=1)
+    point: list[str] = Field(min_length=1)
+    price: list[str] = Field(min_length=1)
+    offer: list[str] = Field(min_length=1)
+    cart: list[str] = Field(min_length=1)
+    prompt: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _slots(self) -> LivePhraseFile:
+        for lead in self.leads:
+            if phrase_slots(lead):
+                raise ValueError(f"lead {lead!r} uses a slot; leads are fixed openers without facts")
+        for role in ("intro", "about", "point", "price", "offer", "cart", "prompt"):
+            for text in getattr(self, role):
+                unknown = phrase_slots(text) - LIVE_SLOTS
+                if unknown:
+                    raise ValueError(
+                        f"{role}: {text!r} uses unknown slot(s) {sorted(unknown)}; use {sorted(LIVE_SLOTS)}"
+                    )
+                need = _REQUIRED.get(role)
+                if need and not {need, need.capitalize()} & phrase_slots(text):
+                    raise ValueError(f"{role}: {text!r} must use {{{need}}} (the fact this line states)")
+        return self
+
+
+def load_live_phrases(language: Language | str) -> LivePhraseFile:
+    """The shipped live-script phrase grammar of ``language``, validated (errors name file, key and line)."""
+    return load_package_data(LivePhraseFile, "live", f"script_{Language(language).value}.yaml")
 
 
 def _first_sentence(text: str, language: Language, limit: int) -> str:
@@ -135,70 +228,84 @@ def _first_sentence(text: str, language: Language, limit: int) -> str:
     return text if len(text) <= limit else ""
 
 
-_ZH_POINT = ("先说{name}的亮点：{sp}。", "再来看这一点：{sp}。", "还有，{sp}。", "另外，{sp}。")
-_EN_POINT = ("Here's what stands out: {sp}.", "On top of that: {sp}.", "Plus: {sp}.", "And one more: {sp}.")
+def _expand(phrases: Sequence[str], leads: Sequence[str], slots: Mapping[str, str], language: Language) -> list[str]:
+    """Every phrase filled from ``slots`` (those a missing fact leaves unfillable dropped), each with every
+    lead, bare phrasings first; duplicates removed."""
+    bodies = [" ".join(t.split()) for p in phrases if (t := fill(p, slots))]
+    joiner = "" if language == Language.zh else " "
+    out = [f"{lead}{joiner}{body}" if lead else body for lead in leads for body in bodies]
+    return list(dict.fromkeys(out))
 
 
-def _zh_point(i: int, sp: str, name: str) -> str:
-    return _ZH_POINT[min(i, len(_ZH_POINT) - 1)].format(sp=sp.rstrip("。.!！"), name=name)
+def product_slots(product: Product, language: Language, industry: Industry) -> dict[str, str]:
+    """The facts a live line about ``product`` may state, as grammar slots (absent when the product lacks one).
+
+    Reuses the ad grammar's facts (category noun with its measure word or article, price as
+    :meth:`Product.price_text` says it, offer and selling points verbatim) and adds the brand
+    (empty when the name already carries it) and the description's first sentence."""
+    brief = Brief(product=product, industry=industry, language=language)
+    facts = brief_facts(brief, objective=resolve_objective(brief), points=product.selling_points)
+    slots = facts.slots()
+    slots["brand"] = product.brand if product.brand and product.brand not in product.name else ""
+    about = _first_sentence(product.description, language, MAX_LINE[language] - 10)
+    if about:
+        slots["about"] = about
+    return slots
 
 
-def _en_point(i: int, sp: str, name: str) -> str:
-    return _EN_POINT[min(i, len(_EN_POINT) - 1)].format(sp=sp.rstrip(".!"), name=name)
+@dataclass(frozen=True)
+class LineDraft:
+    """One line of a product block before review: its kind, role and every candidate phrasing."""
+
+    kind: LineKind
+    role: LineRole
+    phrasings: list[str]
 
 
-def template_block(product: Product, language: Language) -> list[tuple[LineKind, str]]:
-    """The template lines of one product block, in speaking order."""
-    zh = language == Language.zh
-    name = product.name
-    brand = product.brand if product.brand and product.brand not in name else ""
-    price = product.price_text(language)
-    lines: list[tuple[LineKind, str]] = []
-    if zh:
-        lines.append(("product", f"接下来给大家介绍的是{brand}{name}。"))
-        about = _first_sentence(product.description, language, 70)
-        if about:
-            lines.append(("product", about))
-        lines += [("product", _zh_point(i, sp, name)) for i, sp in enumerate(product.selling_points)]
-        if price:
-            lines.append(("product", f"今天{name}在直播间{price}。"))
-        if product.offer:
-            lines.append(("offer", f"{product.offer.rstrip('。！!')}，数量有限，喜欢的朋友抓紧时间下单。"))
-        else:
-            lines.append(("offer", f"喜欢{name}的朋友，点击下方购物车就能下单。"))
-        lines.append(("interaction", f"对{name}有任何问题，都可以打在评论区，我一个一个回答。"))
-        lines.append(("interaction", f"想要{name}的朋友，在评论区打“想要”告诉我。"))
-    else:
-        lines.append(("product", f"Next up: {brand + ' ' if brand else ''}{name}."))
-        about = _first_sentence(product.description, language, 180)
-        if about:
-            lines.append(("product", about))
-        lines += [("product", _en_point(i, sp, name)) for i, sp in enumerate(product.selling_points)]
-        if price:
-            lines.append(("product", f"Today in this stream, {name} is {price}."))
-        if product.offer:
-            lines.append(("offer", f"{upper_first(product.offer.rstrip('.!'))}, while stocks last. Grab yours now."))
-        else:
-            lines.append(("offer", f"Like {name}? Tap the cart below to order."))
-        lines.append(("interaction", f"Questions about {name}? Drop them in the comments and I'll answer each one."))
-        lines.append(("interaction", f"Want {name}? Type “want” in the comments."))
-    return lines
+def template_block(product: Product, language: Language, industry: Industry | str = Industry.home) -> list[LineDraft]:
+    """The lines of one product block in speaking order, each with its paraphrase set (unreviewed).
+
+    A role whose fact the product lacks is left out: no price → no price line; no offer → the offer
+    line only points to the cart; no description → no ``about`` line."""
+    lang, ind = Language(language), Industry(industry)
+    grammar = load_live_phrases(lang)
+    base = product_slots(product, lang, ind)
+
+    def phrasings(phrases: Sequence[str], **extra: str) -> list[str]:
+        return _expand(phrases, grammar.leads, {**base, **extra}, lang)
+
+    lines = [LineDraft("product", "intro", phrasings(grammar.intro))]
+    if "about" in base:
+        lines.append(LineDraft("product", "about", phrasings(grammar.about)))
+    for sp in product.selling_points:
+        point = sp.strip().rstrip("。.!！；;，,")
+        lines.append(LineDraft("product", "point", phrasings(grammar.point, point=point, Point=upper_first(point))))
+    if "price" in base:
+        lines.append(LineDraft("product", "price", phrasings(grammar.price)))
+    offers = phrasings(grammar.offer) if "offer" in base else []
+    lines.append(LineDraft("offer", "offer", offers + phrasings(grammar.cart)))
+    lines.append(LineDraft("interaction", "prompt", phrasings(grammar.prompt)))
+    return [line for line in lines if line.phrasings]
 
 
-def template_opening(room_name: str, products: Sequence[Product], language: Language) -> list[str]:
+def template_opening(room_name: str, products: Sequence[Product], language: Language) -> list[LineDraft]:
+    """The opening's two lines (welcome, invitation to ask), each with its paraphrase set."""
+    lang = Language(language)
+    grammar = load_live_phrases(lang)
     names = [p.name for p in products[:4]]
-    if language == Language.zh:
-        more = "等" if len(products) > len(names) else ""
+    if lang == Language.zh:
         hall = room_name if room_name.endswith("直播间") else room_name + "直播间"
-        return [
-            f"欢迎来到{hall}！今天给大家带来{len(products)}款好物：{'、'.join(names)}{more}。",
-            "有问题随时在评论区问我，我会一个一个回答。",
-        ]
-    picks = "pick" if len(products) == 1 else "picks"
-    listed = ", ".join(names) + (" and more" if len(products) > len(names) else "")
+        listed = "、".join(names) + ("等" if len(products) > len(names) else "")
+    else:
+        hall = room_name
+        listed = ", ".join(names) + (" and more" if len(products) > len(names) else "")
+    slots = {"room": hall, "count": str(len(products)), "names": listed}
+    welcome = _expand(grammar.opening.welcome, grammar.leads, slots, lang)
+    if lang == Language.en and len(products) == 1:
+        welcome = [t.replace("1 picks", "1 pick") for t in welcome]
     return [
-        f"Welcome to {room_name}! Today we have {len(products)} {picks} for you: {listed}.",
-        "Ask me anything in the comments and I'll answer as we go.",
+        LineDraft("opening", "welcome", welcome),
+        LineDraft("opening", "invite", _expand(grammar.opening.invite, grammar.leads, {}, lang)),
     ]
 
 
@@ -352,34 +459,36 @@ class LiveScriptWriter:
             raise InputError(f"room {room.name!r} lists the same product twice: {', '.join(names)}", field="products")
 
         opening = []
-        for i, text in enumerate(template_opening(room.name, room.products, lang)):
-            clean = self._clean(text, lang, ind, f"opening/{i}", findings, notes)
-            if clean:
-                opening.append(LiveLine(id=f"open/{i}", kind="opening", text=clean))
+        room_reviewer = self._room_reviewer(room, ind)
+        for i, draft in enumerate(template_opening(room.name, room.products, lang)):
+            line = self._reviewed(draft, f"open/{i}", room_reviewer, lang, ind, findings, notes)
+            if line is not None:
+                opening.append(line)
 
         blocks = []
         for p_index, (product, pid) in enumerate(zip(room.products, ids, strict=True)):
-            lines = template_block(product, lang)
+            drafts = template_block(product, lang, ind)
             drafted = self._draft(product, lang, seed * 100 + p_index, notes)
             if drafted:
                 used_llm = True
-                point_slots = [
-                    i for i, (k, t) in enumerate(lines) if k == "product" and self._is_point(t, product, lang)
-                ]
-                for slot, text in zip(point_slots, drafted, strict=False):
-                    if text:
-                        lines[slot] = ("product", text)
+                points = [d for d in drafts if d.role == "point"]
+                for draft, text in zip(points, drafted, strict=False):
+                    if text:  # the model's rephrasing leads the set; the template phrasings stay as variants
+                        draft.phrasings.insert(0, text)
+            reviewer = self.reviewer(product, lang, ind)
             out = []
-            for j, (kind, text) in enumerate(lines):
-                clean = self._clean(text, lang, ind, f"{pid}/{j}", findings, notes)
-                if clean:
-                    out.append(LiveLine(id=f"{pid}/{j}", kind=kind, text=clean))
+            for j, draft in enumerate(drafts):
+                line = self._reviewed(draft, f"{pid}/{j}", reviewer, lang, ind, findings, notes)
+                if line is not None:
+                    out.append(line)
             if not out:
                 fallback = (
                     f"一起来看看{product.name}。" if lang == Language.zh else f"Let's take a look at {product.name}."
                 )
                 out.append(LiveLine(id=f"{pid}/0", kind="product", text=fallback))
             blocks.append(LiveProductBlock(product_id=pid, product_name=product.name, lines=out))
+        findings = list({(f.field, f.rule_id, f.term): f for f in findings}.values())
+        notes = list(dict.fromkeys(notes))
 
         provenance = Provenance(
             path="llm" if used_llm else "template",
@@ -401,10 +510,70 @@ class LiveScriptWriter:
             provenance=provenance,
         )
 
-    @staticmethod
-    def _is_point(text: str, product: Product, lang: Language) -> bool:
-        core = [sp.rstrip("。.!！") for sp in product.selling_points]
-        return any(c and (c in text or c.lower() in text.lower()) for c in core)
+    def reviewer(self, product: Product, language: Language | str, industry: Industry | str) -> Reviewer:
+        """The copy reviewer for lines about ``product``: its facts are all a line may claim."""
+        brief = Brief(product=product, industry=Industry(industry), language=Language(language))
+        return Reviewer(brief, checker=self.checker)
+
+    def _room_reviewer(self, room: LiveRoom, industry: Industry) -> Reviewer:
+        """The reviewer for the opening, whose facts are the room's name, how many products it has, and their
+        names and brands."""
+        names = [p.name for p in room.products]
+        brands = [p.brand for p in room.products if p.brand]
+        zh = Language(room.language) == Language.zh
+        count = f"{len(names)}款" if zh else f"{len(names)} picks"
+        about = ("、" if zh else ", ").join([count, *names, *brands])[:2000]
+        facts = Product(name=room.name, description=about, selling_points=names[:8])
+        return self.reviewer(facts, room.language, industry)
+
+    def review_script(self, script: LiveScript, room: LiveRoom) -> list[str]:
+        """Every phrasing of ``script`` (variants included) that the copy reviewer would not let through,
+        as readable problems naming the line id (empty: every phrasing is clean)."""
+        ind = Industry(script.industry)
+        by_id = {product_id(p): p for p in room.products}
+        checks = [(self._room_reviewer(room, ind), script.opening)]
+        checks += [(self.reviewer(by_id[b.product_id], script.language, ind), b.lines) for b in script.products]
+        problems = []
+        for reviewer, lines in checks:
+            for line in lines:
+                role = ShotRole.offer if line.kind == "offer" else None
+                for text in line.phrasings():
+                    for f in reviewer.review_line(text, field=line.id, role=role):
+                        problems.append(f"{line.id}: {f.rule} {f.span!r} in {text!r} ({f.why})")
+        return problems
+
+    def _reviewed(
+        self,
+        draft: LineDraft,
+        line_id: str,
+        reviewer: Reviewer,
+        lang: Language,
+        industry: Industry,
+        findings: list[ComplianceFinding],
+        notes: list[str],
+    ) -> LiveLine | None:
+        """The line with the phrasings of ``draft`` that pass the copy reviewer (grounding, repetition,
+        language, compliance, CTA fit …); None when none does. Rejections are noted, compliance findings kept."""
+        role = ShotRole.offer if draft.kind == "offer" else None
+        kept: list[str] = []
+        rejected: list[str] = []
+        for text in draft.phrasings:
+            found = self.checker.check(text, language=lang, industry=industry, field=line_id)
+            findings.extend(found)
+            notes.extend(f"compliance {f.rule_id} in {line_id}: dropped the phrasing with {f.term!r}" for f in found)
+            problems = reviewer.review_line(text, field=line_id, role=role)
+            if found or problems:
+                why = problems[0].rule if problems else found[0].rule_id
+                rejected.append(f"{why} {problems[0].span if problems else found[0].term!r}")
+            elif text not in kept:
+                kept.append(text)
+        if rejected:
+            notes.append(f"{line_id}: {len(rejected)} of {len(draft.phrasings)} phrasings rejected ({rejected[0]})")
+        if not kept:
+            notes.append(f"{line_id}: no clean phrasing of the {draft.role} line; left out")
+            return None
+        kept = kept[:MAX_VARIANTS]
+        return LiveLine(id=line_id, kind=draft.kind, role=draft.role, text=kept[0], variants=kept[1:])
 
     def _draft(self, product: Product, lang: Language, seed: int, notes: list[str]) -> list[str]:
         """LLM lines for the selling points ("" where a draft line was rejected); [] without a backend."""
@@ -445,25 +614,6 @@ class LiveScriptWriter:
                 out.append(text)
         return out
 
-    def _clean(
-        self,
-        text: str,
-        lang: Language,
-        industry: Industry,
-        field: str,
-        findings: list[ComplianceFinding],
-        notes: list[str],
-    ) -> str | None:
-        new, found = self.checker.rewrite(text, language=lang, industry=industry, field=field)
-        findings.extend(found)
-        for f in found:
-            notes.append(
-                f"compliance {f.rule_id} in {field}: {f.term!r} → {f.suggestion!r}"
-                if f.suggestion
-                else f"compliance {f.rule_id} in {field}: dropped the sentence with {f.term!r}"
-            )
-        return new
-
     def check(self, script: LiveScript, products: Sequence[Product] = ()) -> list[str]:
         """Problems in an (edited) script before a room adopts it: compliance and invented numbers.
 
@@ -472,8 +622,9 @@ class LiveScriptWriter:
         problems = []
         by_id = {product_id(p): p for p in products}
         for line in script.opening:
-            for f in self.checker.check(line.text, language=script.language, industry=script.industry):
-                problems.append(f"{line.id}: {f.term!r} breaks {f.rule_id} ({f.rule})")
+            for text in line.phrasings():
+                for f in self.checker.check(text, language=script.language, industry=script.industry):
+                    problems.append(f"{line.id}: {f.term!r} breaks {f.rule_id} ({f.rule})")
         for block in script.products:
             product = by_id.get(block.product_id)
             if products and product is None:
@@ -481,11 +632,12 @@ class LiveScriptWriter:
                     f"products: block {block.product_id} ({block.product_name}) is not a product of the room"
                 )
             for line in block.lines:
-                for f in self.checker.check(line.text, language=script.language, industry=script.industry):
-                    problems.append(f"{line.id}: {f.term!r} breaks {f.rule_id} ({f.rule})")
-                if product is not None:
-                    invented = numbers_in(line.text) - product_numbers(product)
+                for text in line.phrasings():
+                    for f in self.checker.check(text, language=script.language, industry=script.industry):
+                        problems.append(f"{line.id}: {f.term!r} breaks {f.rule_id} ({f.rule})")
+                    invented = numbers_in(text) - product_numbers(product) if product is not None else set()
                     if invented:
+                        assert product is not None
                         problems.append(
                             f"{line.id}: numbers {', '.join(sorted(invented))} are not in the data of {product.name}"
                         )

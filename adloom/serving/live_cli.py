@@ -1,4 +1,4 @@
-"""`adloom live …`: digital-human live rooms (start, stop, status, say, comment, script, run).
+"""`adloom live …`: digital-human live rooms (start, stop, status, say, comment, script, simulate, run).
 
 A room is a YAML file: the LiveRoom fields (name, language, avatar, voice, background,
 products, knowledge_base, outputs) plus preset fields (industry, schedule, pacing, engine); see
@@ -221,5 +221,41 @@ def script(
         _cli().console.print(
             f"{out}: {n} lines ({written.provenance.path}), {len(written.compliance)} compliance fixes", highlight=False
         )
+
+    go()
+
+
+@live_app.command("simulate")
+def simulate(
+    room: Annotated[Path, typer.Argument(help="Room YAML file.", exists=True, dir_okay=False)],
+    hours: Annotated[float, typer.Option(help="Simulated hours (from midnight, so the schedule plays out).")] = 24.0,
+    seed: Annotated[int, typer.Option(help="Seed for the phrasings and selling-point order.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Run the room's script with the text engine on a simulated clock and report how much it repeats itself."""
+
+    @_friendly
+    def go() -> None:
+        from adloom.serving.rooms.simulate import simulate_script, variety_report
+
+        rf = _service().load_room(room)
+        with _cli().err_console.status(f"simulating {hours:g} h of {rf.room.name} …"):
+            spoken = simulate_script(rf, hours, seed=seed)
+        report = variety_report(spoken, window_s=rf.preset.variety_window_min * 60)
+        if as_json:
+            _print_json(report.as_dict())
+            return
+        out = _cli().console
+        out.print(f"{rf.room.name}: {hours:g} h simulated (text engine, seed {seed})", highlight=False)
+        out.print(f"lines spoken: {report.lines}, distinct lines: {report.distinct}", highlight=False)
+        rates = ", ".join(f"h{h}: {r:.1%}" for h, r in enumerate(report.repeat_rate_per_hour))
+        out.print(f"verbatim-repeat rate per hour (already said earlier that hour): {rates}", highlight=False)
+        gap = "no line repeated" if report.min_gap_s is None else f"{report.min_gap_s / 60:.1f} min"
+        out.print(f"min gap between two identical lines: {gap}", highlight=False)
+        if not report.window_s:
+            out.print("variety budget off (variety_window_min: 0): nothing to check against", highlight=False)
+            return
+        verdict = "yes" if report.repeated_within_window else "no"
+        out.print(f"any line repeated within {report.window_s / 60:g} min: {verdict}", highlight=False)
 
     go()

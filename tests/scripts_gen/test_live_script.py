@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from adloom.core.datafiles import DataFileError, load_data
 from adloom.core.errors import ComplianceError, InputError
 from adloom.core.text import language_share, numbers_in
 from adloom.core.types import LiveRoom, Product
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.live_script import (
+    LivePhraseFile,
     LiveScript,
     LiveScriptWriter,
     elaboration_problems,
     line_problems,
+    load_live_phrases,
     load_live_script,
     product_id,
     product_numbers,
@@ -143,16 +146,102 @@ def test_llm_drafts_pass_the_same_checks(real_models) -> None:
         backend.close()
     assert script.provenance.backend == "llamacpp" and script.provenance.path == "llm"
     lines = script.products[0].lines
-    assert [x.kind for x in lines] == [k for k, _ in template_block(product, room.language)]
+    drafts = template_block(product, room.language, "home")
+    assert [x.kind for x in lines] == [d.kind for d in drafts]
     for line in lines:
         assert numbers_in(line.text) <= product_numbers(product), line.text
         assert ComplianceChecker().check(line.text, language="en", industry="home") == []
     for i, sp in enumerate(product.selling_points):
         line = next(x.text for x in lines if sp.lower() in x.text.lower())
-        templated = any(line == t for k, t in template_block(product, room.language))
+        templated = any(line in d.phrasings for d in drafts)
         if not templated:  # the model's line: it passed the same checks
             assert line_problems(line, product, "en") == []
             assert elaboration_problems(line, sp, product, "en") == []
         else:
             assert any(f"drafted line {i} rejected" in n for n in script.provenance.notes), script.provenance.notes
     LiveScript.model_validate_json(script.model_dump_json())
+
+
+# --------------------------------------------------------------------------- paraphrase sets
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_line_has_a_paraphrase_set_and_every_phrasing_passes_the_reviewer(lang: str) -> None:
+    room = _room(lang)
+    industry = "beauty" if lang == "zh" else "home"
+    writer = LiveScriptWriter()
+    script = writer.write(room, industry=industry)
+    assert writer.review_script(script, room) == []
+    checker = ComplianceChecker()
+    for block, product in zip(script.products, room.products, strict=True):
+        for line in block.lines:
+            assert len(line.phrasings()) >= 16, (line.id, line.phrasings())  # enough for a 10-minute window
+            assert len(set(line.phrasings())) == len(line.phrasings())
+            for text in line.phrasings():
+                assert numbers_in(text) <= product_numbers(product), text
+                assert checker.check(text, language=lang, industry=industry) == []
+        points = [line for line in block.lines if line.role == "point"]
+        assert len(points) == len(product.selling_points)
+        for line, sp in zip(points, product.selling_points, strict=True):  # each phrasing states its point verbatim
+            core = sp.rstrip("。.")
+            assert all(core.lower() in t.lower() for t in line.phrasings()), line.phrasings()
+    assert [len(x.phrasings()) >= 4 for x in script.opening] == [True, True]
+
+
+def test_phrasings_the_reviewer_rejects_are_left_out_and_noted() -> None:
+    # selling points and offer that break ad law: every phrasing stating them is rejected, and noted
+    bad = Product(name="焕颜精华", selling_points=["全网最好的精华", "根治痘痘"], price=199, offer="全网最低价")
+    writer = LiveScriptWriter()
+    room = LiveRoom(name="测试", products=[bad])
+    script = writer.write(room, industry="beauty")
+    assert writer.review_script(script, room) == []
+    assert any("phrasings rejected" in n for n in script.provenance.notes)
+    roles = [line.role for line in script.products[0].lines]
+    assert "point" not in roles  # both selling points break ad law in every phrasing: no point line at all
+
+
+def test_a_product_without_price_or_offer_gets_no_price_or_offer_lines() -> None:
+    full = Product(name="温和洁面乳", brand="澄光", selling_points=["氨基酸配方"], price=59, offer="买一送一")
+    bare = Product(name="温和洁面乳", brand="澄光", selling_points=["氨基酸配方"])
+    lines = {}
+    for product in (full, bare):
+        script = LiveScriptWriter().write(LiveRoom(name="测试", products=[product]), industry="beauty")
+        lines[product.price is None] = script.products[0].lines
+    with_facts = " ".join(t for line in lines[False] for t in line.phrasings())
+    assert "到手价59元" in with_facts and "买一送一" in with_facts
+    bare_lines = lines[True]
+    assert "price" not in [line.role for line in bare_lines]
+    bare_text = " ".join(t for line in bare_lines for t in line.phrasings())
+    assert not numbers_in(bare_text) and "价" not in bare_text and "送" not in bare_text and "福利" not in bare_text
+    offer = next(line for line in bare_lines if line.role == "offer")
+    assert all("购物车" in t for t in offer.phrasings())  # only the cart prompt, no offer claimed
+
+
+def test_template_block_leaves_out_roles_the_product_lacks() -> None:
+    bare = Product(name="Trail Flask", selling_points=["fits every cup holder"])
+    roles = [d.role for d in template_block(bare, "en", "home")]
+    assert roles == ["intro", "point", "offer", "prompt"]
+    priced = bare.model_copy(update={"price": 25, "currency": "USD", "description": "A steel flask. Keeps cold."})
+    assert [d.role for d in template_block(priced, "en", "home")] == [
+        "intro",
+        "about",
+        "point",
+        "price",
+        "offer",
+        "prompt",
+    ]
+
+
+def test_shipped_phrase_grammars_load_and_bad_ones_name_file_and_line(tmp_path: Path) -> None:
+    assert load_live_phrases("zh").language == "zh" and load_live_phrases("en").language == "en"
+    data = load_live_phrases("zh").model_dump(mode="json")
+    data["price"] = ["今天特价只要一点点。"]  # a price line that does not state the product's price
+    path = tmp_path / "script_zh.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"script_zh.yaml:\d+: .*price.*must use \{price\}"):
+        load_data(path, LivePhraseFile)
+    data = load_live_phrases("zh").model_dump(mode="json")
+    data["intro"] = ["接下来是{rating}分的{name}。"]  # a slot no product fact fills
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(DataFileError, match="unknown slot"):
+        load_data(path, LivePhraseFile)

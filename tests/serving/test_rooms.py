@@ -372,3 +372,49 @@ def test_media_room_streams_to_a_recording_and_keeps_its_stream_key_secret(
     names = [str(p) for p in info.folder.rglob("*") if key in p.name]
     assert leaks == [] and names == []
     assert (info.folder / "assets" / "background.png").read_bytes() == (SAMPLES / "images" / "serum.png").read_bytes()
+
+
+# --------------------------------------------------------------------------- the script over a simulated day
+
+
+def test_sample_room_script_over_a_simulated_day_never_repeats_a_line_within_10_minutes() -> None:
+    spoken = ls.simulate_script(SAMPLES / "room_zh.yaml", 24)
+    assert spoken[0][0] == 0.0 and 23.9 * 3600 < spoken[-1][0] < 24 * 3600
+    assert all(a[0] < b[0] for a, b in zip(spoken, spoken[1:], strict=False))
+    report = ls.variety_report(spoken, window_s=600)
+    assert report.lines == len(spoken) > 10_000 and report.distinct > 300
+    assert report.min_gap_s is not None and report.min_gap_s >= 600 and not report.repeated_within_window
+    assert len(report.repeat_rate_per_hour) == 24 and all(0 <= r < 1 for r in report.repeat_rate_per_hour)
+    # the schedule plays out on the simulated clock: from 20:00 only the serum is presented
+    late = [text for t, text in spoken if t > 20.5 * 3600 and "水润保湿精华" not in text]  # the opening names all
+    assert len(late) > 100 and not any("修护保湿面霜" in text or "温和洁面乳" in text for text in late)
+
+
+def test_simulated_script_is_repeatable_per_seed_and_the_window_is_a_room_setting(tmp_path: Path) -> None:
+    room = _write(tmp_path, _room_data())
+    half_hour = ls.simulate_script(room, 0.5, seed=1)
+    assert half_hour == ls.simulate_script(room, 0.5, seed=1)
+    assert half_hour != ls.simulate_script(room, 0.5, seed=2)
+    off = ls.simulate_script(_write(tmp_path, _room_data(variety_window_min=0), "off.yaml"), 0.5)
+    assert ls.variety_report(off, window_s=600).repeated_within_window  # no budget: the same lines come back
+    with pytest.raises(InputError, match="hours"):
+        ls.simulate_script(room, 0)
+
+
+def test_variety_report_counts_repeats_per_hour_and_the_min_gap() -> None:
+    spoken = [(0.0, "a"), (100.0, "b"), (700.0, "a"), (3600.0, "a"), (3700.0, "a"), (7300.0, "c")]
+    report = ls.variety_report(spoken, window_s=600)
+    assert (report.lines, report.distinct) == (6, 3)
+    assert report.repeat_rate_per_hour == [1 / 3, 1 / 2, 0.0]
+    assert report.min_gap_s == 100.0 and report.repeated_within_window
+
+
+def test_cli_simulate_prints_the_figures(tmp_path: Path) -> None:
+    room = _write(tmp_path, _room_data())
+    result = runner.invoke(app, ["live", "simulate", str(room), "--hours", "1"])
+    assert result.exit_code == 0, result.output
+    for text in ("lines spoken:", "distinct lines:", "repeat rate per hour", "min gap", "repeated within 10 min: no"):
+        assert text in result.output
+    result = runner.invoke(app, ["live", "simulate", str(room), "--hours", "1", "--json"])
+    figures = json.loads(result.output)
+    assert figures["repeated_within_window"] is False and figures["lines"] > 500

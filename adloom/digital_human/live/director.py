@@ -5,6 +5,11 @@ Two parts, both fed to the live session:
 * :class:`ScriptDirector` is the room's :class:`~adloom.digital_human.live.types.SegmentSource`.
   It plays a looping live script (an opening, then one block of lines per product) and picks
   the product of each block from a 24-hour :class:`ProductSchedule` (which products when).
+  Each line comes with paraphrases; under a *variety budget* no phrasing is handed out again
+  within ``variety_window_s`` of media time (a bounded memory of what was said when, on the
+  session's media clock), and the selling points of a block are spoken in a new order on each
+  visit. When every phrasing of a line is inside the window, the least recently said one is used
+  and the breach is counted and logged (``status()["variety"]``), never hidden.
   What the session reports as spoken is written to a small JSON state file (atomically), so a
   room that restarts resumes the schedule at the line after the last one completed instead of
   opening the show again.
@@ -25,11 +30,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import logging
+import random
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+#: Phrasings the variety memory holds at most (oldest forgotten first); a room's script has a few hundred.
+VARIETY_MEMORY = 4096
 
 
 # --------------------------------------------------------------------------- the script and the schedule
@@ -163,6 +171,11 @@ class ScriptDirector:
     *completed*, so a crash mid-line repeats that line rather than skipping it. ``extra_state``
     adds the caller's counters to the file; what a previous run saved there is in
     :attr:`restored_extra`.
+
+    ``variety_window_s`` is the variety budget (0 turns it off: always the first phrasing, the
+    script's order); ``seed`` makes the choice of phrasings and the selling-point order repeatable.
+    The memory of what was said lives on the media clock the session reports (``Spoken.pts_end_s``)
+    and is not persisted: a restarted session starts a new clock.
     """
 
     def __init__(
@@ -174,21 +187,38 @@ class ScriptDirector:
         opening_every: int = 6,
         now: Callable[[], datetime] = datetime.now,
         extra_state: Callable[[], Mapping[str, Any]] | None = None,
+        variety_window_s: float = 600.0,
+        seed: int = 0,
     ) -> None:
+        if variety_window_s < 0:
+            raise InputError(
+                f"variety window {variety_window_s} s is negative; give the minutes before a line may repeat (0 = off)",
+                field="variety_window_min",
+            )
         self.script = script
         self.schedule = schedule or ProductSchedule([b.product_id for b in script.blocks])
         self.state_path = state_path
         self.opening_every = max(0, opening_every)
         self.now = now
         self.extra_state = extra_state
+        self.variety_window_s = variety_window_s
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self._said: dict[str, float] = {}  # phrasing → media time it was last said (oldest first)
+        self._media_s = 0.0  # the session's media clock, as last reported
+        self.variety_violations = 0
+        self.last_violation: str | None = None
+        self._visits: dict[str, int] = {}  # product id → blocks entered (picks the selling-point order)
         self._lock = threading.Lock()
         self._where: dict[str, tuple[str | None, int]] = {s.id: (None, i) for i, s in enumerate(script.opening)}
         for b in script.blocks:
             self._where.update({s.id: (b.product_id, i) for i, s in enumerate(b.segments)})
         # Hand-out cursor: what next_segment returns next.
-        self._product: str = self.schedule.product_at(now(), 0)
-        self._in_opening = bool(script.opening)
+        self._product = ""
+        self._order: tuple[Segment, ...] = ()  # the current block's lines in this visit's speaking order
         self._index = 0
+        self._enter(self.schedule.product_at(now(), 0))
+        self._in_opening = bool(script.opening)
         self._turn = 0
         # Counters (persisted).
         self.loops = 0
@@ -199,7 +229,7 @@ class ScriptDirector:
         self.restored_extra: dict[str, Any] = {}
         self._last_completed: str | None = None
         self._completed_turn = 0
-        self._handed: dict[str, int] = {}
+        self._handed: dict[str, tuple[int, str]] = {}  # segment id → (turn, phrasing) of its last hand-out
         self._load()
 
     # ----------------------------------------------------------------- SegmentSource
@@ -212,27 +242,83 @@ class ScriptDirector:
                         self._index += 1
                         return self._hand_out(self.script.opening[self._index - 1])
                     self._in_opening, self._index = False, 0
-                block = self._current_block()
-                if self._index < len(block.segments):
+                if self._index < len(self._order):
                     self._index += 1
-                    return self._hand_out(block.segments[self._index - 1])
+                    return self._hand_out(self._order[self._index - 1])
                 self._advance_block()
 
     def _hand_out(self, seg: Segment) -> Segment:
-        """Remember the turn each handed-out line belongs to (lock held): the session reads a few lines
-        ahead, so the turn to persist is that of the last line *spoken*, not of the last handed out."""
-        self._handed[seg.id] = self._turn
+        """The line in the phrasing the variety budget picks (lock held). Remembers the turn each handed-out
+        line belongs to: the session reads a few lines ahead, so the turn to persist is that of the last
+        line *spoken*, not of the last handed out."""
+        text = self._phrase(seg)
+        self._handed[seg.id] = (self._turn, text)
         while len(self._handed) > 64:
             self._handed.pop(next(iter(self._handed)))
-        return seg
+        return seg if text == seg.text else replace(seg, text=text)
+
+    def _phrase(self, seg: Segment) -> str:
+        """A phrasing of ``seg`` not said within the variety window: the line's own text the first time, then
+        one never said if any, else one of the less recently said half, picked by the seeded generator.
+        When all were said within the window, the least recently said one, and the breach is counted and
+        logged. The choice is remembered at once (the session reads ahead), then stamped with the real time
+        when the session reports it spoken."""
+        options = seg.phrasings()
+        if not self.variety_window_s:
+            return seg.text
+        now = self._media_s
+        never = [t for t in options if t not in self._said]
+        fresh = sorted(
+            (t for t in options if t in self._said and now - self._said[t] >= self.variety_window_s),
+            key=self._said.__getitem__,
+        )
+        if seg.text in never:  # the script as written (or as a person edited it) is said first
+            text = seg.text
+        elif never or fresh:
+            text = self._rng.choice(never or fresh[: max(1, len(fresh) // 2)])
+        else:
+            text = min(options, key=self._said.__getitem__)
+            gap = now - self._said[text]
+            self.variety_violations += 1
+            self.last_violation = (
+                f"{seg.id}: all {len(options)} phrasing(s) said within the last {self.variety_window_s:g} s; "
+                f"repeated {text[:40]!r} after {gap:.0f} s"
+            )
+            log.warning("variety budget breached: %s", self.last_violation)
+        self._remember(text, now)
+        return text
+
+    def _remember(self, text: str, at: float) -> None:
+        self._said.pop(text, None)
+        self._said[text] = at
+        while len(self._said) > VARIETY_MEMORY:
+            self._said.pop(next(iter(self._said)))
+
+    def _arrange(self, product_id: str, visit: int) -> tuple[Segment, ...]:
+        """The block's lines for one visit: the selling-point lines in an order drawn from (seed, product,
+        visit), every other line in its place. Recomputable, so a restart resumes inside the same order."""
+        segments = list(self.script.block(product_id).segments)
+        slots = [i for i, seg in enumerate(segments) if seg.role == "point"]
+        if len(slots) > 1 and self.variety_window_s:
+            points = [segments[i] for i in slots]
+            random.Random(f"{self.seed}/{product_id}/{visit}").shuffle(points)
+            for i, seg in zip(slots, points, strict=True):
+                segments[i] = seg
+        return tuple(segments)
+
+    def _enter(self, product_id: str) -> None:
+        """Start a block of ``product_id`` (lock held, or during construction)."""
+        self._visits[product_id] = self._visits.get(product_id, 0) + 1
+        self._product = product_id
+        self._order = self._arrange(product_id, self._visits[product_id])
+        self._index = 0
 
     def _advance_block(self) -> None:
         """The current block is done (lock held): next turn, product from the schedule, maybe re-open."""
         self._turn += 1
         if self._turn % max(1, len(self.schedule.window(self.now()).product_ids)) == 0:
             self.loops += 1
-        self._product = self.schedule.product_at(self.now(), self._turn)
-        self._index = 0
+        self._enter(self.schedule.product_at(self.now(), self._turn))
         if self.script.opening and self.opening_every and self._turn % self.opening_every == 0:
             self._in_opening = True  # welcome the viewers who joined since, then the block
 
@@ -241,10 +327,14 @@ class ScriptDirector:
         if where is None:
             return  # an interjection or a line from another script: nothing to persist
         with self._lock:
+            self._media_s = max(self._media_s, report.pts_end_s)
+            turn, text = self._handed.get(report.segment_id, (self._turn, ""))
             if report.completed:
                 self.segments_completed += 1
                 self._last_completed = report.segment_id
-                self._completed_turn = self._handed.get(report.segment_id, self._turn)
+                self._completed_turn = turn
+                if text:
+                    self._remember(text, report.pts_end_s)
             else:
                 self.segments_interrupted += 1
             state = self._state()
@@ -279,6 +369,12 @@ class ScriptDirector:
                 "last_completed": self._last_completed,
                 "restarts": self.restarts,
                 "resumed_from": self.resumed_from,
+                "variety": {
+                    "window_s": self.variety_window_s,
+                    "violations": self.variety_violations,
+                    "last_violation": self.last_violation,
+                    "phrasings_remembered": len(self._said),
+                },
             }
 
     def save(self) -> None:
@@ -297,6 +393,7 @@ class ScriptDirector:
             "version": STATE_VERSION,
             "last_completed": self._last_completed,
             "turn": self._completed_turn,
+            "visits": dict(self._visits),
             "loops": self.loops,
             "segments_completed": self.segments_completed,
             "segments_interrupted": self.segments_interrupted,
@@ -330,6 +427,9 @@ class ScriptDirector:
         self.segments_completed = int(state.get("segments_completed", 0))
         self.segments_interrupted = int(state.get("segments_interrupted", 0))
         self._turn = self._completed_turn = int(state.get("turn", 0))
+        visits = state.get("visits")
+        if isinstance(visits, dict):
+            self._visits.update({k: int(v) for k, v in visits.items() if isinstance(v, int)})
         self.restored_extra = dict(state.get("extra") or {})
         last = state.get("last_completed")
         where = self._where.get(last) if isinstance(last, str) else None
@@ -343,10 +443,12 @@ class ScriptDirector:
             self._in_opening, self._index = True, index + 1
             return
         scheduled = self.schedule.product_at(self.now(), self._turn)
-        if scheduled == product_id:
-            self._product, self._index = product_id, index + 1  # may equal len → next block on the next call
+        if scheduled == product_id:  # the same visit: its order, from the line after the last one spoken
+            self._product = product_id
+            self._order = self._arrange(product_id, self._visits.get(product_id, 1))
+            self._index = next(i for i, seg in enumerate(self._order) if seg.id == last) + 1  # len → next block
         else:  # the schedule moved on while the room was down
-            self._product, self._index = scheduled, 0
+            self._enter(scheduled)
 
 
 # --------------------------------------------------------------------------- replies

@@ -12,12 +12,15 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adloom.core.errors import InputError
 from adloom.core.text import speech_seconds
 from adloom.core.types import Language
 from adloom.digital_human.live.types import Interjection, Segment, SegmentSource, Spoken
@@ -37,14 +40,27 @@ class TextSession:
     Same contract as the media session: pulls segments from a :class:`SegmentSource`,
     ``interject`` cuts the current segment at its next word boundary, speaks the interjection
     (highest priority first), then resumes the cut segment from the word where it stopped, and
-    reports :class:`Spoken` back. ``rate`` speeds the clock up (tests, rehearsals).
+    reports :class:`Spoken` back. ``rate`` speeds the clock up (tests, rehearsals); ``math.inf`` never
+    waits, and :meth:`run_until` then runs a simulated day in seconds on the caller's thread.
+    ``listener`` receives every transcript record (also when there is no transcript file).
     """
 
-    def __init__(self, source: SegmentSource, language: Language, *, transcript: Path | None, rate: float = 1.0):
+    def __init__(
+        self,
+        source: SegmentSource,
+        language: Language,
+        *,
+        transcript: Path | None,
+        rate: float = 1.0,
+        listener: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        if not rate > 0:
+            raise InputError(f"speech rate {rate} must be above 0 (1 = real time, math.inf = no waiting)", field="rate")
         self.source = source
         self.language = language
         self.transcript = transcript
         self.rate = rate
+        self.listener = listener
         self._pending: list[tuple[int, int, Interjection]] = []
         self._seq = 0
         self._lock = threading.Lock()
@@ -95,13 +111,16 @@ class TextSession:
         }
 
     def _word_s(self, word: str) -> float:
-        return max(0.08, speech_seconds(word, self.language)) / self.rate
+        """How long ``word`` takes to say, in media seconds (the wall clock waits that divided by ``rate``)."""
+        return max(0.08, speech_seconds(word, self.language))
 
     def _pop(self) -> Interjection | None:
         with self._lock:
             return heapq.heappop(self._pending)[2] if self._pending else None
 
     def _write(self, record: dict[str, Any]) -> None:
+        if self.listener is not None:
+            self.listener(record)
         if self.transcript is None:
             return
         try:
@@ -115,44 +134,59 @@ class TextSession:
     def _speak(self, words: list[str], *, interruptible: bool) -> int:
         """Speak ``words``; returns how many were spoken (fewer when an interjection arrived)."""
         for i, w in enumerate(words):
-            if self._stop.wait(self._word_s(w)):
+            media = self._word_s(w)
+            if self._stop.wait(0 if math.isinf(self.rate) else media / self.rate):
                 return i
-            self.media_s += self._word_s(w) * self.rate
+            self.media_s += media
             if interruptible and self._pending:
                 if self._asked is not None:
                     self.latencies_ms = [*self.latencies_ms[-99:], (time.monotonic() - self._asked) * 1000]
                 return i + 1
         return len(words)
 
+    def run_until(self, media_s: float) -> None:
+        """Speak on the caller's thread until the media clock reaches ``media_s`` (simulations, with
+        ``rate=math.inf``: a simulated day takes seconds and nothing sleeps). Not while :meth:`start`ed."""
+        if self._thread is not None and self._thread.is_alive():
+            raise InputError("run_until: the session is already running on its own thread; stop it first")
+        resume: tuple[Segment, int] | None = None
+        while self.media_s < media_s and not self._stop.is_set():
+            resume = self._step(resume)
+
     def _run(self) -> None:
         resume: tuple[Segment, int] | None = None
         while not self._stop.is_set():
-            j = self._pop()
-            if j is not None:
-                self.current = j.text
-                words = split_words(j.text)
-                n = self._speak(words, interruptible=False)
-                self.interjections += 1
-                self._write({"t": round(self.media_s, 2), "kind": j.kind.value, "viewer": j.viewer, "text": j.text})
-                if n < len(words):
-                    return
-                continue
-            if resume is not None:
-                seg, start = resume
-                resume = None
-            else:
-                seg, start = self.source.next_segment(), 0
-            self.current = seg.text
-            words = split_words(seg.text)
-            n = start + self._speak(words[start:], interruptible=True)
-            done = n >= len(words)
-            said = join_words(words[start:n])
-            self._write(
-                {"t": round(self.media_s, 2), "kind": seg.kind.value, "id": seg.id, "text": said, "completed": done}
-            )
-            self.source.spoken(Spoken(seg.id, done, n, self.media_s))
-            if done:
-                self.segments += 1
-            elif not self._stop.is_set():
-                self.interrupted += 1
-                resume = (seg, n)
+            resume = self._step(resume)
+
+    def _step(self, resume: tuple[Segment, int] | None) -> tuple[Segment, int] | None:
+        """Speak the next interjection, or the next (or resumed) segment; returns the segment to resume."""
+        j = self._pop()
+        if j is not None:
+            self.current = j.text
+            words = split_words(j.text)
+            start = self.media_s
+            n = self._speak(words, interruptible=False)
+            self.interjections += 1
+            record = {"t": round(self.media_s, 2), "start": round(start, 2), "kind": j.kind.value}
+            self._write(record | {"viewer": j.viewer, "text": j.text})
+            return resume if n >= len(words) else None  # cut short only when stopping
+        if resume is not None:
+            seg, first = resume
+        else:
+            seg, first = self.source.next_segment(), 0
+        self.current = seg.text
+        words = split_words(seg.text)
+        start = self.media_s
+        n = first + self._speak(words[first:], interruptible=True)
+        done = n >= len(words)
+        said = join_words(words[first:n])
+        record = {"t": round(self.media_s, 2), "start": round(start, 2), "kind": seg.kind.value, "id": seg.id}
+        self._write(record | {"text": said, "completed": done})
+        self.source.spoken(Spoken(seg.id, done, n, self.media_s))
+        if done:
+            self.segments += 1
+            return None
+        if self._stop.is_set():
+            return None
+        self.interrupted += 1
+        return (seg, n)

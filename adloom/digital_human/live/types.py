@@ -29,12 +29,19 @@ class SegmentKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One stretch of speech. ``id`` is stable across restarts (e.g. ``"p3/s2"``)."""
+    """One stretch of speech. ``id`` is stable across restarts (e.g. ``"p3/s2"``); the phrasing may vary."""
 
     id: str
     text: str
     kind: SegmentKind
     product_id: str | None = None
+    #: Other phrasings of the same line; the director picks one per hand-out (variety budget).
+    variants: tuple[str, ...] = ()
+    #: What the line does in its block ("intro", "point", "price", "offer", "prompt", …); "" if unknown.
+    role: str = ""
+
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.text, *self.variants)
 
 
 @dataclass(frozen=True, slots=True)

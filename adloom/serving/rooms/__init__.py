@@ -9,6 +9,7 @@ loopback control API guarded by a random token. By job:
 - :mod:`~adloom.serving.rooms.outputs`: the ``outputs`` strings (RTMP, HLS, MP4 file, null);
 - :mod:`~adloom.serving.rooms.runtime`: the running room's parts wired together;
 - :mod:`~adloom.serving.rooms.control`: the control API and the room process that serves it;
+- :mod:`~adloom.serving.rooms.simulate`: the room's script over a simulated day, and how much it repeats;
 - :mod:`~adloom.serving.rooms.process`: starting, finding, calling and stopping room processes.
 
 The text engine lives beside the media session, in :mod:`adloom.digital_human.live.text_engine`.
@@ -41,6 +42,7 @@ from adloom.serving.rooms.schema import (
     room_dir,
     rooms_root,
 )
+from adloom.serving.rooms.simulate import VarietyReport, simulate_script, variety_report
 
 __all__ = [
     "CommentBody",
@@ -51,6 +53,7 @@ __all__ = [
     "RunInfo",
     "SayBody",
     "ScheduleSlot",
+    "VarietyReport",
     "build_schedule",
     "call",
     "check_outputs",
@@ -72,8 +75,10 @@ __all__ = [
     "run_info",
     "run_room",
     "say",
+    "simulate_script",
     "start_room",
     "stop_room",
     "stream_secrets",
     "to_loop_script",
+    "variety_report",
 ]

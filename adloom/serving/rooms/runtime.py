@@ -36,6 +36,7 @@ from adloom.digital_human.live.director import (
 from adloom.digital_human.live.text_engine import TextSession
 from adloom.digital_human.live.types import Segment, SegmentKind
 from adloom.scripts_gen.live_script import (
+    LiveLine,
     LiveScript,
     LiveScriptWriter,
     load_live_script,
@@ -46,6 +47,11 @@ from adloom.serving.rooms.outputs import output_specs, stream_secrets
 from adloom.serving.rooms.schema import SCRIPT_FILE, STATE_FILE, RoomFile, room_roots
 
 log = logging.getLogger(__name__)
+
+
+def _segment(line: LiveLine, product: str | None) -> Segment:
+    """A script line as the director's segment, its paraphrases kept for the variety budget."""
+    return Segment(line.id, line.text, SegmentKind(line.kind), product, tuple(line.variants), line.role or "")
 
 
 def to_loop_script(script: LiveScript, room: LiveRoom) -> LoopScript:
@@ -60,9 +66,9 @@ def to_loop_script(script: LiveScript, room: LiveRoom) -> LoopScript:
                 "write the script again with `adloom live script`",
                 field="script",
             )
-        segs = tuple(Segment(line.id, line.text, SegmentKind(line.kind), b.product_id) for line in b.lines)
+        segs = tuple(_segment(line, b.product_id) for line in b.lines)
         blocks.append(ProductBlock(b.product_id, product, segs))
-    opening = tuple(Segment(line.id, line.text, SegmentKind(line.kind)) for line in script.opening)
+    opening = tuple(_segment(line, None) for line in script.opening)
     return LoopScript(Language(script.language), opening, tuple(blocks))
 
 
@@ -73,14 +79,16 @@ def build_schedule(rf: RoomFile) -> ProductSchedule:
     return ProductSchedule(ids, entries)
 
 
-def room_script(rf: RoomFile, folder: Path, *, backend: Any = None) -> LiveScript:
-    """The room's live script: the adopted file if the room names one, else one written now (and saved)."""
+def room_script(rf: RoomFile, folder: Path | None, *, backend: Any = None, seed: int = 0) -> LiveScript:
+    """The room's live script: the adopted file if the room names one, else one written now (and saved in
+    ``folder`` unless it is None)."""
     writer = LiveScriptWriter(backend)
     if rf.preset.script:
         script = load_live_script(Path(rf.preset.script))
         return writer.adopt(script, rf.room.products)
-    script = writer.write(rf.room, industry=rf.preset.industry)
-    save_live_script(script, folder / SCRIPT_FILE)
+    script = writer.write(rf.room, industry=rf.preset.industry, seed=seed)
+    if folder is not None:
+        save_live_script(script, folder / SCRIPT_FILE)
     return script
 
 
@@ -128,6 +136,7 @@ class RoomRuntime:
             state_path=folder / STATE_FILE,
             opening_every=preset.opening_every,
             extra_state=self._counters,
+            variety_window_s=preset.variety_window_min * 60,
         )
         from adloom.scripts_gen.live_answer import LiveAnswerer, focus_by_product_id
 

@@ -68,6 +68,13 @@ class RoomPreset(BaseModel):
     min_answer_gap_s: float = Field(8.0, ge=0, le=600, description="At most one answer per this many seconds.")
     greet_every_s: float = Field(30.0, ge=0, le=3600, description="Batched welcome for greeters; 0 = never.")
     opening_every: int = Field(6, ge=0, le=1000, description="Repeat the opening every N product blocks; 0 = never.")
+    variety_window_min: float = Field(
+        10.0,
+        ge=0,
+        le=1440,
+        description="Variety budget: no script line is said word for word again within this many minutes "
+        "(the director rotates each line's paraphrases; a breach is counted in status); 0 = off.",
+    )
     banned_words: list[str] = Field(default_factory=list, description="Extra words that mark a comment abusive.")
     engine: Literal["auto", "media", "text"] = "auto"
     speech_rate: float = Field(1.0, gt=0, le=100, description="Text engine only: speaking pace × real time.")

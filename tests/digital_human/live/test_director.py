@@ -379,3 +379,102 @@ def test_fault_comment_flood_is_bounded_and_the_script_keeps_going(tmp_path: Pat
     assert any(j.text.startswith("欢迎") for j in answers)  # greeters welcomed in a batch, not one by one
     assert sum(j.text.startswith("欢迎") for j in answers) <= elapsed / 0.5 + 1
     assert director.segments_completed == len(speaker.segments)
+
+
+# --------------------------------------------------------------------------- variety budget
+
+
+def _varied_script(phrasings: int, points: int = 3) -> LoopScript:
+    """One product whose every line has ``phrasings`` paraphrases; ``points`` selling-point lines."""
+    roles = ["intro", *["point"] * points, "price"]
+    segs = tuple(
+        Segment(
+            f"a/{i}",
+            f"第{i}句说法0。",
+            SegmentKind.product,
+            "a",
+            tuple(f"第{i}句说法{k}。" for k in range(1, phrasings)),
+            role,
+        )
+        for i, role in enumerate(roles)
+    )
+    return LoopScript(Language.zh, (), (ProductBlock("a", SERUM, segs),))
+
+
+def _run(director: ScriptDirector, lines: int, line_s: float = 5.0) -> list[tuple[float, str, str]]:
+    """Speak ``lines`` lines of ``line_s`` seconds each on a simulated media clock: (start, id, text)."""
+    out, t = [], 0.0
+    for _ in range(lines):
+        seg = director.next_segment()
+        out.append((t, seg.id, seg.text))
+        t += line_s
+        director.spoken(Spoken(seg.id, True, 3, t))
+    return out
+
+
+def _min_gap(spoken: list[tuple[float, str, str]]) -> float:
+    last: dict[str, float] = {}
+    gap = float("inf")
+    for t, _, text in spoken:
+        if text in last:
+            gap = min(gap, t - last[text])
+        last[text] = t
+    return gap
+
+
+def test_variety_budget_no_phrasing_repeats_within_the_window() -> None:
+    # 5 lines × 5 s = one block every 25 s; a 120 s window needs ≥ 5 phrasings per line: give 8
+    d = ScriptDirector(_varied_script(8), now=at(9), variety_window_s=120, seed=3)
+    spoken = _run(d, 400)
+    assert _min_gap(spoken) >= 120
+    assert d.variety_violations == 0 and d.status()["variety"]["violations"] == 0
+    assert len({text for _, _, text in spoken}) == 5 * 8  # every phrasing gets its turn
+    assert all(seg_id.startswith("a/") for _, seg_id, _ in spoken)
+
+
+def test_variety_budget_breach_is_reported_and_least_recently_said_is_used() -> None:
+    d = ScriptDirector(_varied_script(2), now=at(9), variety_window_s=120, seed=0)
+    spoken = _run(d, 100)
+    assert d.variety_violations > 0
+    assert "said within the last 120 s" in (d.last_violation or "")
+    assert d.status()["variety"]["last_violation"] == d.last_violation
+    # least recently said: with two phrasings a line alternates between them, never the same twice running
+    by_line: dict[str, list[str]] = {}
+    for _, seg_id, text in spoken:
+        by_line.setdefault(seg_id, []).append(text)
+    assert all(a != b for texts in by_line.values() for a, b in zip(texts, texts[1:], strict=False))
+
+
+def test_variety_choices_are_seeded() -> None:
+    def run(seed: int) -> list[tuple[float, str, str]]:
+        return _run(ScriptDirector(_varied_script(6), now=at(9), variety_window_s=60, seed=seed), 60)
+
+    assert run(7) == run(7)
+    assert run(7) != run(8)
+
+
+def test_selling_points_change_order_and_other_lines_keep_their_place() -> None:
+    d = ScriptDirector(_varied_script(1), now=at(9), variety_window_s=60, seed=1)
+    blocks = [[seg_id for _, seg_id, _ in _run(d, 5)] for _ in range(8)]
+    assert all(b[0] == "a/0" and b[-1] == "a/4" and sorted(b[1:4]) == ["a/1", "a/2", "a/3"] for b in blocks)
+    assert len({tuple(b[1:4]) for b in blocks}) > 1
+    off = ScriptDirector(_varied_script(3), now=at(9), variety_window_s=0)
+    assert [off.next_segment().text for _ in range(10)] == [f"第{i % 5}句说法0。" for i in range(10)]  # budget off
+
+
+def test_restart_resumes_inside_the_same_selling_point_order(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    d = ScriptDirector(_varied_script(2, points=4), now=at(9), state_path=state, seed=5)
+    _run(d, 6 * 3)  # three whole blocks
+    first = _run(d, 3)  # intro and two selling points of the fourth
+    again = ScriptDirector(_varied_script(2, points=4), now=at(9), state_path=state, seed=5)
+    rest = [again.next_segment().id for _ in range(3)]
+    block = [seg_id for _, seg_id, _ in first] + rest
+    unbroken = ScriptDirector(_varied_script(2, points=4), now=at(9), seed=5)
+    assert block == [seg_id for _, seg_id, _ in _run(unbroken, 6 * 4)][-6:]  # the fourth block, as if never stopped
+    assert block[0] == "a/0" and block[-1] == "a/5" and sorted(block[1:5]) == ["a/1", "a/2", "a/3", "a/4"]
+
+
+def test_negative_variety_window_is_refused() -> None:
+    with pytest.raises(InputError, match="variety window"):
+        ScriptDirector(_script(), now=at(9), variety_window_s=-1)

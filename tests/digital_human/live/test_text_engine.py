@@ -56,7 +56,8 @@ def test_interjection_cuts_at_a_word_and_the_segment_resumes(tmp_path: Path) -> 
     lines = [json.loads(x) for x in transcript.read_text(encoding="utf-8").splitlines()]
     cut, said, rest = lines[0], lines[1], lines[2]
     assert cut["id"] == "p1/s0" and cut["completed"] is False
-    assert said == {"t": said["t"], "kind": "answer", "viewer": "amy", "text": answer.text}
+    assert said == {"t": said["t"], "start": said["start"], "kind": "answer", "viewer": "amy", "text": answer.text}
+    assert cut["start"] <= cut["t"] <= said["start"] < said["t"]  # each record: when it started and ended
     assert rest["id"] == "p1/s0" and rest["completed"] is True
     assert cut["text"] == "this"  # cut at the first word boundary after the comment arrived
     assert f"{cut['text']} {rest['text']}" == source.lines[0].text  # resumed from the word where it stopped
