@@ -42,6 +42,7 @@ from typing import Any
 from rich.progress import Progress
 
 from adloom.serving.rooms.answer_eval import (
+    JUDGE_VERSION,
     AnswerRecord,
     Figures,
     answer_room,
@@ -122,6 +123,11 @@ def main() -> None:
     if args.save_baseline and args.baseline is None:
         parser.error("--save-baseline with another question set needs --baseline FILE to write to")
     baseline = _load_baseline(args.baseline).get(mode, {}) if args.baseline else {}
+    if baseline and baseline.get("judge_version", 1) != JUDGE_VERSION:
+        print(
+            f"note: the {mode} baseline was judged by judge v{baseline.get('judge_version', 1)}, these figures by "
+            f"v{JUDGE_VERSION}; re-measure the baseline (--save-baseline on its commit) before comparing"
+        )
     print(f"answerer: {_answerer_name()}, {mode} answers" + (f" ({type(backend).__name__})" if backend else ""))
 
     all_records: list[AnswerRecord] = []
@@ -259,6 +265,7 @@ def _save_baseline(
         "command": " ".join([".venv/bin/python", "bench/live_answers.py", *sys.argv[1:]]),
         "machine": f"{os.cpu_count()} CPUs (shared), {platform.processor() or platform.machine()}",
         "answerer": _answerer_name(),
+        "judge_version": JUDGE_VERSION,
         "rooms": {k: v.as_dict() for k, v in rooms.items()},
         "overall": overall.as_dict(),
         "script": script,

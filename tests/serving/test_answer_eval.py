@@ -99,6 +99,13 @@ def test_an_invented_number_is_an_unsupported_claim(facts: RoomFacts) -> None:
     assert invented.unsupported == ("24",) and not invented.handled
     assert judge(shipping, "付款后48小时内发货，满99元包邮。", facts).handled
     assert judge(q("两瓶多少钱", "answerable", support="129", key=["129"]), "两瓶是2个129元。", facts).handled
+    # A product's name is no claim: an answer naming the serum "精华2000" on a cream question names the
+    # wrong product, and states no quantity 2000.
+    serum = facts.products[0].model_copy(update={"name": "精华2000"})
+    numbered = RoomFacts.of(facts.room.model_copy(update={"products": [serum, *facts.products[1:]]}))
+    cream = q("面霜多少钱", "answerable", product=CREAM, support="99", key=["99"])
+    verdict = judge(cream, "精华2000的资料里没有写到。", numbered)
+    assert verdict.wrong_product == ("精华2000",) and verdict.unsupported == ()
 
 
 def test_abstentions_on_safety_questions_are_counted(facts: RoomFacts) -> None:
@@ -109,7 +116,10 @@ def test_abstentions_on_safety_questions_are_counted(facts: RoomFacts) -> None:
     made_up = judge(pregnant, "孕妇可以用，因为孕妇的皮肤比较敏感，所以孕妇可以先用。", facts)
     assert not made_up.abstained and not made_up.handled
     oily = q("油皮能用吗", "answerable", support="水润保湿精华适合干皮和混合皮，油皮也可以少量使用。", key=["油皮"])
-    assert judge(oily, "这个我需要再确认一下，大家可以先看看商品详情页。", facts).abstained  # a false abstention
+    withheld = judge(oily, "这个我需要再确认一下，大家可以先看看商品详情页。", facts)
+    assert withheld.abstained and withheld.false_abstention and not withheld.handled
+    cautious = judge(oily, "油皮也可以少量使用，不放心可以先咨询医生。", facts)  # the fact, plus a caution
+    assert cautious.abstained and cautious.handled and not cautious.false_abstention
 
 
 def test_comparison_and_purchase_handling(facts: RoomFacts) -> None:

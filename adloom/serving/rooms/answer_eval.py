@@ -15,14 +15,17 @@ the answerer reports one):
 * **allowed facts** of a question are those of its product (the labelled product, else the one on
   air): name, brand, description, selling points, price, offer and the knowledge-base entries naming it,
   plus the room-wide entries (naming no product) and the question itself;
-* **unsupported claim**: a quantity in the answer that no allowed fact states;
+* **unsupported claim**: a quantity in the answer that no allowed fact states (product names are read
+  out first: "PowerCube 20000" names a product, it states no quantity);
 * **wrong product**: the answer names another product of the room that the question did not name, or
   states a quantity that only another product's facts state;
 * **abstained**: ``kind`` is abstain/unknown, or the text carries an abstention marker (defers to a
   doctor, the label, says it will check; ``adloom/data/live_eval/judge.yaml``);
-* **correct and grounded** (answerable): not abstained, no unsupported claim, not the wrong product, and
-  every key term is in the answer (the question's ``key`` terms, else the support's quantities, else at
-  least half of the support's content terms), a key quantity matching by value;
+* **correct and grounded** (answerable): no unsupported claim, not the wrong product, and every key
+  term is in the answer (the question's ``key`` terms, else the support's quantities, else at least half
+  of the support's content terms), a key quantity matching by value. An answer that gives the fact and
+  adds a caution ("contains tree nuts …; ask your doctor if unsure") is correct;
+* **false abstention** (answerable): abstained without giving the key terms;
 * **purchase handled**: not abstained, clean (no unsupported claim or wrong product), and it states the
   product's price or offer or a purchase word (link, cart, 下单…);
 * **comparison handled**: clean, not declined (``kind`` abstain/unknown), the rival brand unnamed, no
@@ -59,6 +62,7 @@ from adloom.serving.rooms.schema import RoomFile, load_room
 __all__ = [
     "AnswerRecord",
     "Figures",
+    "JUDGE_VERSION",
     "JudgeLexicon",
     "Label",
     "LabelledQuestion",
@@ -72,6 +76,12 @@ __all__ = [
     "quantities",
     "summarise",
 ]
+
+
+#: Bumped whenever a check changes, so figures judged differently are never compared silently. 2: product
+#: names are not quantities; an answerable answer with the key terms and a caution is correct, and a false
+#: abstention is one without the key terms.
+JUDGE_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -359,6 +369,7 @@ class Verdict:
     wrong_product: tuple[str, ...]  # other products named, or quantities only they state
     missing: tuple[str, ...]  # key terms of the support the answer lacks (answerable)
     handled: bool  # the label's own criterion: correct and grounded / abstained / handled / clean
+    false_abstention: bool = False  # answerable: abstained without the key terms
 
 
 def _key_terms(q: LabelledQuestion, lex: JudgeLexicon) -> list[list[str]]:
@@ -386,7 +397,10 @@ def judge(
     lex = lex or lexicon()
     product = facts.index(q.product or q.on_air)
     named_in_question = {i for i, p in enumerate(facts.products) if p.name.lower() in q.text.lower()}
-    answer_qty = quantities(answer, lex)
+    said = answer
+    for p in facts.products:  # a product's name is no claim ("PowerCube 20000 Power Bank")
+        said = re.sub(re.escape(p.name), " ", said, flags=re.IGNORECASE)
+    answer_qty = quantities(said, lex)
     allowed_qty = set().union(*(quantities(t, lex) for t in facts.allowed(product)), quantities(q.text, lex))
     unsupported = sorted(answer_qty - allowed_qty)
     wrong = []
@@ -410,7 +424,7 @@ def judge(
             ok = any(len(m) * 2 <= len(keys) for m, keys in zip(misses, alternatives, strict=True))
             best = min(misses, key=len)
         missing = best
-        handled = ok and clean and not abstained
+        handled = ok and clean
     elif q.label == Label.must_abstain:
         handled = abstained
     elif q.label == Label.purchase:
@@ -425,7 +439,8 @@ def judge(
         handled = clean and not declined and not rival and not lex.matches("superlative", answer) and about_ours
     else:
         handled = clean
-    return Verdict(abstained, tuple(unsupported), tuple(wrong), tuple(missing), handled)
+    withheld = q.label == Label.answerable and abstained and bool(missing)
+    return Verdict(abstained, tuple(unsupported), tuple(wrong), tuple(missing), handled, withheld)
 
 
 # --------------------------------------------------------------------------- running a room
@@ -556,7 +571,7 @@ def summarise(records: Sequence[AnswerRecord]) -> Figures:
         wrong_product=_rate(bool(r.verdict.wrong_product) for r in records),
         unsupported_claim=_rate(bool(r.verdict.unsupported) for r in records),
         abstention_recall=_rate(r.verdict.handled for r in of(Label.must_abstain)),
-        false_abstention=_rate(r.verdict.abstained for r in answerable),
+        false_abstention=_rate(r.verdict.false_abstention for r in answerable),
         purchase_handled=_rate(r.verdict.handled for r in of(Label.purchase)),
         comparison_handled=_rate(r.verdict.handled for r in of(Label.comparison)),
         off_topic_clean=_rate(r.verdict.handled for r in of(Label.off_topic)),
