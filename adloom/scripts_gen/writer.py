@@ -562,9 +562,11 @@ class ScriptWriter:
     def _reviewed(self, ctx: _Brief, text: str, field_: str, role: ShotRole) -> tuple[str, LineOrigin] | str:
         """An LLM line the reviewer passes (rewritten by its suggested fixes if need be) and its origin,
         else why it cannot be kept."""
-        text = text.strip()
+        text = _tidy(text.strip(), ctx.brief.language, caption=field_.endswith(".caption"))
         if not self._anchored(ctx, text, role):
             return "not about this product: no word of its name, category, selling points, offer or audience"
+        if self._only_the_name(ctx, text):
+            return "says nothing but the product's name"
         findings = ctx.reviewer.review_line(text, field=field_, role=role)
         if not findings:
             return text, LineOrigin(author="llm")
@@ -586,6 +588,28 @@ class ScriptWriter:
         facts = ctx.facts
         source = " ".join([facts.name, facts.ref, facts.noun.noun, *facts.points, facts.offer, facts.audience])
         return bool(_content_units(text) & _content_units(source))
+
+
+    @staticmethod
+    def _only_the_name(ctx: _Brief, text: str) -> bool:
+        """A line that is the product's name (or its short reference) and nothing else: the 270M model
+        often answers a demo or feature slot with the bare name, which tells the viewer nothing."""
+        rest = text
+        for name in sorted({ctx.facts.name, ctx.facts.ref, ctx.brief.product.name} - {""}, key=len, reverse=True):
+            rest = rest.replace(name, "")
+        rest = re.sub(r"[\W_]+", "", rest)
+        return len(rest) < (4 if ctx.brief.language == Language.zh else 8)
+
+
+def _tidy(text: str, language: Language, *, caption: bool) -> str:
+    """An LLM line in the script's punctuation: Chinese lines get full-width commas and, when spoken, a
+    closing 。; captions carry no closing full stop."""
+    if language != Language.zh:
+        return text
+    text = re.sub(r"\s*,\s*", "，", text)
+    if caption:
+        return text.rstrip("。")
+    return text if re.search(r"[。！？!?…]$", text) else text + "。"
 
 
 def _content_units(text: str) -> set[str]:

@@ -371,3 +371,20 @@ def test_an_llm_line_that_says_nothing_of_the_product_falls_back(llm_server: Any
     assert about in text
     assert not any(s in text for s in [*adrift, "Winter of a car owner.", "He's got a car"])
     assert any("not about this product" in n for n in script.provenance.notes)
+
+
+def test_an_llm_line_that_is_only_the_name_falls_back_and_chinese_punctuation_is_tidied(llm_server: Any) -> None:
+    """A demo slot answered with the bare product name says nothing; a Chinese line with an ASCII comma and no
+    closing stop is spoken with full-width punctuation."""
+    brief = _brief("低糖燕麦酸奶", "food", "zh", points=["每杯含5克膳食纤维", "不额外添加蔗糖"], price=39)
+    plan = plan_variants(brief, 1, points=brief.product.selling_points)[0]
+    n_mid = len(plan.roles) - 2
+    shots = [{"narration": "早餐想吃燕麦, 又怕太甜", "caption": ""}] + [
+        {"narration": "低糖燕麦酸奶", "caption": "低糖燕麦酸奶"} for _ in range(n_mid - 1)
+    ]
+    draft = {"hook": "低糖燕麦酸奶", "shots": shots, "cta": "点下方链接，把低糖燕麦酸奶带回家。"}
+    script = ScriptWriter(llm_server([draft]), attempts=1).write(brief, 1).scripts[0]
+    narrations = [s.narration for s in script.shots]
+    assert "早餐想吃燕麦，又怕太甜。" in narrations, script.provenance.notes
+    assert "低糖燕麦酸奶" not in narrations and script.hook != "低糖燕麦酸奶"
+    assert any("nothing but the product's name" in n for n in script.provenance.notes)
