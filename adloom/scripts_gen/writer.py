@@ -575,7 +575,6 @@ class ScriptWriter:
             return fixed, LineOrigin(author="llm", original=text, rewrites=rewrites)
         return "; ".join(f"{f.rule}: {f.span or f.why}" for f in findings)[:200]
 
-
     @staticmethod
     def _anchored(ctx: _Brief, text: str, role: ShotRole) -> bool:
         """Whether an LLM line is about this product: it shares a content word (English, 4+ letters) or a
@@ -588,7 +587,6 @@ class ScriptWriter:
         facts = ctx.facts
         source = " ".join([facts.name, facts.ref, facts.noun.noun, *facts.points, facts.offer, facts.audience])
         return bool(_content_units(text) & _content_units(source))
-
 
     @staticmethod
     def _only_the_name(ctx: _Brief, text: str) -> bool:
