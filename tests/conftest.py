@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +75,52 @@ def real_models(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ADLOOM_MODEL_DIR", str(REAL_MODELS))
     get_settings.cache_clear()
     return REAL_MODELS
+
+
+class LoopbackCompletions:
+    """The far side of an LLM call: an OpenAI-compatible /completions endpoint on loopback that answers with
+    the given texts in turn (the last one repeats)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts, self.calls = texts, 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers["Content-Length"]))
+                text = server.texts[min(server.calls, len(server.texts) - 1)]
+                server.calls += 1
+                data = json.dumps({"choices": [{"text": text, "index": 0}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def loopback_llm() -> Iterator[Callable[[list[str]], Any]]:
+    """``start(texts)`` → a real OpenAIBackend talking to a :class:`LoopbackCompletions` server."""
+    from adloom.scripts_gen.llm.openai_http import OpenAIBackend
+
+    servers: list[LoopbackCompletions] = []
+
+    def start(texts: list[str]) -> OpenAIBackend:
+        servers.append(LoopbackCompletions(texts))
+        return OpenAIBackend(servers[-1].url, "stub", retries=0)
+
+    yield start
+    for s in servers:
+        s.close()

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,6 @@ from adloom.core.datafiles import DataFileError, load_data, package_data_path
 from adloom.core.text import numbers_in
 from adloom.core.types import Asset, Brief, HookType, Language, Objective, Product, Script
 from adloom.scripts_gen.grammar import GrammarFile, brief_facts, load_grammar
-from adloom.scripts_gen.llm.openai_http import OpenAIBackend
 from adloom.scripts_gen.objectives import objective_profile, resolve_objective
 from adloom.scripts_gen.planning import plan_variants
 from adloom.scripts_gen.review import Reviewer
@@ -212,50 +208,10 @@ def test_a_claim_in_the_brief_is_left_out_and_reported_not_renamed() -> None:
 # ---------------------------------------------------------------- the LLM path, line by line
 
 
-class _CompletionServer:
-    """An OpenAI-compatible /completions endpoint on loopback answering with chosen drafts, in order."""
-
-    def __init__(self, drafts: list[dict[str, Any]]) -> None:
-        self.drafts = [json.dumps(d, ensure_ascii=False) for d in drafts]
-        self.calls = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
-                self.rfile.read(int(self.headers["Content-Length"]))
-                text = server.drafts[min(server.calls, len(server.drafts) - 1)]
-                server.calls += 1
-                data = json.dumps({"choices": [{"text": text, "index": 0}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def llm_server() -> Iterator[Any]:
-    servers: list[_CompletionServer] = []
-
-    def start(drafts: list[dict[str, Any]]) -> OpenAIBackend:
-        servers.append(_CompletionServer(drafts))
-        return OpenAIBackend(servers[-1].url, "stub", retries=0)
-
-    yield start
-    for s in servers:
-        s.close()
+def llm_server(loopback_llm: Any) -> Any:
+    """``start(drafts)``: a real OpenAIBackend whose server answers with these drafts as JSON, in turn."""
+    return lambda drafts: loopback_llm([json.dumps(d, ensure_ascii=False) for d in drafts])
 
 
 def _earbuds() -> Brief:

@@ -7,10 +7,6 @@ and a price for a comparison."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -236,51 +232,10 @@ def test_data_files_are_validated(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the LLM may only rephrase
 
 
-class _CompletionServer:
-    """An OpenAI-compatible completions endpoint on loopback that replies with the given texts in turn."""
-
-    def __init__(self, texts: list[str]) -> None:
-        self.texts, self.calls = texts, 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                self.rfile.read(int(self.headers["Content-Length"]))
-                text = server.texts[min(server.calls, len(server.texts) - 1)]
-                server.calls += 1
-                data = json.dumps({"choices": [{"text": text, "index": 0}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def llm_answers() -> Iterator[Any]:
-    from adloom.scripts_gen.llm.openai_http import OpenAIBackend
-
-    servers: list[_CompletionServer] = []
-
-    def start(texts: list[str]) -> OpenAIBackend:
-        servers.append(_CompletionServer(texts))
-        return OpenAIBackend(servers[-1].url, "stub", retries=0)
-
-    yield start
-    for s in servers:
-        s.close()
+def llm_answers(loopback_llm: Any) -> Any:
+    """``start(texts)``: a real OpenAIBackend whose loopback server answers with these texts, in turn."""
+    return loopback_llm
 
 
 def test_a_grounded_clean_rephrasing_is_kept(room_zh: LiveRoom, llm_answers: Any) -> None:
