@@ -37,7 +37,7 @@ from adloom.core.types import (
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.grammar import BriefFacts, brief_facts
 from adloom.scripts_gen.llm.base import LLMBackend
-from adloom.scripts_gen.objectives import resolve_objective
+from adloom.scripts_gen.objectives import objective_profile, resolve_objective
 from adloom.scripts_gen.planning import VariantPlan, plan_variants
 from adloom.scripts_gen.review import Finding, Reviewer
 from adloom.scripts_gen.safety import sanitize_field
@@ -562,7 +562,14 @@ class ScriptWriter:
     def _reviewed(self, ctx: _Brief, text: str, field_: str, role: ShotRole) -> tuple[str, LineOrigin] | str:
         """An LLM line the reviewer passes (rewritten by its suggested fixes if need be) and its origin,
         else why it cannot be kept."""
-        text = _tidy(text.strip(), ctx.brief.language, caption=field_.endswith(".caption"))
+        caption = field_.endswith(".caption")
+        text = text.strip()
+        cut = self._looks_cut(ctx, text, caption=caption)
+        if cut:
+            return cut
+        if role == ShotRole.cta and not caption and not self._has_cta_verb(ctx, text):
+            return "a call to action without an action for this objective (download, buy, book …)"
+        text = _tidy(text, ctx.brief.language, caption=caption)
         if not self._anchored(ctx, text, role):
             return "not about this product: no word of its name, category, selling points, offer or audience"
         if self._only_the_name(ctx, text):
@@ -589,6 +596,33 @@ class ScriptWriter:
         return bool(_content_units(text) & _content_units(source))
 
     @staticmethod
+    def _facts_said(ctx: _Brief) -> set[str]:
+        """The brief's facts as a caption may show them: name, selling points and offer, normalised."""
+        facts = [ctx.facts.name, ctx.brief.product.name, *ctx.facts.points, ctx.facts.offer]
+        return {_norm(f) for f in facts if f}
+
+    def _looks_cut(self, ctx: _Brief, text: str, *, caption: bool) -> str:
+        """Why an LLM line looks cut off at the draft's length limit ("" if it does not).
+
+        The draft schema caps each line's length, and a small model runs into the cap mid-phrase ("I've
+        made $50000 in savings in less", "山海奇缘，每周更新副"). A spoken line must end with its own
+        closing punctuation unless it is a brief fact said verbatim; an LLM caption is kept only when it
+        is one of the brief's facts (a selling point, the offer, the name), which is what a caption should
+        show anyway."""
+        if caption:
+            return "" if _norm(text) in self._facts_said(ctx) else "an LLM caption that is not one of the brief's facts"
+        if re.search(r"[.!?。！？…)）」”\"'🍯✨]$", text) or _norm(text) in self._facts_said(ctx):
+            return ""
+        return "no closing punctuation: likely cut at the length limit"
+
+    @staticmethod
+    def _has_cta_verb(ctx: _Brief, text: str) -> bool:
+        """Whether a spoken CTA asks for this objective's action (its profile's verbs)."""
+        verbs = objective_profile(ctx.facts.objective).cta_verbs.get(ctx.brief.language, [])
+        low = text.lower()
+        return not verbs or any(v.lower() in low for v in verbs)
+
+    @staticmethod
     def _only_the_name(ctx: _Brief, text: str) -> bool:
         """A line that is the product's name (or its short reference) and nothing else: the 270M model
         often answers a demo or feature slot with the bare name, which tells the viewer nothing."""
@@ -597,6 +631,11 @@ class ScriptWriter:
             rest = rest.replace(name, "")
         rest = re.sub(r"[\W_]+", "", rest)
         return len(rest) < (4 if ctx.brief.language == Language.zh else 8)
+
+
+def _norm(text: str) -> str:
+    """Lower case without punctuation or spaces, for comparing a line with a brief fact."""
+    return re.sub(r"[\W_]+", "", text.lower())
 
 
 def _tidy(text: str, language: Language, *, caption: bool) -> str:

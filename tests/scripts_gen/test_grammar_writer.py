@@ -335,7 +335,7 @@ def test_an_llm_line_that_is_only_the_name_falls_back_and_chinese_punctuation_is
     brief = _brief("低糖燕麦酸奶", "food", "zh", points=["每杯含5克膳食纤维", "不额外添加蔗糖"], price=39)
     plan = plan_variants(brief, 1, points=brief.product.selling_points)[0]
     n_mid = len(plan.roles) - 2
-    shots = [{"narration": "早餐想吃燕麦, 又怕太甜", "caption": ""}] + [
+    shots = [{"narration": "早餐想吃燕麦, 又怕太甜。", "caption": ""}] + [
         {"narration": "低糖燕麦酸奶", "caption": "低糖燕麦酸奶"} for _ in range(n_mid - 1)
     ]
     draft = {"hook": "低糖燕麦酸奶", "shots": shots, "cta": "点下方链接，把低糖燕麦酸奶带回家。"}
@@ -344,3 +344,23 @@ def test_an_llm_line_that_is_only_the_name_falls_back_and_chinese_punctuation_is
     assert "早餐想吃燕麦，又怕太甜。" in narrations, script.provenance.notes
     assert "低糖燕麦酸奶" not in narrations and script.hook != "低糖燕麦酸奶"
     assert any("nothing but the product's name" in n for n in script.provenance.notes)
+
+
+def test_llm_lines_cut_at_the_length_limit_odd_captions_and_ctas_without_an_action_fall_back(
+    llm_server: Any,
+) -> None:
+    """What the embedded model's drafts looked like on the copy bench: a spoken line cut mid-phrase, a caption
+    that is no brief fact (often cut too), a CTA that asks for nothing. Each gives way to the grammar's line."""
+    brief = _earbuds()
+    plan = plan_variants(brief, 1, points=brief.product.selling_points)[0]
+    n_mid = len(plan.roles) - 2
+    shots = [{"narration": "IPX4 splash resistant", "caption": "IPX4 splash resistant"}] + [
+        {"narration": "These earbuds will stop the noise of your", "caption": "This is a great earbud"}
+    ] * (n_mid - 1)
+    draft = {"hook": "Meet Pulse Air Pro Earbuds.", "shots": shots, "cta": "Here's a peek at these earbuds."}
+    script = ScriptWriter(llm_server([draft]), attempts=1).write(brief, 1).scripts[0]
+    text = script.full_text()
+    assert "stop the noise of your" not in text and "great earbud" not in text and "a peek" not in text
+    notes = " ".join(script.provenance.notes)
+    assert "likely cut at the length limit" in notes and "not one of the brief's facts" in notes
+    assert "without an action" in notes
