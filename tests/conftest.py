@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from adloom.core.settings import Settings, get_settings
-from adloom.core.types import Brief, Product
+from adloom.core.types import Brief, LiveRoom, Product
 
 REPO = Path(__file__).resolve().parents[1]
 #: The assembled offline models (`adloom setup`), found before each test isolates ADLOOM_HOME.
@@ -124,3 +125,10 @@ def loopback_llm() -> Iterator[Callable[[list[str]], Any]]:
     yield start
     for s in servers:
         s.close()
+
+
+@pytest.fixture
+def room_zh() -> LiveRoom:
+    """The bundled sample room (serum, cream, cleanser and their knowledge base) as a LiveRoom."""
+    data = yaml.safe_load((SAMPLES / "room_zh.yaml").read_text(encoding="utf-8"))
+    return LiveRoom(name=data["name"], products=data["products"], knowledge_base=data["knowledge_base"])

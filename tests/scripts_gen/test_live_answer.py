@@ -21,12 +21,6 @@ UNKNOWN_ZH = "这个我需要再确认一下"
 
 
 @pytest.fixture
-def room_zh() -> LiveRoom:
-    data = yaml.safe_load((SAMPLES / "room_zh.yaml").read_text(encoding="utf-8"))
-    return LiveRoom(name=data["name"], products=data["products"], knowledge_base=data["knowledge_base"])
-
-
-@pytest.fixture
 def room_en() -> LiveRoom:
     product = yaml.safe_load((SAMPLES / "brief_en.yaml").read_text(encoding="utf-8"))["product"]
     kb = ["BreezeBot S2 works on carpets and hard floors.", "The battery runs 150 minutes per charge."]

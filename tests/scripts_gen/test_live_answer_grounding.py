@@ -32,12 +32,6 @@ SERUM, CREAM, CLEANSER = 0, 1, 2
 
 
 @pytest.fixture
-def room_zh() -> LiveRoom:
-    data = yaml.safe_load((SAMPLES / "room_zh.yaml").read_text(encoding="utf-8"))
-    return LiveRoom(name=data["name"], products=data["products"], knowledge_base=data["knowledge_base"])
-
-
-@pytest.fixture
 def room_en() -> LiveRoom:
     product = yaml.safe_load((SAMPLES / "brief_en.yaml").read_text(encoding="utf-8"))["product"]
     kb = [
