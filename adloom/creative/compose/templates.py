@@ -131,7 +131,8 @@ class Layout:
         halign: str = "center",
         pulse: str = "",
     ) -> Overlay:
-        """Place ``img`` in ``zone`` (clamped inside it) and keep it as an overlay."""
+        """Place ``img`` in ``zone`` (shrunk to fit and clamped inside it) and keep it as an overlay."""
+        img = _fit_within(img, zone)
         w, h = img.size
         if halign == "left":
             x = zone.x
@@ -252,14 +253,15 @@ def add_punch(lay: Layout, i: int, text: str, zone: Zone, style: TextStyle, kind
         end = t1 if frames is None else min(t1, t + frames / fps)
         if end <= t:
             continue
-        img = _fit_within(render_text(text.strip(), inner_w, inner_h, style, scale=scale), zone)
+        img = render_text(text.strip(), inner_w, inner_h, style, scale=scale)
         lay.add(img, zone, t, end, kind, valign="center")
         t = end
 
 
 def _fit_within(img: Image.Image, zone: Zone) -> Image.Image:
-    """``img`` shrunk (never grown) to fit ``zone``: a 1.3x punch frame of a text that already fills the zone
-    can overshoot it by the stroke and rounding, which puts a caption outside the safe area for two frames."""
+    """``img`` shrunk (never grown) to fit ``zone``: a scaled frame (the 1.3x punch-in, a pulsing button) of a
+    text that already fills the zone can overshoot it by the stroke and rounding, which put a caption outside
+    the safe area for two frames of a demo creative."""
     factor = min(zone.w / img.width, zone.h / img.height, 1.0)
     if factor >= 1.0:
         return img
