@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
@@ -518,6 +518,161 @@ class LiveRoom(BaseModel):
     outputs: list[str] = Field(default_factory=list, description="rtmp://..., hls:DIR, file:PATH")
 
 
+# -- the batch API: tenants, keys, batches and their items ------------------------------------------------
+
+#: The tenant the CLI and every pre-API row belong to.
+DEFAULT_TENANT = "local"
+TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class TenantQuotas(BaseModel):
+    """Per-tenant limits; the API answers 429 with ``Retry-After`` when one is reached."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    creatives_per_day: int = Field(100_000, ge=0, description="Render items accepted per UTC day.")
+    concurrent_batches: int = Field(20, ge=0, description="Batches not yet finished at one time.")
+    requests_per_minute: int = Field(1200, ge=1, description="API requests per minute (token bucket).")
+    max_batch_items: int = Field(50_000, ge=1, description="Lines (creatives) in one batch.")
+
+
+class Tenant(BaseModel):
+    """An advertiser (or agency) sharing a deployment; every row the API reaches carries its id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: TenantId
+    name: ShortText
+    quotas: TenantQuotas = Field(default_factory=TenantQuotas)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKeyInfo(BaseModel):
+    """What is kept of an API key: never the key itself, only its hash (in the store) and a prefix to recognise it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("key"))
+    tenant_id: TenantId
+    name: ShortText = "default"
+    prefix: str = Field(description="The key's first characters, enough to tell keys apart in a list.")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class BatchStatus(StrEnum):
+    """The batch life cycle (the large batch APIs' states)."""
+
+    validating = "validating"
+    queued = "queued"
+    in_progress = "in_progress"
+    finalizing = "finalizing"
+    completed = "completed"
+    partially_succeeded = "partially_succeeded"
+    failed = "failed"
+    cancelling = "cancelling"
+    cancelled = "cancelled"
+    expired = "expired"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL_BATCH
+
+
+_TERMINAL_BATCH = frozenset(
+    {
+        BatchStatus.completed,
+        BatchStatus.partially_succeeded,
+        BatchStatus.failed,
+        BatchStatus.cancelled,
+        BatchStatus.expired,
+    }
+)
+
+
+class ItemStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class RequestCounts(BaseModel):
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+class RenderRequest(BaseModel):
+    """One line of a batch: one creative for a stored brief. ``custom_id`` joins the results and errors files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    custom_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    brief_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    aspect: Aspect | None = Field(None, description="Default: the brief's aspect.")
+    height: Literal[360, 720, 1080] = 720
+    template: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None, description="Compose template; default: rotate through all."
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class Batch(BaseModel):
+    """A render batch: N creatives for one brief, or a JSONL of :class:`RenderRequest` lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("bat"))
+    object: Literal["batch"] = "batch"
+    status: BatchStatus = BatchStatus.validating
+    brief_id: str | None = Field(None, description="Set for an N-creatives-for-one-brief batch.")
+    request_counts: RequestCounts = Field(default_factory=RequestCounts)
+    writer: Literal["llm", "template"] | None = Field(None, description="Script writer; default: the server's.")
+    metadata: dict[str, Annotated[str, StringConstraints(max_length=512)]] = Field(default_factory=dict, max_length=16)
+    errors: list[str] = Field(default_factory=list, description="Why the batch as a whole failed, if it did.")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    timestamps: dict[str, datetime] = Field(default_factory=dict, description="When each state was entered.")
+
+
+class BatchItem(BaseModel):
+    """One creative of a batch, as the job table tracks it (attempts and leases included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("itm"))
+    batch_id: str
+    seq: int = Field(ge=0)
+    custom_id: str
+    status: ItemStatus = ItemStatus.queued
+    attempts: int = 0
+    request: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    creative_id: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+_PageItem = TypeVar("_PageItem")
+
+
+class Page(BaseModel, Generic[_PageItem]):
+    """One page of a list, newest first unless the list says otherwise; pass ``last_id`` as ``after`` for the
+    next page while ``has_more``."""
+
+    object: Literal["list"] = "list"
+    data: list[_PageItem]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+
+
 #: Types whose JSON Schema is exported (the public, versioned shapes).
 SCHEMA_TYPES: dict[str, type[BaseModel]] = {
     t.__name__: t
@@ -534,6 +689,8 @@ SCHEMA_TYPES: dict[str, type[BaseModel]] = {
         FeedbackEvent,
         Job,
         LiveRoom,
+        Batch,
+        RenderRequest,
     )
 }
 

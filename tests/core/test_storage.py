@@ -57,7 +57,10 @@ def test_migrations_create_tables_and_are_idempotent(tmp_path: Path):
 def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
     from alembic import command
 
-    from adloom.core.storage.db import _alembic_config
+    import sqlalchemy as sa
+
+    from adloom.core.storage.db import _alembic_config, _library_row
+    from adloom.core.storage.tables import LibraryItemRow
 
     url = f"sqlite:///{tmp_path}/old.db"
     store = open_store(url, migrate=False)
@@ -65,10 +68,19 @@ def test_upgrade_from_first_revision_keeps_data(tmp_path: Path):
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
-    store.upsert_library_items([_item(1)])
+    # a row as revision 0001 stored it (today's ORM row has columns 0001 lacks, e.g. tenant_id)
+    row = {c: v for c, v in _library_row(_item(1)).__dict__.items() if not c.startswith("_") and c != "tenant_id"}
+    columns = LibraryItemRow.__table__.c
+    old_table = sa.table("library_items", *[sa.column(c, columns[c].type) for c in row])
+    with store.engine.begin() as conn:
+        conn.execute(old_table.insert().values(**row))
     assert store.revision() == "0001"
     upgraded = open_store(url)
     assert upgraded.revision() == store.head_revision() and upgraded.library_count() == 1
+    # rows from before tenants belong to the CLI's tenant, and read back whole
+    with upgraded.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT tenant_id FROM library_items")).scalar_one() == "local"
+    assert upgraded.get_library_item("lib_1").title == _item(1).title
 
 
 def test_library_round_trip_filters_and_performance_update(tmp_path: Path):

@@ -5,6 +5,8 @@ Callers deal in ``core.types`` objects; rows never leave this module.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from adloom.core.errors import InputError, NotFoundError, StorageError
 from adloom.core.redact import mask_url, redact
 from adloom.core.storage.tables import (
+    ApiKeyRow,
     Base,
     BriefRow,
     CreativeRow,
@@ -36,8 +39,11 @@ from adloom.core.storage.tables import (
     ModelVersionRow,
     RankingDecisionRow,
     ScriptRow,
+    TenantRow,
 )
 from adloom.core.types import (
+    DEFAULT_TENANT,
+    ApiKeyInfo,
     Brief,
     Creative,
     FeedbackEvent,
@@ -46,6 +52,7 @@ from adloom.core.types import (
     LibraryItem,
     Performance,
     Script,
+    Tenant,
     utcnow,
 )
 
@@ -70,6 +77,7 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
 #: Bound parameters per ``IN (...)`` query; SQLite's historic limit is 999.
 _IN_BATCH = 400
 _T = TypeVar("_T")
+_R = TypeVar("_R", BriefRow, ScriptRow, CreativeRow, JobRow)
 
 #: Which daily column each event kind adds to (spend adds ``value``, the others ``count``).
 _KIND_COLUMN: dict[FeedbackKind, str] = {
@@ -247,9 +255,25 @@ def _event_from_row(r: FeedbackEventRow) -> FeedbackEvent:
 class Store:
     """Typed access to the adloom database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant_id: str = DEFAULT_TENANT) -> None:
         self.engine = engine
+        #: Every read and write of this store is scoped to this tenant (the CLI's is "local").
+        self.tenant_id = tenant_id
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def scoped(self, tenant_id: str) -> Store:
+        """The same database seen as ``tenant_id``: another tenant's rows are invisible (reads miss, ids 404)."""
+        other = Store.__new__(Store)
+        other.engine, other.tenant_id, other._sessions = self.engine, tenant_id, self._sessions
+        return other
+
+    def _own(self, s: Session, row_type: type[_R], row_id: str, what: str) -> _R | None:
+        """The row with this id if this tenant owns it; None if there is none; an error if another tenant does
+        (ids of briefs, scripts and creatives are global, so a write must never take over another tenant's row)."""
+        row = s.get(row_type, row_id)
+        if row is not None and row.tenant_id != self.tenant_id:
+            raise InputError(f"{what} id {row_id!r} is already in use; leave the id out to get a new one", field="id")
+        return row
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -288,17 +312,18 @@ class Store:
         n = 0
         with self.session() as s:
             for item in items:
-                s.merge(_library_row(item))
+                s.merge(_library_row(item, self.tenant_id))
                 n += 1
         return n
 
     def library_count(self) -> int:
         with self.session() as s:
-            return s.scalar(select(func.count()).select_from(LibraryItemRow)) or 0
+            stmt = select(func.count()).select_from(LibraryItemRow).where(LibraryItemRow.tenant_id == self.tenant_id)
+            return s.scalar(stmt) or 0
 
     def get_library_item(self, item_id: str) -> LibraryItem:
         with self.session() as s:
-            row = s.get(LibraryItemRow, item_id)
+            row = s.get(LibraryItemRow, (self.tenant_id, item_id))
             if row is None:
                 raise NotFoundError(f"no library item {item_id!r}; list ids with `adloom library search`")
             return _library_item(row)
@@ -312,7 +337,7 @@ class Store:
         aspect: str | None = None,
         limit: int | None = None,
     ) -> list[LibraryItem]:
-        stmt = select(LibraryItemRow).order_by(LibraryItemRow.id)
+        stmt = select(LibraryItemRow).where(LibraryItemRow.tenant_id == self.tenant_id).order_by(LibraryItemRow.id)
         for col, value in (
             (LibraryItemRow.industry, industry),
             (LibraryItemRow.language, language),
@@ -328,7 +353,7 @@ class Store:
 
     def update_performance(self, item_id: str, perf: Performance) -> None:
         with self.session() as s:
-            row = s.get(LibraryItemRow, item_id)
+            row = s.get(LibraryItemRow, (self.tenant_id, item_id))
             if row is None:
                 raise NotFoundError(f"no library item {item_id!r}")
             row.impressions, row.plays_3s = perf.impressions, perf.plays_3s
@@ -337,9 +362,11 @@ class Store:
     # -- briefs and scripts ---------------------------------------------------------------
     def save_brief(self, brief: Brief) -> None:
         with self.session() as s:
+            self._own(s, BriefRow, brief.id, "brief")
             s.merge(
                 BriefRow(
                     id=brief.id,
+                    tenant_id=self.tenant_id,
                     campaign_id=brief.campaign_id,
                     industry=str(brief.industry),
                     language=str(brief.language),
@@ -351,16 +378,18 @@ class Store:
     def get_brief(self, brief_id: str) -> Brief:
         with self.session() as s:
             row = s.get(BriefRow, brief_id)
-            if row is None:
+            if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no brief {brief_id!r}")
             return Brief.model_validate(row.body_json)
 
     def save_scripts(self, scripts: Sequence[Script]) -> None:
         with self.session() as s:
             for sc in scripts:
+                self._own(s, ScriptRow, sc.id, "script")
                 s.merge(
                     ScriptRow(
                         id=sc.id,
+                        tenant_id=self.tenant_id,
                         brief_id=sc.brief_id,
                         language=str(sc.language),
                         industry=str(sc.industry),
@@ -376,12 +405,16 @@ class Store:
     def get_script(self, script_id: str) -> Script:
         with self.session() as s:
             row = s.get(ScriptRow, script_id)
-            if row is None:
+            if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no script {script_id!r}")
             return Script.model_validate(row.body_json)
 
     def scripts_for_brief(self, brief_id: str) -> list[Script]:
-        stmt = select(ScriptRow).where(ScriptRow.brief_id == brief_id).order_by(ScriptRow.created_at, ScriptRow.id)
+        stmt = (
+            select(ScriptRow)
+            .where(ScriptRow.tenant_id == self.tenant_id, ScriptRow.brief_id == brief_id)
+            .order_by(ScriptRow.created_at, ScriptRow.id)
+        )
         with self.session() as s:
             return [Script.model_validate(r.body_json) for r in s.scalars(stmt)]
 
@@ -390,9 +423,11 @@ class Store:
         """Insert or replace creatives by id (a re-rendered creative keeps its row)."""
         with self.session() as s:
             for c in creatives:
+                self._own(s, CreativeRow, c.id, "creative")
                 s.merge(
                     CreativeRow(
                         id=c.id,
+                        tenant_id=self.tenant_id,
                         brief_id=c.brief_id,
                         campaign_id=c.campaign_id,
                         script_id=c.script.id,
@@ -405,17 +440,25 @@ class Store:
     def get_creative(self, creative_id: str) -> Creative:
         with self.session() as s:
             row = s.get(CreativeRow, creative_id)
-            if row is None:
+            if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no creative {creative_id!r}")
             return Creative.model_validate(row.body_json)
 
     def creatives_for_brief(self, brief_id: str) -> list[Creative]:
-        stmt = select(CreativeRow).where(CreativeRow.brief_id == brief_id).order_by(CreativeRow.id)
+        stmt = (
+            select(CreativeRow)
+            .where(CreativeRow.tenant_id == self.tenant_id, CreativeRow.brief_id == brief_id)
+            .order_by(CreativeRow.id)
+        )
         with self.session() as s:
             return [Creative.model_validate(r.body_json) for r in s.scalars(stmt)]
 
     def creatives_for_campaign(self, campaign_id: str) -> list[Creative]:
-        stmt = select(CreativeRow).where(CreativeRow.campaign_id == campaign_id).order_by(CreativeRow.id)
+        stmt = (
+            select(CreativeRow)
+            .where(CreativeRow.tenant_id == self.tenant_id, CreativeRow.campaign_id == campaign_id)
+            .order_by(CreativeRow.id)
+        )
         with self.session() as s:
             return [Creative.model_validate(r.body_json) for r in s.scalars(stmt)]
 
@@ -425,7 +468,11 @@ class Store:
         found: set[str] = set()
         with self.session() as s:
             for batch in _batches(wanted):
-                found.update(s.scalars(select(CreativeRow.id).where(CreativeRow.id.in_(batch))))
+                found.update(
+                    s.scalars(
+                        select(CreativeRow.id).where(CreativeRow.tenant_id == self.tenant_id, CreativeRow.id.in_(batch))
+                    )
+                )
         return found
 
     # -- feedback -------------------------------------------------------------------------
@@ -446,14 +493,23 @@ class Store:
         """
         decisions: dict[int, FeedbackDecision] = {}
         now = utcnow()
+        tenant = self.tenant_id
         with self.session() as s:
             ids = [e.event_id for e in events]
             known: set[str] = set()
             for batch in _batches(sorted(set(ids))):
-                known.update(s.scalars(select(FeedbackEventRow.event_id).where(FeedbackEventRow.event_id.in_(batch))))
+                known.update(
+                    s.scalars(
+                        select(FeedbackEventRow.event_id).where(
+                            FeedbackEventRow.tenant_id == tenant, FeedbackEventRow.event_id.in_(batch)
+                        )
+                    )
+                )
             creatives: set[str] = set()
             for batch in _batches(sorted({e.creative_id for e in events})):
-                creatives.update(s.scalars(select(CreativeRow.id).where(CreativeRow.id.in_(batch))))
+                creatives.update(
+                    s.scalars(select(CreativeRow.id).where(CreativeRow.tenant_id == tenant, CreativeRow.id.in_(batch)))
+                )
 
             fresh: list[tuple[int, FeedbackEvent]] = []
             for i, ev in enumerate(events):
@@ -474,10 +530,16 @@ class Store:
             held_rows: list[FeedbackEventRow] = []
             for key_batch in _batches(keys, _IN_BATCH // 2):
                 key_in = tuple_(FeedbackDailyRow.creative_id, FeedbackDailyRow.day).in_(key_batch)
-                for r in s.scalars(select(FeedbackDailyRow).where(key_in)):
+                for r in s.scalars(select(FeedbackDailyRow).where(FeedbackDailyRow.tenant_id == tenant, key_in)):
                     totals[(r.creative_id, r.day)] = FeedbackCounts.of_row(r)
                 held_in = tuple_(FeedbackEventRow.creative_id, FeedbackEventRow.day).in_(key_batch)
-                held_rows.extend(s.scalars(select(FeedbackEventRow).where(FeedbackEventRow.status == "held", held_in)))
+                held_rows.extend(
+                    s.scalars(
+                        select(FeedbackEventRow).where(
+                            FeedbackEventRow.tenant_id == tenant, FeedbackEventRow.status == "held", held_in
+                        )
+                    )
+                )
             existing_keys = set(totals)
 
             # candidates: (event, input index or None for an earlier-held event)
@@ -512,6 +574,7 @@ class Store:
 
             def row(ev: FeedbackEvent, status: str, reason: str | None) -> dict[str, Any]:
                 return {
+                    "tenant_id": tenant,
                     "event_id": ev.event_id,
                     "creative_id": ev.creative_id,
                     "kind": ev.kind.value,
@@ -547,13 +610,14 @@ class Store:
             for batch in _batches(released):
                 s.execute(
                     update(FeedbackEventRow)
-                    .where(FeedbackEventRow.event_id.in_(batch))
+                    .where(FeedbackEventRow.tenant_id == tenant, FeedbackEventRow.event_id.in_(batch))
                     .values(status="counted", reason=None)
                 )
             touched = {(ev.creative_id, event_day(ev.ts)) for ev, _ in counted}
             daily = [
                 {
                     **{c: getattr(totals[k], c) for c in (*_COUNT_COLUMNS, "spend")},
+                    "tenant_id": tenant,
                     "creative_id": k[0],
                     "day": k[1],
                     "updated_at": now,
@@ -570,7 +634,11 @@ class Store:
         self, creative_ids: Sequence[str] | None = None, *, since: date | None = None, until: date | None = None
     ) -> list[FeedbackCounts]:
         """Counted feedback per creative and day (all creatives when ``creative_ids`` is None)."""
-        base = select(FeedbackDailyRow).order_by(FeedbackDailyRow.day, FeedbackDailyRow.creative_id)
+        base = (
+            select(FeedbackDailyRow)
+            .where(FeedbackDailyRow.tenant_id == self.tenant_id)
+            .order_by(FeedbackDailyRow.day, FeedbackDailyRow.creative_id)
+        )
         if since is not None:
             base = base.where(FeedbackDailyRow.day >= since)
         if until is not None:
@@ -590,15 +658,17 @@ class Store:
     def feedback_totals_by_creative(self, *, exclude_campaign_id: str | None = None) -> dict[str, FeedbackCounts]:
         """Counted feedback summed per creative over all days (optionally leaving one campaign out)."""
         cols = [func.sum(getattr(FeedbackDailyRow, c)) for c in (*_COUNT_COLUMNS, "spend")]
-        stmt = select(FeedbackDailyRow.creative_id, *cols).group_by(FeedbackDailyRow.creative_id)
+        stmt = (
+            select(FeedbackDailyRow.creative_id, *cols)
+            .where(FeedbackDailyRow.tenant_id == self.tenant_id)
+            .group_by(FeedbackDailyRow.creative_id)
+        )
         if exclude_campaign_id is not None:
             stmt = stmt.join(CreativeRow, CreativeRow.id == FeedbackDailyRow.creative_id).where(
                 or_(CreativeRow.campaign_id.is_(None), CreativeRow.campaign_id != exclude_campaign_id)
             )
         with self.session() as s:
-            return {
-                cid: FeedbackCounts.of(cid, None, vals) for cid, *vals in s.execute(stmt)
-            }
+            return {cid: FeedbackCounts.of(cid, None, vals) for cid, *vals in s.execute(stmt)}
 
     def feedback_breakdown(
         self, creative_ids: Sequence[str], by: Literal["placement", "segment"]
@@ -607,7 +677,7 @@ class Store:
         col = getattr(FeedbackEventRow, by)
         stmt_base = (
             select(col, FeedbackEventRow.kind, func.sum(FeedbackEventRow.count), func.sum(FeedbackEventRow.value))
-            .where(FeedbackEventRow.status == "counted")
+            .where(FeedbackEventRow.tenant_id == self.tenant_id, FeedbackEventRow.status == "counted")
             .group_by(col, FeedbackEventRow.kind)
         )
         out: dict[str, FeedbackCounts] = {}
@@ -622,7 +692,11 @@ class Store:
 
     def held_feedback(self, creative_id: str | None = None) -> list[tuple[FeedbackEvent, str]]:
         """Events stored but not counted (funnel would break), with the reason, oldest first."""
-        stmt = select(FeedbackEventRow).where(FeedbackEventRow.status == "held").order_by(FeedbackEventRow.ts)
+        stmt = (
+            select(FeedbackEventRow)
+            .where(FeedbackEventRow.tenant_id == self.tenant_id, FeedbackEventRow.status == "held")
+            .order_by(FeedbackEventRow.ts)
+        )
         if creative_id is not None:
             stmt = stmt.where(FeedbackEventRow.creative_id == creative_id)
         with self.session() as s:
@@ -638,6 +712,7 @@ class Store:
         with self.session() as s:
             s.add_all(
                 RankingDecisionRow(
+                    tenant_id=self.tenant_id,
                     creative_id=r.creative_id,
                     batch_id=r.batch_id,
                     campaign_id=r.campaign_id,
@@ -659,7 +734,11 @@ class Store:
         self, *, creative_id: str | None = None, batch_id: str | None = None, campaign_id: str | None = None
     ) -> list[DecisionRecord]:
         """Stored decisions, oldest first, filtered by creative, batch and/or campaign."""
-        stmt = select(RankingDecisionRow).order_by(RankingDecisionRow.created_at, RankingDecisionRow.id)
+        stmt = (
+            select(RankingDecisionRow)
+            .where(RankingDecisionRow.tenant_id == self.tenant_id)
+            .order_by(RankingDecisionRow.created_at, RankingDecisionRow.id)
+        )
         for col, value in (
             (RankingDecisionRow.creative_id, creative_id),
             (RankingDecisionRow.batch_id, batch_id),
@@ -735,9 +814,11 @@ class Store:
     def save_job(self, job: Job) -> Job:
         job = job.model_copy(update={"updated_at": utcnow()})
         with self.session() as s:
+            self._own(s, JobRow, job.id, "job")
             s.merge(
                 JobRow(
                     id=job.id,
+                    tenant_id=self.tenant_id,
                     kind=job.kind,
                     status=str(job.status),
                     progress=job.progress,
@@ -753,7 +834,7 @@ class Store:
     def get_job(self, job_id: str) -> Job:
         with self.session() as s:
             row = s.get(JobRow, job_id)
-            if row is None:
+            if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no job {job_id!r}")
             return Job(
                 id=row.id,
@@ -767,10 +848,116 @@ class Store:
                 updated_at=_utc(row.updated_at),
             )
 
+    # -- tenants and API keys (not scoped: these define the scopes) --------------------------
+    def create_tenant(self, tenant: Tenant) -> Tenant:
+        """Add a tenant; an existing id is an error (quotas change with :meth:`update_tenant`)."""
+        with self.session() as s:
+            if s.get(TenantRow, tenant.id) is not None:
+                raise InputError(f"tenant {tenant.id!r} already exists", field="tenant")
+            s.add(_tenant_row(tenant))
+        return tenant
 
-def _library_row(item: LibraryItem) -> LibraryItemRow:
+    def update_tenant(self, tenant: Tenant) -> Tenant:
+        with self.session() as s:
+            if s.get(TenantRow, tenant.id) is None:
+                raise NotFoundError(f"no tenant {tenant.id!r}; create it with `adloom keys create {tenant.id}`")
+            s.merge(_tenant_row(tenant))
+        return tenant
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        with self.session() as s:
+            row = s.get(TenantRow, tenant_id)
+            if row is None:
+                raise NotFoundError(f"no tenant {tenant_id!r}; create it with `adloom keys create {tenant_id}`")
+            return Tenant(id=row.id, name=row.name, quotas=row.quotas_json, created_at=_utc(row.created_at))
+
+    def list_tenants(self) -> list[Tenant]:
+        with self.session() as s:
+            rows = s.scalars(select(TenantRow).order_by(TenantRow.id))
+            return [Tenant(id=r.id, name=r.name, quotas=r.quotas_json, created_at=_utc(r.created_at)) for r in rows]
+
+    def create_api_key(self, tenant_id: str, name: str = "default") -> tuple[ApiKeyInfo, str]:
+        """A new key for ``tenant_id`` (the tenant is created on first use): the stored info and the key itself,
+        which is returned this once and never stored (only its SHA-256 is)."""
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        info = ApiKeyInfo(tenant_id=tenant_id, name=name, prefix=key[:12])
+        with self.session() as s:
+            if s.get(TenantRow, tenant_id) is None:
+                s.add(_tenant_row(Tenant(id=tenant_id, name=tenant_id)))
+            s.add(
+                ApiKeyRow(
+                    id=info.id,
+                    tenant_id=tenant_id,
+                    name=info.name,
+                    prefix=info.prefix,
+                    key_hash=hash_api_key(key),
+                    created_at=info.created_at,
+                )
+            )
+        return info, key
+
+    def list_api_keys(self, tenant_id: str | None = None) -> list[ApiKeyInfo]:
+        stmt = select(ApiKeyRow).order_by(ApiKeyRow.tenant_id, ApiKeyRow.created_at, ApiKeyRow.id)
+        if tenant_id is not None:
+            stmt = stmt.where(ApiKeyRow.tenant_id == tenant_id)
+        with self.session() as s:
+            return [_key_info(r) for r in s.scalars(stmt)]
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyInfo:
+        with self.session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            if row is None:
+                raise NotFoundError(f"no API key {key_id!r}; list them with `adloom keys list`")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            return _key_info(row)
+
+    def authenticate(self, key: str) -> Tenant | None:
+        """The tenant a live key belongs to, or None (unknown or revoked key). ``last_used_at`` is written at
+        most once a minute per key, so polling clients do not turn every read into a write."""
+        digest = hash_api_key(key)
+        now = utcnow()
+        with self.session() as s:
+            row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
+            if row is None or row.revoked_at is not None:
+                return None
+            tenant = s.get(TenantRow, row.tenant_id)
+            if tenant is None:
+                return None
+            if row.last_used_at is None or (now - _utc(row.last_used_at)).total_seconds() > 60:
+                row.last_used_at = now
+            return Tenant(id=tenant.id, name=tenant.name, quotas=tenant.quotas_json, created_at=_utc(tenant.created_at))
+
+
+#: Every API key starts with this, so a leaked one is recognisable (and secret scanners can match it).
+API_KEY_PREFIX = "adl_"
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 of a key: keys are 256 random bits, so a slow password hash would add nothing but latency."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _tenant_row(t: Tenant) -> TenantRow:
+    return TenantRow(id=t.id, name=t.name, quotas_json=t.quotas.model_dump(mode="json"), created_at=t.created_at)
+
+
+def _key_info(r: ApiKeyRow) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        id=r.id,
+        tenant_id=r.tenant_id,
+        name=r.name,
+        prefix=r.prefix,
+        created_at=_utc(r.created_at),
+        revoked_at=_utc(r.revoked_at) if r.revoked_at else None,
+        last_used_at=_utc(r.last_used_at) if r.last_used_at else None,
+    )
+
+
+def _library_row(item: LibraryItem, tenant_id: str = DEFAULT_TENANT) -> LibraryItemRow:
     p = item.performance
     return LibraryItemRow(
+        tenant_id=tenant_id,
         id=item.id,
         title=item.title,
         industry=str(item.industry),

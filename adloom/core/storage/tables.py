@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -17,9 +17,20 @@ class Base(DeclarativeBase):
     pass
 
 
+#: Every row an API tenant can reach carries its tenant; rows from before the API (and the CLI's) are "local".
+def _tenant() -> Mapped[str]:
+    return mapped_column(String(64), index=True, server_default="local", default="local")
+
+
+def _tenant_key() -> Mapped[str]:
+    """The tenant as part of a primary key (tables whose ids come from users, so two tenants may share one)."""
+    return mapped_column(String(64), primary_key=True, server_default="local", default="local")
+
+
 class LibraryItemRow(Base):
     __tablename__ = "library_items"
 
+    tenant_id: Mapped[str] = _tenant_key()
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     industry: Mapped[str] = mapped_column(String(32))
@@ -44,6 +55,7 @@ class BriefRow(Base):
     __tablename__ = "briefs"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = _tenant()
     campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     industry: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8))
@@ -55,6 +67,7 @@ class ScriptRow(Base):
     __tablename__ = "scripts"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = _tenant()
     brief_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     language: Mapped[str] = mapped_column(String(8))
     industry: Mapped[str] = mapped_column(String(32))
@@ -70,6 +83,7 @@ class JobRow(Base):
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = _tenant()
     kind: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -84,6 +98,7 @@ class CreativeRow(Base):
     __tablename__ = "creatives"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = _tenant()
     brief_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     script_id: Mapped[str] = mapped_column(String(64))
@@ -102,6 +117,7 @@ class FeedbackEventRow(Base):
 
     __tablename__ = "feedback_events"
 
+    tenant_id: Mapped[str] = _tenant_key()
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     creative_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
@@ -115,7 +131,7 @@ class FeedbackEventRow(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_feedback_events_key", "creative_id", "day", "status"),)
+    __table_args__ = (Index("ix_feedback_events_key", "tenant_id", "creative_id", "day", "status"),)
 
 
 class FeedbackDailyRow(Base):
@@ -123,6 +139,7 @@ class FeedbackDailyRow(Base):
 
     __tablename__ = "feedback_daily"
 
+    tenant_id: Mapped[str] = _tenant_key()
     creative_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,6 +161,7 @@ class RankingDecisionRow(Base):
     __tablename__ = "ranking_decisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = _tenant()
     creative_id: Mapped[str] = mapped_column(String(64), index=True)
     batch_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -172,3 +190,150 @@ class ModelVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_model_versions_kind", "kind", "created_at"),)
+
+
+# -- the batch API ------------------------------------------------------------------------------------------
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    quotas_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """An API key: its SHA-256 (keys are 256-bit random, so a fast hash is enough) and a display prefix."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BatchRow(Base):
+    """A batch; ``body_json`` is the :class:`~adloom.core.types.Batch` (counts are kept in columns too, for
+    atomic increments). The lease columns belong to whichever worker plans or finalizes it."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    brief_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_batches_tenant_created", "tenant_id", "created_at", "id"),)
+
+
+class BatchItemRow(Base):
+    """One creative of a batch: state, attempts and the lease of the worker rendering it."""
+
+    __tablename__ = "batch_items"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    custom_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    request_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    creative_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "custom_id", name="uq_batch_items_custom_id"),
+        Index("ix_batch_items_batch_seq", "batch_id", "seq"),
+        Index("ix_batch_items_lease", "status", "lease_expires_at"),
+        Index("ix_batch_items_tenant_created", "tenant_id", "created_at"),
+    )
+
+
+class IdempotencyRow(Base):
+    """A POST's ``Idempotency-Key``: the request's hash and, once answered, the response to replay (24 h)."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer, default=0)  # 0: the first request is still running
+    response_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class WebhookEndpointRow(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    events_json: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebhookDeliveryRow(Base):
+    """The outbox: one event for one endpoint, retried with back-off until delivered or out of attempts."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the webhook-id header (msg_...)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    endpoint_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+
+class UploadRow(Base):
+    """A file a tenant uploaded (checked by content), stored under the tenant's own folder."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # image | video | audio | text
+    filename: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)  # relative to the tenant's folder
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
