@@ -27,6 +27,18 @@ class NotFoundError(AdloomError, LookupError):
     """A named thing (creative, job, model file, plugin) does not exist."""
 
 
+class QuotaError(AdloomError):
+    """A tenant reached one of its quotas (creatives per day, concurrent batches, requests per minute).
+
+    ``retry_after_s``: when trying again may succeed (the API sends it as ``Retry-After``); None when only
+    a quota change will help."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.field = field
+
+
 class PathOutsideRootError(InputError):
     """A user-supplied path resolves outside the roots it is allowed in."""
 

@@ -659,6 +659,21 @@ class BatchItem(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class Upload(BaseModel):
+    """A file a tenant uploaded, recognised by its content; briefs name it as ``upload:<id>`` in an asset path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("upl"))
+    object: Literal["upload"] = "upload"
+    kind: Literal["image", "video", "audio"]
+    format: str = Field(description="What the content is: png, jpeg, mp4, wav, ...")
+    filename: str = Field(description="The name the client gave the file (shown only; never used as a path).")
+    size: int = Field(ge=0, description="Bytes.")
+    sha256: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 _PageItem = TypeVar("_PageItem")
 
 
