@@ -27,18 +27,6 @@ class NotFoundError(AdloomError, LookupError):
     """A named thing (creative, job, model file, plugin) does not exist."""
 
 
-class QuotaError(AdloomError):
-    """A tenant reached one of its quotas (creatives per day, concurrent batches, requests per minute).
-
-    ``retry_after_s``: when trying again may succeed (the API sends it as ``Retry-After``); None when only
-    a quota change will help."""
-
-    def __init__(self, message: str, *, retry_after_s: float | None = None, field: str | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-        self.field = field
-
-
 class PathOutsideRootError(InputError):
     """A user-supplied path resolves outside the roots it is allowed in."""
 
@@ -61,6 +49,15 @@ class BackendUnavailableError(AdloomError):
 
 class GenerationError(AdloomError):
     """A model produced output that could not be turned into a valid result."""
+
+
+class QuotaError(AdloomError):
+    """A tenant's quota or rate limit is reached; ``retry_after_s`` says when trying again can succeed."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 60, field: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.field = field
 
 
 class StorageError(AdloomError):

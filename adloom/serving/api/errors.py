@@ -214,7 +214,7 @@ def adloom_error(request: Request, exc: AdloomError) -> JSONResponse:
     if isinstance(exc, NotFoundError):
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, QuotaError):
-        headers = retry_after_header(exc.retry_after_s) if exc.retry_after_s is not None else {}
+        headers = retry_after_header(exc.retry_after_s)
         return error_response(429, "quota_exceeded", str(exc), param=exc.field, headers=headers)
     if isinstance(exc, ComplianceError | GenerationError):
         return error_response(422, "generation_failed", str(exc))
