@@ -323,7 +323,7 @@ class Store:
 
     def ping(self) -> None:
         """Raise :class:`StorageError` unless the database answers a trivial query."""
-        with self.session() as s:
+        with self.session(write=False) as s:
             s.execute(text("SELECT 1"))
 
     def _page(
@@ -340,7 +340,7 @@ class Store:
         if not 1 <= limit <= 100:
             raise InputError(f"limit={limit}: ask for 1 to 100 items a page", field="limit")
         stmt = select(row_type).where(row_type.tenant_id == self.tenant_id, *where)
-        with self.session() as s:
+        with self.session(write=False) as s:
             if after is not None:
                 cursor = s.get(row_type, after)
                 if cursor is None or cursor.tenant_id != self.tenant_id:
@@ -961,7 +961,7 @@ class Store:
 
     def get_upload(self, upload_id: str) -> tuple[Upload, str]:
         """An upload of this tenant and its path relative to the tenant's folder."""
-        with self.session() as s:
+        with self.session(write=False) as s:
             row = s.get(UploadRow, upload_id)
             if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no upload {upload_id!r}; upload the file with POST /v1/uploads first")
@@ -979,7 +979,7 @@ class Store:
     # -- batch counts for monitoring (all tenants) -------------------------------------------
     def batch_state_counts(self) -> tuple[dict[str, int], dict[str, int]]:
         """How many batches, and batch items, are in each state, over every tenant (for ``/metrics``)."""
-        with self.session() as s:
+        with self.session(write=False) as s:
             batches = {
                 st: int(n) for st, n in s.execute(select(BatchRow.status, func.count()).group_by(BatchRow.status))
             }

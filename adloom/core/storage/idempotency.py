@@ -73,7 +73,7 @@ def claim(store: Store, key: str, *, method: str, path: str, body_hash: str, ttl
 
 def peek(store: Store, key: str, *, method: str, path: str, body_hash: str) -> Claim | None:
     """The state of an existing key for this request, or None when there is no (live) row for it."""
-    with store.session() as s:
+    with store.session(write=False) as s:
         row = s.scalar(
             select(IdempotencyRow).where(IdempotencyRow.tenant_id == store.tenant_id, IdempotencyRow.key == key)
         )

@@ -16,16 +16,28 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from adloom import __version__
 from adloom.core.settings import Settings
 from adloom.core.storage import Store
-from adloom.core.types import FeedbackEvent
+from adloom.core.types import FeedbackEvent, RenderRequest
 from adloom.serving.api.errors import COMMON_ERRORS, install_error_handlers
 from adloom.serving.api.metrics import ApiMetrics
 from adloom.serving.api.middleware import BodyLimit, RequestContext, TenantGate
-from adloom.serving.api.routes import briefs, creatives, feedback, health, library, ranking, reports, scripts, uploads
+from adloom.serving.api.models import BatchCreate
+from adloom.serving.api.routes import (
+    batches,
+    briefs,
+    creatives,
+    feedback,
+    health,
+    library,
+    ranking,
+    reports,
+    scripts,
+    uploads,
+)
 from adloom.serving.api.state import ApiState
 
 log = logging.getLogger("adloom.api")
@@ -43,6 +55,10 @@ Every route under `/v1` except `/v1/health` needs `Authorization: Bearer KEY` (a
 `limit` (1–100) and `after` (the previous page's `last_id`). POSTs accept an `Idempotency-Key` header: a
 retry with the same key and body replays the first answer (`Idempotent-Replayed: true`) for 24 h.
 """
+
+
+#: Request bodies that routes parse themselves (they accept several content types), referenced by name.
+BODY_SCHEMAS: tuple[type[BaseModel], ...] = (FeedbackEvent, BatchCreate, RenderRequest)
 
 
 def _unique_id(route: APIRoute) -> str:
@@ -76,9 +92,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    event_schema = TypeAdapter(FeedbackEvent).json_schema(ref_template="#/components/schemas/{model}")
-    components.update(event_schema.pop("$defs", {}))
-    components["FeedbackEvent"] = event_schema
+    for model in BODY_SCHEMAS:  # bodies read by hand (several content types) are documented by reference
+        extra = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+        components.update(extra.pop("$defs", {}))
+        components[model.__name__] = extra
     app.openapi_schema = schema
     return schema
 
@@ -111,7 +128,7 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
     app.state.background = list(background)
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (briefs, uploads, scripts, creatives, library, feedback, ranking, reports):
+    for module in (briefs, uploads, scripts, batches, creatives, library, feedback, ranking, reports):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.
     app.add_middleware(TenantGate, state=state)
@@ -123,3 +140,13 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
     app.add_middleware(RequestContext, state=state)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def openapi_json() -> str:
+    """The OpenAPI document as committed in ``docs/openapi.json`` (built on an app with no database)."""
+    import json
+
+    from sqlalchemy import create_engine
+
+    app = create_app(Settings(), Store(create_engine("sqlite://")))
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"

@@ -139,6 +139,24 @@ class RankingResponse(BaseModel):
     data: list[RankedCandidate]
 
 
+class BatchCreate(BaseModel):
+    """N creatives for one stored brief. (A JSONL body of RenderRequest lines is the other way to submit.)"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brief_id: Id
+    n: int = Field(ge=1, le=100_000, description="How many creatives (the tenant's max_batch_items caps it).")
+    writer: Writer | None = Field(None, description="Script writer: llm or template; default: the server's.")
+    metadata: dict[
+        Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=512)]
+    ] = Field(default_factory=dict, max_length=16, description="Your own labels, returned with the batch.")
+    aspect: Aspect | None = Field(None, description="Default: the brief's aspect.")
+    height: Literal[360, 720, 1080] = 720
+    template: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None, description="Compose template; default: rotate through all."
+    )
+
+
 ReportFormat = Literal["html", "json", "pdf"]
 
 

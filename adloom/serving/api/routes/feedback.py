@@ -11,7 +11,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from adloom.core.errors import InputError
-from adloom.core.types import FeedbackEvent, new_id
+from adloom.core.types import new_id
 from adloom.serving.api.deps import SettingsDep, StoreDep
 from adloom.serving.api.errors import CONFLICT, UNSUPPORTED, ApiError
 from adloom.serving.api.models import FeedbackResponse
@@ -99,7 +99,3 @@ async def post_feedback(request: Request, store: StoreDep, settings: SettingsDep
     finally:
         path.unlink(missing_ok=True)
     return FeedbackResponse.model_validate(report.model_dump(mode="json"), from_attributes=False)
-
-
-# FeedbackEvent is referenced by the hand-written request body above; keep its schema in the components.
-FEEDBACK_SCHEMA_MODELS = (FeedbackEvent,)
