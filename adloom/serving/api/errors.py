@@ -177,11 +177,17 @@ def validation_error(exc: RequestValidationError) -> JSONResponse:
             "with Content-Type: application/json",
             param="body",
         )
-    lines = [f"{field_path(e.get('loc', ()))}: {_explain(e)}" for e in errors[:8]]
-    if len(errors) > 8:
-        lines.append(f"... and {len(errors) - 8} more problems")
+    message, param = describe_errors(errors)
+    return error_response(400, "invalid_request", message, param=param)
+
+
+def describe_errors(errors: Sequence[Mapping[str, Any]], *, limit: int = 8) -> tuple[str, str | None]:
+    """pydantic errors as one message (each naming its field path and what was expected) and the first field."""
+    lines = [f"{field_path(e.get('loc', ()))}: {_explain(e)}" for e in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"... and {len(errors) - limit} more problems")
     first = field_path(errors[0].get("loc", ())) if errors else None
-    return error_response(400, "invalid_request", "; ".join(lines), param=first)
+    return "; ".join(lines), first
 
 
 # -- handlers ---------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue, Rejected
 from adloom.core.types import Batch, BatchItem, ItemStatus, Page, RenderRequest, Tenant
 from adloom.serving.api.deps import After, Limit, StoreDep, TenantDep
-from adloom.serving.api.errors import CONFLICT, NOT_FOUND, UNSUPPORTED, ApiError, field_path
+from adloom.serving.api.errors import CONFLICT, NOT_FOUND, UNSUPPORTED, ApiError, describe_errors
 from adloom.serving.api.models import BatchCreate, Writer
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -89,7 +89,7 @@ def parse_jsonl(data: bytes) -> tuple[list[RenderRequest], list[Rejected]]:
         try:
             req = RenderRequest.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+            problems, _ = describe_errors(exc.errors(), limit=3)
             refuse(raw.get("custom_id"), n, "invalid_request", problems)
             continue
         if req.custom_id in seen:
@@ -165,11 +165,8 @@ async def create_batch(
         try:
             body = BatchCreate.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InputError(
-                "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in exc.errors()[:8]),
-                field=field_path(first["loc"]),
-            ) from None
+            message, param = describe_errors(exc.errors())
+            raise InputError(message, field=param) from None
         if writer is not None:
             raise InputError("the writer query parameter is for JSONL bodies; put writer in the JSON", field="writer")
         defaults: dict[str, Any] = {"height": body.height}

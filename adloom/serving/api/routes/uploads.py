@@ -59,17 +59,22 @@ def _copy(src: BinaryIO, dest: Path, limit: int) -> tuple[int, str, bytes]:
 def _check_image(path: Path, name: str) -> None:
     from PIL import Image, UnidentifiedImageError
 
+    def too_big(size: str) -> InputError:
+        return InputError(
+            f"{name}: the image is {size} pixels, over the {MAX_IMAGE_PIXELS:,}-pixel limit (a decompression "
+            "bomb, or far larger than an ad needs); scale it down and upload it again",
+            field="file",
+        )
+
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:  # reads the header only
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
-                raise InputError(
-                    f"{name}: the image is {w}×{h} pixels, over the {MAX_IMAGE_PIXELS:,}-pixel limit (a "
-                    "decompression bomb, or far larger than an ad needs); scale it down and upload it again",
-                    field="file",
-                )
+                raise too_big(f"{w}×{h}")
             im.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # Pillow's own, larger cap, met while opening
+        raise too_big("far more than 100 million") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise
         raise InputError(
