@@ -26,6 +26,7 @@ api_app.add_typer(api_briefs_app, name="briefs")
 api_app.add_typer(api_batches_app, name="batches")
 
 
+# `serve` comes first: cli.py imports it while this module may still be loading (`python -m adloom.serving.cli`).
 def _cli() -> Any:
     from adloom.serving import cli
 
@@ -45,6 +46,48 @@ def _store() -> Any:
 
 def _echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# -- serve -----------------------------------------------------------------------------------------------------
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers_in_process: Annotated[
+        int, typer.Option(help="Render workers run inside this process beside the API (0: run `adloom worker`).")
+    ] = 2,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the batch API (and, by default, an in-process worker pool) until interrupted."""
+    from adloom.core.errors import InputError
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port {port}: use 1–65535", field="port")
+    if workers_in_process < 0:
+        raise InputError(f"--workers-in-process {workers_in_process}: use 0 or more", field="workers_in_process")
+    try:
+        import uvicorn
+
+        from adloom.serving.api import create_app
+    except ImportError as exc:
+        raise InputError(f"the API needs its extra: pip install 'adloom[api]' ({exc})") from None
+    from adloom.core.settings import get_settings
+
+    settings = get_settings()
+    app = create_app(settings, _store(), background=background_services(workers_in_process))
+    typer.echo(f"adloom API on http://{host}:{port}/v1 (OpenAPI at /openapi.json, metrics at /metrics)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
+
+
+def background_services(workers_in_process: int) -> list[Any]:
+    """What runs beside the API in ``adloom serve``: the in-process render worker pool (``workers_in_process``
+    workers), each a :data:`adloom.serving.api.app.BackgroundStarter` that the app's lifespan starts and stops
+    (:func:`adloom.serving.api.start_background`).
+
+    The hook for the jobs package (``adloom.serving.jobs``): it returns the worker pool's starter here. Until
+    then nothing runs beside the API, and batches wait in the queue for a worker."""
+    if workers_in_process > 0:
+        typer.echo("note: no in-process render workers in this build yet; batches wait in the queue", err=True)
+    return []
 
 
 # -- keys ------------------------------------------------------------------------------------------------------
@@ -103,48 +146,6 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (key_…) fro
     """Revoke a key: requests with it get 401 from now on."""
     info = _store().revoke_api_key(key_id)
     typer.echo(f"revoked {info.id} ({info.prefix}…) of tenant {info.tenant_id}")
-
-
-# -- serve -----------------------------------------------------------------------------------------------------
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers_in_process: Annotated[
-        int, typer.Option(help="Render workers run inside this process beside the API (0: run `adloom worker`).")
-    ] = 2,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
-) -> None:
-    """Run the batch API (and, by default, an in-process worker pool) until interrupted."""
-    from adloom.core.errors import InputError
-
-    if not 1 <= port <= 65535:
-        raise InputError(f"--port {port}: use 1–65535", field="port")
-    if workers_in_process < 0:
-        raise InputError(f"--workers-in-process {workers_in_process}: use 0 or more", field="workers_in_process")
-    try:
-        import uvicorn
-
-        from adloom.serving.api import create_app
-    except ImportError as exc:
-        raise InputError(f"the API needs its extra: pip install 'adloom[api]' ({exc})") from None
-    from adloom.core.settings import get_settings
-
-    settings = get_settings()
-    app = create_app(settings, _store(), background=background_services(workers_in_process))
-    typer.echo(f"adloom API on http://{host}:{port}/v1 (OpenAPI at /openapi.json, metrics at /metrics)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
-
-
-def background_services(workers_in_process: int) -> list[Any]:
-    """What runs beside the API in ``adloom serve``: the in-process render worker pool (``workers_in_process``
-    workers), each a :data:`adloom.serving.api.app.BackgroundStarter` that the app's lifespan starts and stops
-    (:func:`adloom.serving.api.start_background`).
-
-    The hook for the jobs package (``adloom.serving.jobs``): it returns the worker pool's starter here. Until
-    then nothing runs beside the API, and batches wait in the queue for a worker."""
-    if workers_in_process > 0:
-        typer.echo("note: no in-process render workers in this build yet; batches wait in the queue", err=True)
-    return []
 
 
 # -- api (remote client) ---------------------------------------------------------------------------------------
