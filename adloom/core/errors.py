@@ -51,6 +51,15 @@ class GenerationError(AdloomError):
     """A model produced output that could not be turned into a valid result."""
 
 
+class QuotaError(AdloomError):
+    """A tenant's quota or rate limit is reached; ``retry_after_s`` says when trying again can succeed."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 60, field: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.field = field
+
+
 class StorageError(AdloomError):
     """The database or file store failed."""
 

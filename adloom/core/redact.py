@@ -17,8 +17,22 @@ MASK = "***"
 
 #: Query parameters whose values are secrets wherever they appear.
 SECRET_QUERY_KEYS = frozenset(
-    {"key", "token", "secret", "password", "passwd", "pwd", "auth", "sig", "signature", "api_key", "apikey",
-     "access_token", "streamkey", "stream_key"}
+    {
+        "key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "auth",
+        "sig",
+        "signature",
+        "api_key",
+        "apikey",
+        "access_token",
+        "streamkey",
+        "stream_key",
+    }
 )
 _STREAM_SCHEMES = frozenset({"rtmp", "rtmps", "rtmpt", "rtmpe", "srt"})
 _URL_RE = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")

@@ -592,6 +592,7 @@ _TERMINAL_BATCH = frozenset(
 
 
 class ItemStatus(StrEnum):
+    pending = "pending"  # accepted, its script not yet written
     queued = "queued"
     running = "running"
     succeeded = "succeeded"

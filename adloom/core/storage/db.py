@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Table, create_engine, event, func, insert, or_, select, tuple_, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +72,15 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves: _sqlite_begin
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Transactions that may write take SQLite's write lock when they start (``BEGIN IMMEDIATE``), waiting up to
+    the busy timeout; otherwise one that reads, then writes fails at once when another process (the API, a
+    worker) committed in between. Read-only sessions begin deferred and never wait for writers (WAL)."""
+    mode = "DEFERRED" if conn.get_execution_options().get("adloom_read_only") else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 #: Bound parameters per ``IN (...)`` query; SQLite's historic limit is 999.
@@ -260,11 +269,13 @@ class Store:
         #: Every read and write of this store is scoped to this tenant (the CLI's is "local").
         self.tenant_id = tenant_id
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(engine.execution_options(adloom_read_only=True), expire_on_commit=False)
 
     def scoped(self, tenant_id: str) -> Store:
         """The same database seen as ``tenant_id``: another tenant's rows are invisible (reads miss, ids 404)."""
         other = Store.__new__(Store)
-        other.engine, other.tenant_id, other._sessions = self.engine, tenant_id, self._sessions
+        other.engine, other.tenant_id = self.engine, tenant_id
+        other._sessions, other._readers = self._sessions, self._readers
         return other
 
     def _own(self, s: Session, row_type: type[_R], row_id: str, what: str) -> _R | None:
@@ -277,9 +288,10 @@ class Store:
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A transaction; ``write=False`` for one that only reads (on SQLite it then never waits for writers)."""
         try:
-            with self._sessions.begin() as s:
+            with (self._sessions if write else self._readers).begin() as s:
                 yield s
         except SQLAlchemyError as exc:
             raise StorageError(f"database error on {self.engine.url.render_as_string()}: {exc}") from exc
@@ -917,16 +929,21 @@ class Store:
         most once a minute per key, so polling clients do not turn every read into a write."""
         digest = hash_api_key(key)
         now = utcnow()
-        with self.session() as s:
+        with self.session(write=False) as s:
             row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
             if row is None or row.revoked_at is not None:
                 return None
             tenant = s.get(TenantRow, row.tenant_id)
             if tenant is None:
                 return None
-            if row.last_used_at is None or (now - _utc(row.last_used_at)).total_seconds() > 60:
-                row.last_used_at = now
-            return Tenant(id=tenant.id, name=tenant.name, quotas=tenant.quotas_json, created_at=_utc(tenant.created_at))
+            stale = row.last_used_at is None or (now - _utc(row.last_used_at)).total_seconds() > 60
+            found = Tenant(
+                id=tenant.id, name=tenant.name, quotas=tenant.quotas_json, created_at=_utc(tenant.created_at)
+            )
+        if stale:
+            with self.session() as s:
+                s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(last_used_at=now))
+        return found
 
 
 #: Every API key starts with this, so a leaked one is recognisable (and secret scanners can match it).
@@ -1033,6 +1050,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     store = Store(engine)
     if migrate:
         try:
