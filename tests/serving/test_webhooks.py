@@ -22,8 +22,16 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from adloom.core.settings import Settings
 from adloom.core.storage import Store, open_store
-from adloom.core.storage.webhooks import create_endpoint, delete_endpoint, enqueue_event, get_delivery, list_deliveries
-from adloom.core.types import WebhookDeliveryStatus, utcnow
+from adloom.core.storage.queue import JobQueue
+from adloom.core.storage.webhooks import (
+    create_endpoint,
+    delete_endpoint,
+    enqueue_batch_event,
+    enqueue_event,
+    get_delivery,
+    list_deliveries,
+)
+from adloom.core.types import BatchStatus, Brief, Product, WebhookDeliveryStatus, utcnow
 from adloom.serving.jobs.webhooks import WebhookDispatcher
 
 
@@ -156,6 +164,36 @@ def test_receiver_gets_a_signed_batch_completed_that_verifies(store: Store, rece
     delivery = get_delivery(acme, msg_id)
     assert delivery.status == WebhookDeliveryStatus.delivered and delivery.attempts == 1
     assert delivery.endpoint_id == endpoint.id and delivery.delivered_at is not None and delivery.last_error is None
+
+
+def test_a_batch_that_ends_sends_batch_completed_to_its_tenant(store: Store, receiver: Receiver):
+    """The job table's finalizer reports the batches it ended; their events reach the tenant's receiver."""
+    acme = store.scoped("acme")
+    _, secret = create_endpoint(acme, receiver.base + "/ok")
+    create_endpoint(store.scoped("beta"), receiver.base + "/ok?who=beta")
+    brief = Brief(industry="food", product=Product(name="Oat bar", selling_points=["10 g protein"]))
+    acme.save_brief(brief)
+    batch = JobQueue(acme).create_batch(brief_id=brief.id, n=2)
+    worker = JobQueue(store)
+    while (plan := worker.lease_plan("planner")) is not None:
+        items = worker.pending_items(plan.batch.id)
+        assert worker.queue_planned(plan, {i.id: {**i.request, "script": {"n": i.seq}} for i in items})
+        worker.release_plan(plan)
+    first, second = worker.lease_items("w", 2)
+    assert worker.complete_item(first, {"video": "a.mp4"}, creative_id="crv_a")
+    assert worker.fail_item(second, {"code": "render_failed", "message": "ffmpeg exited 1"})
+    assert enqueue_batch_event(store, "acme", batch) == []  # still open: not an end state
+    [(tenant, ended)] = worker.finalize()
+    assert (tenant, ended.id, ended.status) == ("acme", batch.id, BatchStatus.partially_succeeded)
+    [msg_id] = enqueue_batch_event(store, tenant, ended)
+
+    with _dispatcher(store) as d:
+        _drain(d, acme, [msg_id])
+
+    assert receiver.on("/ok?who=beta") == []
+    [got] = receiver.on("/ok")
+    event = Webhook(secret).verify(got.body, got.headers)
+    assert (event["type"], event["data"]) == ("batch.completed", {"id": batch.id})
 
 
 def test_receiver_that_fails_twice_gets_it_on_the_third_try_with_the_same_id(store: Store, receiver: Receiver):

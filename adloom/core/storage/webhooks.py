@@ -4,8 +4,9 @@ Two audiences, as with the job queue:
 
 - **tenants** (the API, the CLI) register, list and delete endpoints and read their deliveries; these calls are
   scoped to ``store.tenant_id`` and another tenant's ids are a :class:`NotFoundError`. Whatever produces an event
-  (a batch reaching its end state) calls :func:`enqueue_event`, best inside the transaction that made the change
-  (``session=``), so the event is stored exactly when the change is: the transactional outbox.
+  (a batch reaching its end state: :func:`enqueue_batch_event` with what ``JobQueue.finalize`` returns) calls
+  :func:`enqueue_event`, best inside the transaction that made the change (``session=``), so the event is stored
+  exactly when the change is: the transactional outbox.
 - **dispatchers** (any number of threads or processes sharing the database) lease due deliveries across all
   tenants with :func:`lease_due`, send them, and end each attempt with :func:`mark_delivered` or
   :func:`mark_failed`. Only the holder of the current lease can end an attempt, so a dispatcher that lost its
@@ -42,6 +43,7 @@ from adloom.core.storage.db import Store, _utc
 from adloom.core.storage.tables import WebhookDeliveryRow, WebhookEndpointRow
 from adloom.core.types import (
     ALL_WEBHOOK_EVENTS,
+    Batch,
     BatchStatus,
     Page,
     WebhookDelivery,
@@ -190,7 +192,7 @@ def create_endpoint(
 
 
 def get_endpoint(store: Store, endpoint_id: str) -> WebhookEndpoint:
-    with store.session() as s:
+    with store.session(write=False) as s:
         return _endpoint(_own_endpoint(s, store, endpoint_id))
 
 
@@ -200,7 +202,7 @@ def list_endpoints(store: Store, *, limit: int = 20, after: str | None = None) -
     stmt = select(WebhookEndpointRow).where(
         WebhookEndpointRow.tenant_id == store.tenant_id, WebhookEndpointRow.disabled_at.is_(None)
     )
-    with store.session() as s:
+    with store.session(write=False) as s:
         if after is not None:
             anchor = s.get(WebhookEndpointRow, after)
             if anchor is None or anchor.tenant_id != store.tenant_id:
@@ -295,8 +297,19 @@ def _enqueue(s: Session, tenant_id: str, kind: str, payload: dict[str, Any], now
     return ids
 
 
+def enqueue_batch_event(
+    store: Store, tenant_id: str, batch: Batch, *, session: Session | None = None, now: datetime | None = None
+) -> list[str]:
+    """Queue the event of ``batch`` reaching its end state (nothing for a state that is not an end state) for
+    the endpoints of ``tenant_id``: what a finalizer calls with each batch it ended (best with its ``session``)."""
+    kind = batch_event_type(batch.status)
+    if kind is None:
+        return []
+    return enqueue_event(store.scoped(tenant_id), kind, {"id": batch.id}, session=session, now=now)
+
+
 def get_delivery(store: Store, delivery_id: str) -> WebhookDelivery:
-    with store.session() as s:
+    with store.session(write=False) as s:
         row = s.get(WebhookDeliveryRow, delivery_id)
         if row is None or row.tenant_id != store.tenant_id:
             raise NotFoundError(f"no webhook delivery {delivery_id!r}")
@@ -318,7 +331,7 @@ def list_deliveries(
     )
     if status is not None:
         stmt = stmt.where(WebhookDeliveryRow.status == WebhookDeliveryStatus(status).value)
-    with store.session() as s:
+    with store.session(write=False) as s:
         ep = s.get(WebhookEndpointRow, endpoint_id)
         if ep is None or ep.tenant_id != store.tenant_id:
             raise NotFoundError(f"no webhook endpoint {endpoint_id!r}; list them with GET /v1/webhook_endpoints")
