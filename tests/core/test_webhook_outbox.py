@@ -33,8 +33,14 @@ HOOK = "https://hooks.example.com/adloom"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path}/outbox.db")
+def db_url(tmp_path: Path) -> str:
+    """SQLite only until tests/pg.py's ``db_url`` (SQLite and PostgreSQL) is on main; then this goes."""
+    return f"sqlite:///{tmp_path}/outbox.db"
+
+
+@pytest.fixture
+def store(db_url: str) -> Store:
+    return open_store(db_url)
 
 
 @pytest.mark.parametrize(

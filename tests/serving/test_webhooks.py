@@ -108,13 +108,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def db_url(tmp_path: Path) -> str:
+    """SQLite only until tests/pg.py's ``db_url`` (SQLite and PostgreSQL) is on main; then this goes."""
     return f"sqlite:///{tmp_path}/hooks.db"
 
 
 @pytest.fixture
-def store(db: str) -> Store:
-    return open_store(db)
+def store(db_url: str) -> Store:
+    return open_store(db_url)
 
 
 def _dispatcher(store: Store, *, schedule: tuple[float, ...] = (0, 0.05, 0.05), **kw: Any) -> WebhookDispatcher:
@@ -306,10 +307,10 @@ def test_a_deleted_endpoint_gets_nothing_more(store: Store, receiver: Receiver):
     assert enqueue_event(store, "batch.completed", {"id": "bat_0007"}) == []
 
 
-def test_two_dispatchers_on_one_database_never_deliver_a_message_twice(db: str):
+def test_two_dispatchers_on_one_database_never_deliver_a_message_twice(db_url: str):
     receiver = Receiver(delay_s=0.005)  # a little latency, so the two dispatchers' passes overlap
     try:
-        tenants = [open_store(db).scoped(t) for t in ("acme", "beta")]
+        tenants = [open_store(db_url).scoped(t) for t in ("acme", "beta")]
         ids: list[str] = []
         for t in tenants:
             create_endpoint(t, f"{receiver.base}/ok?tenant={t.tenant_id}")
@@ -321,7 +322,7 @@ def test_two_dispatchers_on_one_database_never_deliver_a_message_twice(db: str):
         errors: list[BaseException] = []
         stop = threading.Event()
         # separate Store objects: separate engines and connection pools, as two processes would have
-        stores = {f"d{i}": open_store(db) for i in range(2)}
+        stores = {f"d{i}": open_store(db_url) for i in range(2)}
 
         def work(name: str) -> None:
             try:

@@ -12,11 +12,12 @@ Two audiences, as with the job queue:
   :func:`mark_failed`. Only the holder of the current lease can end an attempt, so a dispatcher that lost its
   lease (it stalled past the expiry and another one took the row) changes nothing.
 
-Leasing is one ``UPDATE … WHERE id IN (SELECT … LIMIT n)``: on PostgreSQL the inner select takes
-``FOR UPDATE SKIP LOCKED``, so concurrent dispatchers pick disjoint rows without waiting; SQLite has a single
-writer, so the statement runs alone and is atomic as it stands. A dispatcher that dies mid-send leaves its rows
-to be leased again when the lease expires: delivery is at least once, and the ``webhook-id`` (the delivery's id,
-the same on every attempt) lets a receiver drop a repeat.
+Leasing selects due rows and updates them in one transaction: on PostgreSQL the select takes ``FOR UPDATE SKIP
+LOCKED``, so concurrent dispatchers pick disjoint rows without waiting; on SQLite the transaction begins with the
+write lock (``BEGIN IMMEDIATE``), so leases are taken one dispatcher at a time. The update checks again that each
+row is still due, so a row is never leased twice even where neither holds. A dispatcher that dies mid-send
+leaves its rows to be leased again when the lease expires: delivery is at least once, and the ``webhook-id`` (the
+delivery's id, the same on every attempt) lets a receiver drop a repeat.
 
 Endpoint secrets (``whsec_`` + base64 of 24 random bytes, the Standard Webhooks format) are returned once by
 :func:`create_endpoint`, are never part of :class:`WebhookEndpoint`, and only leave the store inside a
@@ -374,9 +375,16 @@ def lease_due(
     if store.engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     with store.session() as s:
+        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED): PostgreSQL may run
+        # that subquery again for each row it updates, and rows updated by the statement itself no longer match,
+        # so the LIMIT slides on and more than n rows are leased. Picked rows are locked (PostgreSQL) or the
+        # transaction holds the write lock (SQLite: BEGIN IMMEDIATE); ``due`` is checked again all the same.
+        picked = list(s.scalars(pick))
+        if not picked:
+            return []
         s.execute(
             update(d)
-            .where(d.id.in_(pick), due)
+            .where(d.id.in_(picked), due)
             .values(lease_owner=token, lease_expires_at=now + timedelta(seconds=lease_s), attempts=d.attempts + 1)
             .execution_options(synchronize_session=False)
         )
