@@ -370,3 +370,20 @@ def test_schedule_comes_from_settings_and_bad_schedules_are_refused(store: Store
         Settings(webhook_retry_schedule_s=[5, 30])
     with pytest.raises(ValueError, match="starting with 0"):
         WebhookDispatcher(store, schedule=[])
+
+
+def test_run_in_thread_delivers_until_stopped(store: Store, receiver: Receiver):
+    """What ``adloom serve`` and ``adloom worker`` start: a polling thread that ends when asked."""
+    _, secret = create_endpoint(store, receiver.base + "/ok")
+    stop = threading.Event()
+    with _dispatcher(store) as d:
+        thread = d.run_in_thread(stop, poll_s=0.02)
+        [msg_id] = enqueue_event(store, "batch.completed", {"id": "bat_0008"})  # sent while the thread polls
+        deadline = time.monotonic() + 10
+        while not receiver.on("/ok") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        thread.join(5)
+        assert not thread.is_alive()
+    [got] = receiver.on("/ok")
+    assert got.headers["webhook-id"] == msg_id and Webhook(secret).verify(got.body, got.headers)
