@@ -258,3 +258,11 @@ def test_concurrent_workers_never_lease_the_same_item(db_url: str):
     assert len(got) == 60 and len(set(got)) == 60
     ((_, ended),) = JobQueue(acme).finalize()
     assert ended.request_counts.completed == 60
+
+
+def test_a_lease_takes_exactly_as_many_items_as_asked(db_url: str):
+    acme = open_store(db_url).scoped("acme")
+    q = JobQueue(acme)
+    q.create_batch(brief_id=_brief(acme).id, n=10)
+    _plan_all(q)
+    assert [len(q.lease_items(f"w{i}", 4)) for i in range(4)] == [4, 4, 2, 0]

@@ -364,9 +364,14 @@ class JobQueue:
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
         with self.store.session() as s:
+            # select, then update: on PostgreSQL an UPDATE … IN (SELECT … LIMIT … SKIP LOCKED) may re-run the
+            # subquery per row and lease more than asked; SQLite sessions that write hold the lock from BEGIN
+            ids = list(s.scalars(pick))
+            if not ids:
+                return None
             s.execute(
                 update(BatchRow)
-                .where(BatchRow.id.in_(pick))
+                .where(BatchRow.id.in_(ids))
                 .values(
                     lease_owner=token,
                     lease_expires_at=now + timedelta(seconds=lease_s),
@@ -478,9 +483,12 @@ class JobQueue:
             )
             if self._pg:
                 pick = pick.with_for_update(skip_locked=True)
+            ids = list(s.scalars(pick))  # then update by id (see lease_plan)
+            if not ids:
+                return []
             s.execute(
                 update(BatchItemRow)
-                .where(BatchItemRow.id.in_(pick))
+                .where(BatchItemRow.id.in_(ids), due)
                 .values(
                     status=ItemStatus.running.value,
                     lease_owner=token,
