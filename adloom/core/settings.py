@@ -23,6 +23,9 @@ from pydantic_settings import (
 
 from adloom.core.errors import ConfigError
 
+#: Webhook attempts: at once, then after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h and 12 h (about 23 h).
+WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0.0, 5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 10800.0, 21600.0, 43200.0)
+
 
 def _default_home() -> Path:
     return Path(os.path.expanduser("~/.adloom"))
@@ -89,6 +92,35 @@ class Settings(BaseSettings):
     api_max_upload_mb: float = Field(200, gt=0, description="Largest file POST /v1/uploads accepts (MB).")
     api_default_writer: Literal["llm", "template"] = Field(
         "template", description="Script writer of API requests that name none: the LLM or the phrase grammar."
+    )
+
+    webhook_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: list(WEBHOOK_RETRY_SCHEDULE_S),
+        description="Webhook attempts: the first at once (0), then each entry the wait in seconds after a failed "
+        "attempt (±20% jitter); the delivery fails after the last. Default: 10 attempts over about 23 h.",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120, description="Seconds an endpoint has to answer.")
+
+    @field_validator("webhook_retry_schedule_s", mode="after")
+    @classmethod
+    def _schedule(cls, v: list[float]) -> list[float]:
+        if not v or v[0] != 0 or any(s < 0 for s in v):
+            raise ValueError(
+                f"{v} is not a retry schedule: list seconds >= 0 starting with 0 (the first attempt is sent at once), "
+                "e.g. [0, 5, 30, 120]"
+            )
+        return v
+
+    executor: Literal["local", "ray"] = Field(
+        "local", description="Where render items run: local worker processes, or the tasks of a Ray cluster."
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster to join: HEAD:6379, auto or ray://HEAD:10001; unset or 'local': a Ray instance "
+        "started on this machine.",
+    )
+    executor_workers: int = Field(
+        2, ge=1, le=256, description="Items run at once by the local executor (CPUs of a local Ray instance)."
     )
 
     @field_validator(
