@@ -37,6 +37,7 @@ from adloom.serving.api.routes import (
     reports,
     scripts,
     uploads,
+    webhooks,
 )
 from adloom.serving.api.state import ApiState
 
@@ -128,7 +129,7 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
     app.state.background = list(background)
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (briefs, uploads, scripts, batches, creatives, library, feedback, ranking, reports):
+    for module in (briefs, uploads, scripts, batches, creatives, library, feedback, ranking, reports, webhooks):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.
     app.add_middleware(TenantGate, state=state)

@@ -22,6 +22,7 @@ class Seeded:
     upload_id: str
     batch_id: str
     report_id: str
+    endpoint_id: str
 
 
 def seed_tenant(client: TestClient, headers: dict[str, str], root: Store, settings: Settings, tenant: str) -> Seeded:
@@ -59,7 +60,11 @@ def seed_tenant(client: TestClient, headers: dict[str, str], root: Store, settin
     batch_id = r.json()["id"]
     r = client.post("/v1/reports", json={"campaign_id": BRIEF["campaign_id"], "format": "json"}, headers=headers)
     assert r.status_code == 201, r.text
-    return Seeded(brief_id, [s.id for s in scripts], creative.id, upload_id, batch_id, r.json()["id"])
+    report_id = r.json()["id"]
+    hook = {"url": "https://hooks.example.com/adloom", "events": ["batch.completed"]}
+    r = client.post("/v1/webhook_endpoints", json=hook, headers=headers)
+    assert r.status_code == 201, r.text
+    return Seeded(brief_id, [s.id for s in scripts], creative.id, upload_id, batch_id, report_id, r.json()["id"])
 
 
 def video_path(settings: Settings, tenant: str) -> Path:

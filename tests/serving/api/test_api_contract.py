@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adloom.core.settings import Settings
-from adloom.core.storage import Store
+from adloom.core.storage import Store, webhooks
 from adloom.core.types import Batch, BatchItem, Brief, Creative, Page, Script, Upload
 from adloom.serving.api.app import openapi_json
 from tests.serving.api.conftest import BRIEF, Tenants
@@ -260,3 +260,28 @@ def test_metrics_count_requests_by_route_template_and_batches_by_state(
     assert 'adloom_batches{state="validating"} 1.0' in text
     assert 'adloom_batch_items{state="pending"} 3.0' in text
     assert "adloom_http_request_duration_seconds_bucket" in text
+
+
+def test_webhook_endpoints_secret_shown_once_list_deliveries_delete(
+    client: TestClient, tenants: Tenants, seeded: Seeded, root_store: Store
+):
+    r = client.post("/v1/webhook_endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=tenants.a)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["events"] == ["*"] and created["secret"].startswith("whsec_")
+    listed = client.get("/v1/webhook_endpoints", headers=tenants.a)
+    assert [e["id"] for e in listed.json()["data"]] == [created["id"], seeded.endpoint_id]
+    assert created["secret"] not in listed.text and "secret" not in listed.json()["data"][0]
+    got = client.get(f"/v1/webhook_endpoints/{created['id']}", headers=tenants.a).json()
+    assert got == {k: v for k, v in created.items() if k != "secret"}
+    webhooks.enqueue_event(root_store.scoped("acme"), "batch.completed", {"id": seeded.batch_id})
+    deliveries = client.get(f"/v1/webhook_endpoints/{created['id']}/deliveries", headers=tenants.a).json()["data"]
+    assert len(deliveries) == 1 and deliveries[0]["status"] == "pending"
+    assert deliveries[0]["id"].startswith("msg_")
+    r = client.delete(f"/v1/webhook_endpoints/{created['id']}", headers=tenants.a)
+    assert r.status_code == 200 and r.json()["id"] == created["id"]
+    assert client.get(f"/v1/webhook_endpoints/{created['id']}", headers=tenants.a).status_code == 404
+    r = client.post("/v1/webhook_endpoints", json={"url": "https://user:hunter2@example.com/h"}, headers=tenants.a)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "url" and "hunter2" not in r.text
+    r = client.post("/v1/webhook_endpoints", json={"url": "ftp://example.com", "events": ["x"]}, headers=tenants.a)
+    assert r.status_code == 400 and r.json()["error"]["param"].startswith("events")

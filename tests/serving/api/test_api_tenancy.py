@@ -34,6 +34,13 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
             ("GET", f"/v1/creatives/{a.creative_id}/{kind}") for kind in ("video", "cover", "subtitles", "manifest")
         ],
         "/v1/reports/{report_id}": [("GET", f"/v1/reports/{a.report_id}")],
+        "/v1/webhook_endpoints/{endpoint_id}": [
+            ("GET", f"/v1/webhook_endpoints/{a.endpoint_id}"),
+            ("DELETE", f"/v1/webhook_endpoints/{a.endpoint_id}"),
+        ],
+        "/v1/webhook_endpoints/{endpoint_id}/deliveries": [
+            ("GET", f"/v1/webhook_endpoints/{a.endpoint_id}/deliveries")
+        ],
     }
     # every route with an id in its path is in the table above: a new one needs its tenancy check here
     templated = {p for p in client.get("/openapi.json").json()["paths"] if "{" in p}
@@ -62,7 +69,7 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     ev = {"event_id": "b1", "creative_id": a.creative_id, "kind": "impression", "ts": "2026-05-01T00:00:00Z"}
     assert client.post("/v1/feedback", json=[ev], headers=tenants.b).json()["rejected"] == 1
     # listing: B sees none of A's objects, and A's ids are no cursor for B
-    for path in ("/v1/briefs", "/v1/scripts", "/v1/creatives", "/v1/batches"):
+    for path in ("/v1/briefs", "/v1/scripts", "/v1/creatives", "/v1/batches", "/v1/webhook_endpoints"):
         assert client.get(path, headers=tenants.b).json()["data"] == [], path
     for path, after in (("/v1/briefs", a.brief_id), ("/v1/creatives", a.creative_id), ("/v1/batches", a.batch_id)):
         r = client.get(path, params={"after": after}, headers=tenants.b)
@@ -70,6 +77,7 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     # nothing of A's changed: the batch B tried to cancel still waits
     assert client.get(f"/v1/batches/{a.batch_id}", headers=tenants.a).json()["status"] == "validating"
     assert client.get(f"/v1/creatives/{a.creative_id}/video", headers=tenants.a).status_code == 200
+    assert client.get(f"/v1/webhook_endpoints/{a.endpoint_id}", headers=tenants.a).status_code == 200  # not deleted
 
 
 def test_keys_table_holds_no_plain_key(root_store: Store, tenants: Tenants, settings: Settings):
