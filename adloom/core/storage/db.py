@@ -1146,8 +1146,9 @@ def _library_item(row: LibraryItemRow) -> LibraryItem:
 
 
 def _utc(dt: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything we store is UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    """Everything we store is UTC: SQLite returns naive datetimes, PostgreSQL aware ones in the session's time
+    zone (e.g. +08:00), which would reach API answers as local times."""
+    return dt.astimezone(UTC) if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _url_secrets(url: str) -> list[str]:

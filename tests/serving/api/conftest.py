@@ -31,6 +31,15 @@ BRIEF = {
 }
 
 
+try:  # tests/pg.py (registered by tests/conftest.py) gives db_url: each test on SQLite, then on PostgreSQL
+    import tests.pg  # noqa: F401
+except ImportError:  # a checkout without it: SQLite only
+
+    @pytest.fixture
+    def db_url(tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path}/adloom.db"
+
+
 @dataclass
 class Tenants:
     """Two tenants of one deployment, each with a key (``a`` owns the objects, ``b`` must never see them)."""
@@ -42,8 +51,9 @@ class Tenants:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", embedder="hashing", api_default_writer="template")
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """The API's settings on this test's database: a SQLite file, then a PostgreSQL database (``db_url``)."""
+    return Settings(home=tmp_path / "home", embedder="hashing", api_default_writer="template", database_url=db_url)
 
 
 @pytest.fixture

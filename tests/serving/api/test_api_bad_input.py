@@ -327,3 +327,13 @@ def test_jsonl_where_every_line_is_bad_is_400_and_stores_nothing(
     r = client.post("/v1/batches", content=b"brief_id=x", headers={**tenants.a, "Content-Type": "text/plain"})
     _error(r, 415)
     _nothing_stored(client, tenants.a, settings)
+
+
+def test_text_longer_than_its_column_is_a_400_on_every_database(client: TestClient, tenants: Tenants):
+    """PostgreSQL enforces VARCHAR lengths that SQLite ignores: the limits are checked before storage."""
+    err = _error(client.post("/v1/briefs", json={**BRIEF, "campaign_id": "c" * 65}, headers=tenants.a), 400)
+    assert err["param"] == "campaign_id" and "64 characters" in err["message"]
+    rows = "id,title,industry,platform,language,aspect,script_text\n" + "x" * 65 + ",T,food,tiktok,en,9:16,Hi. Buy.\n"
+    r = client.post("/v1/library/import", files={"file": ("mine.csv", rows.encode(), "text/csv")}, headers=tenants.a)
+    err = _error(r, 400)
+    assert "row 1: id" in err["message"] and "'mine.csv'" in err["message"] and "tmp_" not in err["message"]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
@@ -29,6 +30,12 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only: the property-based run is the slow one, and the other API tests cover PostgreSQL."""
+    return f"sqlite:///{tmp_path}/adloom.db"
 
 
 # Loaded eagerly: schemathesis' fixture-based lazy loader does not work with pytest 9; each generated case is

@@ -94,6 +94,11 @@ def text_suffix(file: UploadFile, allowed: dict[str, str], what: str) -> str:
     return suffix
 
 
+def _own_name(message: str, path: Path, name: str) -> str:
+    """A message naming the client's file instead of our temporary copy of it."""
+    return message.replace(str(path), name).replace(path.name, name)
+
+
 @router.post("/import", response_model=LibraryImportResponse, responses=CONFLICT)
 def import_library_file(
     file: Annotated[UploadFile, File(description="CSV or JSONL of past creatives (as `adloom library import`).")],
@@ -112,11 +117,11 @@ def import_library_file(
     try:
         report = import_library(path)
     except InputError as exc:  # a file-level problem: name the client's file, not our copy of it
-        raise InputError(str(exc).replace(str(path), shown_name), field="file") from None
+        raise InputError(_own_name(str(exc), path, shown_name), field="file") from None
     finally:
         path.unlink(missing_ok=True)
     problems = [
-        ImportRowProblem(row=e.row, field=e.field, message=str(e).replace(str(path), shown_name)) for e in report.errors
+        ImportRowProblem(row=e.row, field=e.field, message=_own_name(str(e), path, shown_name)) for e in report.errors
     ]
     if not report.items:
         shown = "; ".join(p.message for p in problems[:5]) or "no rows"
