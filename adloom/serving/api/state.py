@@ -29,7 +29,10 @@ class ApiState:
     #: tenant id → (library size it was built on, retriever)
     _retrievers: dict[str, tuple[int, LibraryRetriever]] = field(default_factory=dict)
     _retriever_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: one lock per tenant: a tenant's first search (seeding and embedding its library) does not hold up others
+    _tenant_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _llm: Any = None
+    _llm_build_lock: threading.Lock = field(default_factory=threading.Lock)
     #: The embedded LLM is one model in this process: one generation at a time.
     llm_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,6 +42,8 @@ class ApiState:
         from adloom.serving.scripts_service import build_retriever, ensure_library
 
         with self._retriever_lock:
+            lock = self._tenant_locks.setdefault(store.tenant_id, threading.Lock())
+        with lock:
             size = ensure_library(store)
             cached = self._retrievers.get(store.tenant_id)
             if cached is not None and cached[0] == size:
@@ -49,6 +54,8 @@ class ApiState:
 
     def forget_library(self, tenant_id: str) -> None:
         with self._retriever_lock:
+            lock = self._tenant_locks.setdefault(tenant_id, threading.Lock())
+        with lock:
             self._retrievers.pop(tenant_id, None)
 
     def writer(self, kind: Writer | None) -> ScriptWriter:
@@ -58,8 +65,9 @@ class ApiState:
         chosen = kind or self.settings.api_default_writer
         if chosen == "template":
             return ScriptWriter(None, attempts=self.settings.generation_attempts)
-        if self._llm is None:
-            from adloom.scripts_gen.llm import get_backend
+        with self._llm_build_lock:
+            if self._llm is None:
+                from adloom.scripts_gen.llm import get_backend
 
-            self._llm = get_backend(self.settings)
+                self._llm = get_backend(self.settings)
         return ScriptWriter(self._llm, attempts=self.settings.generation_attempts)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from adloom.core.settings import Settings
 from adloom.core.storage import Store, webhooks
@@ -285,3 +286,26 @@ def test_webhook_endpoints_secret_shown_once_list_deliveries_delete(
     assert r.status_code == 400 and r.json()["error"]["param"] == "url" and "hunter2" not in r.text
     r = client.post("/v1/webhook_endpoints", json={"url": "ftp://example.com", "events": ["x"]}, headers=tenants.a)
     assert r.status_code == 400 and r.json()["error"]["param"].startswith("events")
+
+
+def test_scripts_with_the_llm_writer_call_the_configured_server(
+    settings: Settings, root_store: Store, tenants: Tenants
+):
+    """writer=llm goes to the OpenAI-compatible server in the settings (here a loopback stand-in answering
+    text the reviewer refuses, so every line falls back to the grammar): the model was asked, a script came back."""
+    from adloom.serving.api import create_app
+    from tests.conftest import LoopbackCompletions
+
+    server = LoopbackCompletions(["not json at all"])
+    try:
+        llm_settings = settings.model_copy(
+            update={"llm_backend": "openai", "llm_url": SecretStr(server.url), "llm_retries": 0}
+        )
+        with TestClient(create_app(llm_settings, root_store)) as c:
+            brief_id = c.post("/v1/briefs", json=BRIEF, headers=tenants.a).json()["id"]
+            r = c.post("/v1/scripts", json={"brief_id": brief_id, "n": 1, "writer": "llm"}, headers=tenants.a)
+        assert r.status_code == 201, r.text
+        script = Script.model_validate(r.json()["data"][0])
+        assert server.calls >= 1 and script.provenance.backend == "openai"
+    finally:
+        server.close()
