@@ -337,3 +337,20 @@ def test_text_longer_than_its_column_is_a_400_on_every_database(client: TestClie
     r = client.post("/v1/library/import", files={"file": ("mine.csv", rows.encode(), "text/csv")}, headers=tenants.a)
     err = _error(r, 400)
     assert "row 1: id" in err["message"] and "'mine.csv'" in err["message"] and "tmp_" not in err["message"]
+
+
+def test_an_unexpected_failure_is_a_500_with_a_request_id_and_no_secret_in_answer_or_log(
+    app: FastAPI, client: TestClient, tenants: Tenants, caplog: pytest.LogCaptureFixture
+):
+    def leaky() -> None:
+        raise RuntimeError(
+            f"upstream refused Authorization: Bearer {tenants.a_key} at rtmp://cdn.example/live/sk_live_9"
+        )
+
+    app.add_api_route("/v1/test/leaky", leaky, methods=["GET"])
+    caplog.set_level(logging.ERROR, logger="adloom.api")
+    r = client.get("/v1/test/leaky", headers=tenants.a)
+    err = _error(r, 500, "internal_error")
+    assert r.headers["x-request-id"] in err["message"] and "upstream" not in r.text
+    assert "RuntimeError" in caplog.text and r.headers["x-request-id"] in caplog.text
+    assert tenants.a_key not in caplog.text and "sk_live_9" not in caplog.text
