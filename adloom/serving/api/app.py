@@ -62,6 +62,16 @@ retry with the same key and body replays the first answer (`Idempotent-Replayed:
 BODY_SCHEMAS: tuple[type[BaseModel], ...] = (FeedbackEvent, BatchCreate, RenderRequest)
 
 
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the first answer to this key (and the same request) is replayed for 24 h "
+    "with Idempotent-Replayed: true; the key with another request is a 409. 1–255 printable ASCII characters.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
+
+
 def _unique_id(route: APIRoute) -> str:
     return route.name
 
@@ -86,10 +96,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         servers=app.servers,
     )
-    for path_item in schema.get("paths", {}).values():
-        for op in path_item.values():
-            if isinstance(op, dict):
-                op.get("responses", {}).pop("422", None)
+    for path, path_item in schema.get("paths", {}).items():
+        for method, op in path_item.items():
+            if not isinstance(op, dict):
+                continue
+            op.get("responses", {}).pop("422", None)
+            if method == "post" and path.startswith("/v1/"):
+                op.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+                op["responses"].setdefault(
+                    "409",
+                    {
+                        "description": "The Idempotency-Key was used with a different request, or that request is "
+                        "still running.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    },
+                )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
