@@ -247,6 +247,10 @@ def test_reports_generate_and_fetch(client: TestClient, tenants: Tenants, seeded
     assert r.status_code == 201 and r.json()["url"] == f"/v1/reports/{r.json()['id']}"
     html = client.get(r.json()["url"], headers=tenants.a)
     assert html.headers["content-type"].startswith("text/html") and "<html" in html.text.lower()
+    r = client.post("/v1/reports", json={"campaign_id": BRIEF["campaign_id"], "format": "pdf"}, headers=tenants.a)
+    assert r.status_code == 201, r.text
+    pdf = client.get(r.json()["url"], headers=tenants.a)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
     r = client.post("/v1/reports", json={"campaign_id": "cmp_none"}, headers=tenants.a)
     assert r.status_code == 404
 
