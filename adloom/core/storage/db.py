@@ -18,7 +18,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Insert, String, Table, Update, create_engine, event, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Insert,
+    String,
+    Table,
+    Update,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
@@ -352,6 +366,21 @@ class Store:
             )
         return revision
 
+    def _refresh_statistics(self, table: str, inserted: int) -> None:
+        """After a bulk write on PostgreSQL, refresh ``table``'s planner statistics when it grew by over a fifth.
+
+        Autovacuum refreshes them about once a minute; until then a young table keeps plans made for an empty one.
+        The event-id lookup of :meth:`ingest_feedback` then read every stored event of the tenant per batch of ids
+        (not the primary key), so a file import slowed quadratically: 8x slower than SQLite at 185k events.
+        """
+        if self.engine.dialect.name != "postgresql" or inserted == 0:
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")  # ANALYZE commits at once, holding no row locks
+            rows = conn.scalar(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table})
+            if rows is None or rows < 0 or inserted * 5 > rows:  # -1: never analysed
+                conn.exec_driver_sql(f'ANALYZE "{table}"')
+
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -682,6 +711,7 @@ class Store:
                 s.execute(update(FeedbackDailyRow), ups)
             if ins := [d for d in daily if (d["creative_id"], d["day"]) not in existing_keys]:
                 s.execute(insert(_table(FeedbackDailyRow)), ins)
+        self._refresh_statistics(FeedbackEventRow.__tablename__, len(new_rows))
         return [decisions[i] for i in range(len(events))] + [FeedbackDecision(e, "released") for e in released]
 
     def feedback_daily(
