@@ -39,8 +39,11 @@ def _missing(reason: str) -> NoReturn:
 
 
 def pg_bindir() -> Path | None:
-    """The folder holding initdb and pg_ctl: ``pg_config --bindir``, else the newest Debian
-    /usr/lib/postgresql/*/bin, else wherever ``initdb`` is on PATH."""
+    """The folder holding initdb and pg_ctl: ``$ADLOOM_TEST_PG_BINDIR`` when set (and then only it), else
+    ``pg_config --bindir``, else the newest Debian /usr/lib/postgresql/*/bin, else wherever ``initdb`` is on PATH."""
+    if chosen := os.environ.get("ADLOOM_TEST_PG_BINDIR"):
+        d = Path(chosen)
+        return d if (d / "initdb").is_file() and (d / "pg_ctl").is_file() else None
     candidates: list[Path] = []
     if pg_config := shutil.which("pg_config"):
         try:
@@ -176,8 +179,8 @@ def pg_cluster() -> Iterator[PgCluster]:
     bindir = pg_bindir()
     if bindir is None:
         _missing(
-            "PostgreSQL's initdb and pg_ctl are not in pg_config's bindir, /usr/lib/postgresql/*/bin or PATH; "
-            + _INSTALL_HINT
+            "PostgreSQL's initdb and pg_ctl are not in $ADLOOM_TEST_PG_BINDIR, pg_config's bindir, "
+            "/usr/lib/postgresql/*/bin or PATH; " + _INSTALL_HINT
         )
     t0 = time.perf_counter()
     cluster = start_cluster(bindir)
