@@ -98,14 +98,6 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _varchar_lengths(table: Table) -> dict[str, int]:
-    """The ``VARCHAR(n)`` columns of ``table``, by key, with their ``n``."""
-    return {c.key: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
-
-
-_VARCHAR_LENGTHS: dict[str, dict[str, int]] = {}
-
-
 def _check_string_lengths(
     _conn: Connection,
     statement: Executable,
@@ -123,9 +115,7 @@ def _check_string_lengths(
     if not isinstance(statement, Insert | Update) or not isinstance(statement.table, Table):
         return
     table = statement.table
-    lengths = _VARCHAR_LENGTHS.get(table.fullname)
-    if lengths is None:
-        lengths = _VARCHAR_LENGTHS[table.fullname] = _varchar_lengths(table)
+    lengths = {c.key: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
     for row in multiparams or (params,):
         for key, value in row.items():
             limit = lengths.get(key)
