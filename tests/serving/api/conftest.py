@@ -1,4 +1,5 @@
-"""Fixtures of the API tests: a real app on a real SQLite store in the test's home, two tenants with keys."""
+"""Fixtures of the API tests: a real app on a real store in the test's home (each test on SQLite, then on
+PostgreSQL: ``db_url`` from tests/pg.py), two tenants with keys."""
 
 from __future__ import annotations
 
@@ -29,15 +30,6 @@ BRIEF = {
         "currency": "USD",
     },
 }
-
-
-try:  # tests/pg.py (registered by tests/conftest.py) gives db_url: each test on SQLite, then on PostgreSQL
-    import tests.pg  # noqa: F401
-except ImportError:  # a checkout without it: SQLite only
-
-    @pytest.fixture
-    def db_url(tmp_path: Path) -> str:
-        return f"sqlite:///{tmp_path}/adloom.db"
 
 
 @dataclass
