@@ -185,8 +185,8 @@ class Brief(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: str = SCHEMA_VERSION
-    id: str = Field(default_factory=lambda: new_id("brf"), max_length=64)
-    campaign_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    id: str = Field(default_factory=lambda: new_id("brf"))
+    campaign_id: str | None = None
     product: Product
     industry: Industry
     audience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
