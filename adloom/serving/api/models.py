@@ -4,7 +4,7 @@ uploads are sent as the core types themselves). Request models forbid unknown fi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -201,10 +201,3 @@ class FeedbackResponse(BaseModel):
 
 def report_url(report_id: str) -> str:
     return f"/v1/reports/{report_id}"
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (for bodies assembled from dicts)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
