@@ -23,6 +23,9 @@ from pydantic_settings import (
 
 from adloom.core.errors import ConfigError
 
+#: Webhook attempts: at once, then after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h and 12 h (about 23 h).
+WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0.0, 5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 10800.0, 21600.0, 43200.0)
+
 
 def _default_home() -> Path:
     return Path(os.path.expanduser("~/.adloom"))
@@ -87,6 +90,23 @@ class Settings(BaseSettings):
     )
     video_model_path: Path | None = Field(None, description="Local diffusers folder of a video model (Wan, LTX).")
     video_device: str = Field("cpu", description="Torch device for the video model: cpu, cuda, cuda:1 ...")
+
+    webhook_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: list(WEBHOOK_RETRY_SCHEDULE_S),
+        description="Webhook attempts: the first at once (0), then each entry the wait in seconds after a failed "
+        "attempt (±20% jitter); the delivery fails after the last. Default: 10 attempts over about 23 h.",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120, description="Seconds an endpoint has to answer.")
+
+    @field_validator("webhook_retry_schedule_s", mode="after")
+    @classmethod
+    def _schedule(cls, v: list[float]) -> list[float]:
+        if not v or v[0] != 0 or any(s < 0 for s in v):
+            raise ValueError(
+                f"{v} is not a retry schedule: list seconds >= 0 starting with 0 (the first attempt is sent at once), "
+                "e.g. [0, 5, 30, 120]"
+            )
+        return v
 
     @field_validator(
         "home", "model_dir", "llm_model_path", "compliance_terms", "mediapipe_python", "video_model_path", mode="after"

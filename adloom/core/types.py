@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
@@ -658,6 +658,67 @@ class BatchItem(BaseModel):
     lease_expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# -- webhooks (Standard Webhooks: thin events, signed, retried, deduplicable by webhook-id) -------------------
+
+
+class WebhookEventType(StrEnum):
+    """Events a tenant's endpoint can subscribe to (``"*"`` subscribes to all). Events are thin: the body
+    names the object (``{"id": "bat_..."}``); receivers fetch its current state from the API."""
+
+    batch_completed = "batch.completed"  # completed or partially_succeeded: read request_counts for failures
+    batch_failed = "batch.failed"
+    batch_cancelled = "batch.cancelled"
+    batch_expired = "batch.expired"
+
+
+#: Subscribes an endpoint to every event type, including ones added later.
+ALL_WEBHOOK_EVENTS: Final = "*"
+#: What an endpoint subscribes to: an event type, or "*".
+WebhookEventFilter = WebhookEventType | Literal["*"]
+
+
+def _all_webhook_events() -> list[WebhookEventFilter]:
+    return [ALL_WEBHOOK_EVENTS]
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL a tenant registered to receive events; its signing secret is shown once, at creation, and never
+    again (it is not part of this object)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("whe"))
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    url: str = Field(description="http(s) URL, no user name or password in it.")
+    events: list[WebhookEventFilter] = Field(default_factory=_all_webhook_events)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookDeliveryStatus(StrEnum):
+    pending = "pending"  # waiting for its next attempt (or being attempted now)
+    delivered = "delivered"  # the endpoint answered 2xx
+    failed = "failed"  # every attempt of the retry schedule failed, or the endpoint was deleted
+
+
+class WebhookDelivery(BaseModel):
+    """One event on its way to one endpoint. ``id`` is the ``webhook-id`` header: the same on every retry, so
+    a receiver that saw it before can drop the duplicate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    object: Literal["webhook_delivery"] = "webhook_delivery"
+    endpoint_id: str
+    event_type: str
+    payload: dict[str, Any]
+    status: WebhookDeliveryStatus
+    attempts: int = Field(0, ge=0)
+    next_attempt_at: datetime | None = Field(None, description="When it is tried next (pending only).")
+    last_error: str | None = Field(None, description="The last failed attempt's status line, never a body.")
+    created_at: datetime
+    delivered_at: datetime | None = None
 
 
 _PageItem = TypeVar("_PageItem")

@@ -258,3 +258,44 @@ def test_concurrent_workers_never_lease_the_same_item(db_url: str):
     assert len(got) == 60 and len(set(got)) == 60
     ((_, ended),) = JobQueue(acme).finalize()
     assert ended.request_counts.completed == 60
+
+
+def test_a_lease_takes_exactly_as_many_items_as_asked(db_url: str):
+    acme = open_store(db_url).scoped("acme")
+    q = JobQueue(acme)
+    q.create_batch(brief_id=_brief(acme).id, n=10)
+    _plan_all(q)
+    assert [len(q.lease_items(f"w{i}", 4)) for i in range(4)] == [4, 4, 2, 0]
+
+
+def test_finalize_ranks_before_the_end_state_and_writes_the_event_in_the_same_transaction(db_url: str):
+    from adloom.core.storage.webhooks import create_endpoint, enqueue_batch_event, list_deliveries
+
+    root = open_store(db_url)
+    acme = root.scoped("acme")
+    endpoint, _secret = create_endpoint(acme, "http://127.0.0.1:9/hook", ["batch.completed"])
+    q = JobQueue(acme)
+    batch = q.create_batch(brief_id=_brief(acme).id, n=2)
+    _plan_all(q)
+    _run_all(q)
+    seen: list[BatchStatus] = []
+
+    def crash(tenant: str, b) -> None:
+        seen.append(JobQueue(root.scoped(tenant)).get_batch(b.id).status)
+        raise RuntimeError("finalizer died while ranking")
+
+    with pytest.raises(RuntimeError):
+        q.finalize(before_end=crash)
+    assert seen == [BatchStatus.finalizing] and q.get_batch(batch.id).status == BatchStatus.finalizing
+    assert q.finalize() == []  # the dead finalizer's lease still holds
+    with acme.session() as s:
+        s.execute(update(BatchRow).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+
+    def on_end(session, tenant: str, b) -> None:
+        enqueue_batch_event(root, tenant, b, session=session)
+
+    ranked: list[str] = []
+    ((_, ended),) = q.finalize(before_end=lambda t, b: ranked.append(b.id), on_end=on_end)
+    assert ranked == [batch.id] and ended.status == BatchStatus.completed
+    (delivery,) = list_deliveries(acme, endpoint.id).data
+    assert delivery.event_type == "batch.completed"

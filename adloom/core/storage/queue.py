@@ -24,7 +24,7 @@ another's ten.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -364,9 +364,14 @@ class JobQueue:
         if self._pg:
             pick = pick.with_for_update(skip_locked=True)
         with self.store.session() as s:
+            # select, then update: on PostgreSQL an UPDATE … IN (SELECT … LIMIT … SKIP LOCKED) may re-run the
+            # subquery per row and lease more than asked; SQLite sessions that write hold the lock from BEGIN
+            ids = list(s.scalars(pick))
+            if not ids:
+                return None
             s.execute(
                 update(BatchRow)
-                .where(BatchRow.id.in_(pick))
+                .where(BatchRow.id.in_(ids))
                 .values(
                     lease_owner=token,
                     lease_expires_at=now + timedelta(seconds=lease_s),
@@ -478,9 +483,12 @@ class JobQueue:
             )
             if self._pg:
                 pick = pick.with_for_update(skip_locked=True)
+            ids = list(s.scalars(pick))  # then update by id (see lease_plan)
+            if not ids:
+                return []
             s.execute(
                 update(BatchItemRow)
-                .where(BatchItemRow.id.in_(pick))
+                .where(BatchItemRow.id.in_(ids), due)
                 .values(
                     status=ItemStatus.running.value,
                     lease_owner=token,
@@ -580,12 +588,83 @@ class JobQueue:
             )
             return True
 
-    def finalize(self) -> list[tuple[str, Batch]]:
-        """End what is finished: items out of attempts fail, batches past their window expire, batches with
-        no open item become completed / partially_succeeded / failed (or cancelled). Returns the batches that
-        reached an end state in this call, with their tenants (for webhooks)."""
+    def finalize(
+        self,
+        *,
+        before_end: Callable[[str, Batch], None] | None = None,
+        on_end: Callable[[Session, str, Batch], None] | None = None,
+        lease_s: float = 300,
+    ) -> list[tuple[str, Batch]]:
+        """End what is finished, in two steps. First: items out of attempts fail, items of batches past their
+        window are cancelled, and every batch with no open item moves to ``finalizing`` under a lease. Then, per
+        batch: ``before_end(tenant, batch)`` runs (ranking its creatives), and the batch takes its end state —
+        completed / partially_succeeded / failed, or cancelled / expired — with ``on_end(session, tenant,
+        batch)`` called in that same transaction (the webhook outbox, so the event exists exactly when the
+        state does). A finalizer that dies in between leaves the batch ``finalizing`` until its lease expires
+        and another takes it over. Returns the batches ended by this call, with their tenants."""
         now = utcnow()
+        self._reap_dead_items(now)
+        token = f"finalizer:{uuid.uuid4().hex[:12]}"
+        picked: list[tuple[str, str]] = []
+        with self.store.session() as s:
+            stmt = select(BatchRow).where(BatchRow.status.in_(_OPEN_BATCH)).order_by(BatchRow.created_at)
+            if self._pg:
+                stmt = stmt.with_for_update(skip_locked=True)
+            for row in s.scalars(stmt):
+                if (
+                    row.status == BatchStatus.finalizing.value
+                    and row.lease_expires_at
+                    and _utc(row.lease_expires_at) >= now
+                ):
+                    continue  # another finalizer holds it
+                if _expired(row, now):
+                    s.execute(
+                        update(BatchItemRow)
+                        .where(
+                            BatchItemRow.batch_id == row.id,
+                            BatchItemRow.status.in_([ItemStatus.pending.value, ItemStatus.queued.value]),
+                        )
+                        .values(status=ItemStatus.cancelled.value, updated_at=now, finished_at=now)
+                    )
+                    if self._open_items(s, row.id, running_only=True):
+                        continue
+                elif self._open_items(s, row.id):
+                    continue
+                if row.status != BatchStatus.finalizing.value:
+                    _set_status(row, BatchStatus.finalizing, now)
+                row.lease_owner, row.lease_expires_at = token, now + timedelta(seconds=lease_s)
+                picked.append((row.tenant_id, row.id))
         ended: list[tuple[str, Batch]] = []
+        for tenant_id, batch_id in picked:
+            with self.store.session(write=False) as s:
+                found = s.get(BatchRow, batch_id)
+                if found is None:
+                    continue
+                batch, end = _batch(found), _end_state(found, now)
+            if before_end is not None and end is None:
+                before_end(tenant_id, batch)
+            with self.store.session() as s:
+                mine = s.get(BatchRow, batch_id, with_for_update=self._pg)
+                if mine is None or mine.lease_owner != token:
+                    continue  # our lease ran out while before_end worked; the new holder ends it
+                counts = self._counts(s, batch_id)
+                mine.completed, mine.failed = counts.completed, counts.failed
+                if end is None:
+                    if counts.completed == counts.total:
+                        end = BatchStatus.completed
+                    elif counts.completed == 0:
+                        end = BatchStatus.failed
+                    else:
+                        end = BatchStatus.partially_succeeded
+                _set_status(mine, end, utcnow())
+                batch = _batch(mine)
+                if on_end is not None:
+                    on_end(s, tenant_id, batch)
+                ended.append((tenant_id, batch))
+        return ended
+
+    def _reap_dead_items(self, now: datetime) -> None:
+        """Items whose worker died ``max_attempts`` times fail instead of being leased again."""
         with self.store.session() as s:
             dead = list(
                 s.scalars(
@@ -604,40 +683,6 @@ class JobQueue:
                     "message": f"the worker rendering this item stopped {r.attempts} times; it is not tried again",
                 }
                 s.execute(update(BatchRow).where(BatchRow.id == r.batch_id).values(failed=BatchRow.failed + 1))
-        with self.store.session() as s:
-            open_rows = list(s.scalars(select(BatchRow).where(BatchRow.status.in_(_OPEN_BATCH))))
-            for row in open_rows:
-                if row.expires_at is not None and _utc(row.expires_at) < now:
-                    s.execute(
-                        update(BatchItemRow)
-                        .where(
-                            BatchItemRow.batch_id == row.id,
-                            BatchItemRow.status.in_([ItemStatus.pending.value, ItemStatus.queued.value]),
-                        )
-                        .values(status=ItemStatus.cancelled.value, updated_at=now, finished_at=now)
-                    )
-                    if not self._open_items(s, row.id, running_only=True):
-                        _set_status(row, BatchStatus.expired, now)
-                        ended.append((row.tenant_id, _batch(row)))
-                    continue
-                if self._open_items(s, row.id):
-                    continue
-                cancelling = row.status == BatchStatus.cancelling.value
-                _set_status(row, BatchStatus.finalizing, now)
-                if cancelling:
-                    end = BatchStatus.cancelled
-                else:
-                    counts = self._counts(s, row.id)
-                    row.completed, row.failed = counts.completed, counts.failed
-                    if counts.completed == counts.total:
-                        end = BatchStatus.completed
-                    elif counts.completed == 0:
-                        end = BatchStatus.failed
-                    else:
-                        end = BatchStatus.partially_succeeded
-                _set_status(row, end, now)
-                ended.append((row.tenant_id, _batch(row)))
-        return ended
 
     def _open_items(self, s: Session, batch_id: str, *, running_only: bool = False) -> int:
         states = [ItemStatus.running] if running_only else list(_OPEN_ITEM)
@@ -667,6 +712,19 @@ _OPEN_BATCH = [
     BatchStatus.finalizing.value,
     BatchStatus.cancelling.value,
 ]
+
+
+def _expired(row: BatchRow, now: datetime) -> bool:
+    return row.expires_at is not None and _utc(row.expires_at) < now
+
+
+def _end_state(row: BatchRow, now: datetime) -> BatchStatus | None:
+    """The end a finalizing batch must take regardless of its items (None: from its counts)."""
+    if BatchStatus.cancelling.value in (row.body_json.get("timestamps") or {}):
+        return BatchStatus.cancelled
+    if _expired(row, now):
+        return BatchStatus.expired
+    return None
 
 
 def _set_status(row: BatchRow, status: BatchStatus, now: datetime) -> None:
