@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from adloom.core.errors import (
     AdloomError,
@@ -51,6 +52,7 @@ from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue, Lease, PlanLease
 from adloom.core.storage.tables import BatchItemRow, BatchRow, UploadRow
+from adloom.core.storage.webhooks import enqueue_batch_event
 from adloom.core.types import (
     AssetKind,
     Batch,
@@ -629,13 +631,10 @@ class Worker:
 
     # -- 4. finalize ---------------------------------------------------------------------------------------
     def finalize_once(self) -> bool:
-        """End finished batches; rank each one's delivered creatives, then tell ``on_batch_finished``."""
-        ended = self.queue.finalize()
+        """End finished batches: each one's delivered creatives are ranked first, its ``batch.*`` webhook event
+        is queued in the transaction that sets its end state, and ``on_batch_finished`` hears of it after."""
+        ended = self.queue.finalize(before_end=self._before_end, on_end=self._on_end)
         for tenant_id, batch in ended:
-            try:
-                self.rank(tenant_id, batch)
-            except Exception:  # noqa: BLE001 - ranking is advice: the batch's creatives are delivered either way
-                log.exception("batch %s: ranking its creatives failed", batch.id)
             counts = batch.request_counts
             log.info(
                 "batch %s (%s) %s: %d/%d succeeded, %d failed",
@@ -655,6 +654,15 @@ class Worker:
                 for key in [k for k in self._media if k[1] == batch.id]:
                     del self._media[key]
         return bool(ended)
+
+    def _before_end(self, tenant_id: str, batch: Batch) -> None:
+        try:
+            self.rank(tenant_id, batch)
+        except Exception:  # noqa: BLE001 - ranking is advice: the batch's creatives are delivered either way
+            log.exception("batch %s: ranking its creatives failed; it ends unranked", batch.id)
+
+    def _on_end(self, session: Session, tenant_id: str, batch: Batch) -> None:
+        enqueue_batch_event(self.root, tenant_id, batch, session=session)
 
     def rank(self, tenant_id: str, batch: Batch) -> None:
         """Rank a batch's delivered creatives per brief (decisions stored, pruned ones marked) and write
