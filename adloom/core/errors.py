@@ -47,6 +47,10 @@ class BackendUnavailableError(AdloomError):
     """An external or embedded backend (LLM server, model file) cannot be reached or loaded."""
 
 
+class WorkerCrashedError(BackendUnavailableError):
+    """The process running one item died (killed, out of memory, a crash in native code) before it answered."""
+
+
 class GenerationError(AdloomError):
     """A model produced output that could not be turned into a valid result."""
 

@@ -108,6 +108,18 @@ class Settings(BaseSettings):
             )
         return v
 
+    executor: Literal["local", "ray"] = Field(
+        "local", description="Where render items run: local worker processes, or the tasks of a Ray cluster."
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster to join: HEAD:6379, auto or ray://HEAD:10001; unset or 'local': a Ray instance "
+        "started on this machine.",
+    )
+    executor_workers: int = Field(
+        2, ge=1, le=256, description="Items run at once by the local executor (CPUs of a local Ray instance)."
+    )
+
     @field_validator(
         "home", "model_dir", "llm_model_path", "compliance_terms", "mediapipe_python", "video_model_path", mode="after"
     )
