@@ -48,7 +48,8 @@ def _configure_logging(secrets: list[str]) -> None:
 
     handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
     handler.addFilter(_Redacting(secrets))
-    logging.basicConfig(level=logging.INFO, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
+    logging.getLogger("adloom").setLevel(logging.INFO)  # our progress lines; libraries only when they warn
 
 
 def worker(

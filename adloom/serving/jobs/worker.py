@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -65,6 +65,7 @@ from adloom.core.types import (
     RenderRequest,
     Script,
 )
+from adloom.serving.jobs.executors import Executor, make_executor
 from adloom.serving.render_pipeline import (
     RESULT_FILE,
     check_templates,
@@ -94,18 +95,6 @@ MAX_ASSET_BYTES = 500 * 1024 * 1024
 
 Job = dict[str, Any]
 BatchFinished = Callable[[str, Batch], None]
-
-
-class ItemExecutor(Protocol):
-    """What the worker needs of an executor (:mod:`adloom.serving.jobs.executors`)."""
-
-    name: str
-
-    def submit(self, fn: Callable[[Job], Job], job: Job, *, gpu: bool = False) -> Future[Job]: ...
-
-    def capacity(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 # -- tenant folders ------------------------------------------------------------------------------------------
@@ -183,6 +172,7 @@ class _Running:
     job: Job
     started: float = field(default_factory=time.monotonic)
     lost: bool = False
+    answered: bool = False  # the executor answered: the lease ends by our own hand now, not by losing it
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -211,7 +201,7 @@ class Worker:
         self,
         store: Store,
         settings: Settings,
-        executor: ItemExecutor,
+        executor: Executor,
         *,
         worker_id: str | None = None,
         slots: int | None = None,
@@ -538,6 +528,8 @@ class Worker:
     def _finished(self, run: _Running, future: Future[Job]) -> None:
         """The executor's answer for one item (runs on the executor's thread)."""
         item = run.lease.item
+        with self._lock:
+            run.answered = True
         try:
             try:
                 result = future.result()
@@ -607,14 +599,17 @@ class Worker:
     def heartbeat_once(self) -> int:
         """Renew the leases of running items; marks the ones another worker took over. Returns how many held."""
         with self._lock:
-            runs = [r for r in self._running.values() if not r.lost]
+            runs = [r for r in self._running.values() if not (r.lost or r.answered)]
         if not runs:
             return 0
         held = self.queue.heartbeat([r.lease for r in runs], lease_s=self.lease_s)
         if held < len(runs):
             for run in runs:
                 if not self.queue.heartbeat([run.lease], lease_s=self.lease_s):
-                    run.lost = True
+                    with self._lock:
+                        if run.answered:  # it ended meanwhile (recorded by us): not a lost lease
+                            continue
+                        run.lost = True
                     log.warning(
                         "%s %s: lease lost (expired and taken over); its result will not be recorded here",
                         run.lease.item.batch_id,
@@ -755,15 +750,13 @@ def start_in_process(
     *,
     slots: int | None = None,
     on_batch_finished: BatchFinished | None = None,
-    executor: ItemExecutor | None = None,
+    executor: Executor | None = None,
     lease_s: float = 60,
     grace_s: float = 30.0,
 ) -> WorkerHandle:
     """Start a worker on a background thread (``adloom serve`` embeds one): ``slots`` render processes of the
     executor the settings choose, unless ``executor`` is given."""
     if executor is None:
-        from adloom.serving.jobs.executors import make_executor
-
         if slots is not None:
             settings = settings.model_copy(update={"executor_workers": slots})
         executor = make_executor(settings)
