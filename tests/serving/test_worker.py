@@ -32,10 +32,11 @@ from adloom.core.storage.webhooks import create_endpoint, list_deliveries
 from adloom.core.types import Batch, BatchStatus, Brief, CreativeStatus, ItemStatus, RenderRequest, Script, utcnow
 from adloom.creative.quality.probe import probe
 from adloom.serving.jobs.executors import LocalExecutor
-from adloom.serving.jobs.worker import Worker, batch_dir, tenant_dir
+from adloom.serving.jobs.worker import Worker, batch_dir, start_in_process, tenant_dir
 from adloom.serving.render_pipeline import RENDERS_LOG, creative_id_for, creative_job, render_to_folder
 
 REPO = Path(__file__).resolve().parents[2]
+WORKER = [sys.executable, "-m", "adloom.serving.cli", "worker", "--slots", "2", "--poll-s", "0.2"]
 SAMPLES = REPO / "adloom" / "serving" / "samples"
 
 
@@ -87,16 +88,20 @@ def _worker(settings: Settings, store: Store, executor: LocalExecutor, **kw) -> 
     return Worker(store, settings, executor, lease_s=kw.pop("lease_s", 30), poll_s=0.1, **kw)
 
 
+def _wait_ended(q: JobQueue, batch_id: str, timeout: float = 120) -> Batch:
+    deadline = time.monotonic() + timeout
+    while not (batch := q.get_batch(batch_id)).status.terminal:
+        assert time.monotonic() < deadline, f"batch still {batch.status} after {timeout}s"
+        time.sleep(0.2)
+    return batch
+
+
 def _run_until_ended(worker: Worker, q: JobQueue, batch_id: str, timeout: float = 120) -> Batch:
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"grace_s": 5})
     thread.start()
     try:
-        deadline = time.monotonic() + timeout
-        while not (batch := q.get_batch(batch_id)).status.terminal:
-            assert time.monotonic() < deadline, f"batch still {batch.status} after {timeout}s"
-            time.sleep(0.2)
-        return batch
+        return _wait_ended(q, batch_id, timeout)
     finally:
         stop.set()
         thread.join(timeout=30)
@@ -115,12 +120,12 @@ def test_an_n_creative_batch_is_scripted_rendered_ranked_and_reported_for_its_te
     q = JobQueue(acme)
     batch = q.create_batch(brief_id=brief.id, n=3, defaults={"height": 360})
     heard: list[tuple[str, str, BatchStatus]] = []
-    executor = LocalExecutor(2)
+    handle = start_in_process(root, settings, slots=2, on_batch_finished=lambda t, b: heard.append((t, b.id, b.status)))
     try:
-        w = _worker(settings, root, executor, on_batch_finished=lambda t, b: heard.append((t, b.id, b.status)))
-        ended = _run_until_ended(w, q, batch.id)
+        ended = _wait_ended(q, batch.id)
     finally:
-        executor.close()
+        handle.stop()
+    assert not handle.thread.is_alive()
 
     assert ended.status == BatchStatus.completed, list(q.iter_errors(batch.id))
     assert ended.request_counts.model_dump() == {"total": 3, "completed": 3, "failed": 0}
@@ -164,13 +169,10 @@ def test_a_brief_that_cannot_be_written_fails_its_items_with_the_reason(env):
     brief = _brief(settings, acme, duration_s=5)  # three shots cannot be said in five seconds
     q = JobQueue(acme)
     batch = q.create_batch(brief_id=brief.id, n=2, defaults={"height": 360})
-    executor = LocalExecutor(1)
-    try:
-        w = _worker(settings, root, executor)
-        assert w.run_once()  # scripts fail, then the batch ends: nothing was rendered
-    finally:
-        executor.close()
-    ended = q.get_batch(batch.id)
+    once = subprocess.run(WORKER + ["--once"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert once.returncode == 0, once.stderr[-3000:]
+    assert "2 failed" in once.stderr and "failed: 0/2 succeeded" in " ".join(once.stderr.split())
+    ended = q.get_batch(batch.id)  # the scripts failed, then the batch ended in the same pass: nothing rendered
     assert ended.status == BatchStatus.failed and ended.request_counts.failed == 2
     errors = list(q.iter_errors(batch.id))
     assert [e["custom_id"] for e in errors] == ["creative-1", "creative-2"]
@@ -296,7 +298,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_lost_and_nothing_rendered_twic
     q = JobQueue(acme)
     batch = q.create_batch(brief_id=brief.id, n=20, defaults={"height": 360, "aspect": "1:1"})
     folder = batch_dir(settings, "acme", batch.id)
-    cmd = [sys.executable, "-m", "adloom.serving.cli", "worker", "--slots", "2", "--lease-s", "4", "--poll-s", "0.2"]
+    cmd = [*WORKER, "--lease-s", "4"]
     started = time.monotonic()
     log = tmp_path / "first-worker.log"
     with log.open("w") as err:
@@ -339,3 +341,32 @@ def test_a_worker_killed_mid_batch_leaves_nothing_lost_and_nothing_rendered_twic
         f"killed after {killed_at:.1f}s with {len(finished_before)} finished; batch done after {wall:.1f}s; "
         f"{len(resumed)} recorded from result.json"
     )
+
+
+def test_sigterm_lets_running_items_finish_and_leaves_the_rest_queued(env, tmp_path: Path):
+    settings, root = env
+    acme = root.scoped("acme")
+    q = JobQueue(acme)
+    batch = q.create_batch(brief_id=_brief(settings, acme).id, n=8, defaults={"height": 360, "aspect": "1:1"})
+    folder = batch_dir(settings, "acme", batch.id)
+    log = tmp_path / "worker.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([*WORKER, "--grace-s", "60"], cwd=REPO, start_new_session=True, stderr=err)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(folder.glob("crv_*")):  # a render has begun
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # what a service manager sends the worker process
+        assert proc.wait(timeout=90) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    items = q.list_items(batch.id, limit=100).data
+    states = Counter(i.status for i in items)
+    assert set(states) <= {ItemStatus.succeeded, ItemStatus.queued}, states  # nothing left holding a lease
+    assert 1 <= states[ItemStatus.succeeded] < 8  # what was rendering finished; nothing new was started
+    assert {p.parent.name for p in folder.glob("crv_*/result.json")} == {
+        i.creative_id for i in items if i.status == ItemStatus.succeeded
+    }
+    assert "SIGTERM" in log.read_text()
