@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -370,3 +372,31 @@ def test_sigterm_lets_running_items_finish_and_leaves_the_rest_queued(env, tmp_p
         i.creative_id for i in items if i.status == ItemStatus.succeeded
     }
     assert "SIGTERM" in log.read_text()
+
+
+def test_a_batch_renders_through_ray_tasks_with_the_same_records(env, monkeypatch: pytest.MonkeyPatch):
+    """The Ray executor (a local instance, 2 CPUs): each item a Ray task that writes its own result.json and
+    renders.log line; the worker records them exactly as with local processes."""
+    from adloom.serving.jobs.executors import RayExecutor
+
+    settings, root = env
+    acme = root.scoped("acme")
+    brief = _brief(settings, acme)
+    q = JobQueue(acme)
+    batch = q.create_batch(brief_id=brief.id, n=2, defaults={"height": 360, "aspect": "1:1"})
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # Ray's socket paths must stay short
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(16))
+    executor = RayExecutor(None, num_cpus=2, num_gpus=0)  # its processes inherit this test's environment
+    try:
+        assert executor.capacity() == 2
+        ended = _run_until_ended(_worker(settings, root, executor), q, batch.id)
+    finally:
+        executor.close()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert ended.status == BatchStatus.completed, list(q.iter_errors(batch.id))
+    folder = batch_dir(settings, "acme", batch.id)
+    creatives = {c.id for c in acme.creatives_for_brief(brief.id)}
+    assert len(creatives) == 2 and _render_log(folder) == Counter(dict.fromkeys(creatives, 1))
+    pids = {json.loads(line)["pid"] for line in (folder / RENDERS_LOG).read_text().splitlines()}
+    assert os.getpid() not in pids  # rendered in Ray's worker processes
