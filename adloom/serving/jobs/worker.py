@@ -11,8 +11,9 @@ One loop (:meth:`Worker.run_once`, repeated by :meth:`Worker.run`) does four thi
    from that file and never rendered again;
 3. **heartbeat** — a thread renews the leases of running items every ``lease_s / 3``; an item whose lease was
    lost still gets its ``result.json`` (the render writes it where it ran) but is not recorded by this worker;
-4. **finalize** — batches with no open item end; each one's delivered creatives are ranked (pruned ones marked)
-   before ``on_batch_finished`` hears of it.
+4. **finalize** — batches with no open item end; each one's delivered creatives are ranked first (decisions
+   stored, pruned ones marked), its ``batch.*`` webhook event is queued in the transaction that sets its end
+   state, and ``on_batch_finished`` hears of it after.
 
 A creative's files live in ``<home>/tenants/<tenant>/batches/<batch id>/<creative id>/``; the batch folder's
 ``renders.log`` has one line per finished render. Only the worker process writes to the database; renders run in
