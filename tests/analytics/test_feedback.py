@@ -1,4 +1,4 @@
-"""Feedback ingestion on a real SQLite store: idempotence, funnel, late events, files, bounded memory."""
+"""Feedback ingestion on a real store (SQLite and PostgreSQL): idempotence, funnel, late events, files, bounded memory."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _creative(cid: str, campaign: str = "cmp_1") -> Creative:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    st = open_store(f"sqlite:///{tmp_path}/fb.db")
+def store(db_url: str) -> Store:
+    st = open_store(db_url)
     st.save_creatives([_creative("crv_a"), _creative("crv_b")])
     return st
 

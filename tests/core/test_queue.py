@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -15,11 +14,6 @@ from adloom.core.storage import open_store
 from adloom.core.storage.queue import JobQueue, Rejected
 from adloom.core.storage.tables import BatchRow
 from adloom.core.types import BatchStatus, Brief, Product, RenderRequest, TenantQuotas, utcnow
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/q.db"
 
 
 def _brief(store) -> Brief:

@@ -4,7 +4,6 @@ tenants, keys are kept only as hashes, and the migrations build exactly the tabl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -19,11 +18,6 @@ from adloom.core.types import Brief, Creative, FeedbackEvent, Product
 from tests.core.test_storage import _item
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/t.db"
-
-
 def _brief() -> Brief:
     return Brief(industry="food", product=Product(name="Oat bar", selling_points=["10 g protein"]))
 
@@ -32,15 +26,15 @@ def _creative(brief: Brief) -> Creative:
     return Creative(brief_id=brief.id, script=_item(0).script)
 
 
-def test_migrations_match_the_orm_tables(url: str):
-    store = open_store(url)
+def test_migrations_match_the_orm_tables(db_url: str):
+    store = open_store(db_url)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
 
 
-def test_another_tenants_rows_are_invisible(url: str):
-    root = open_store(url)
+def test_another_tenants_rows_are_invisible(db_url: str):
+    root = open_store(db_url)
     a, b = root.scoped("acme"), root.scoped("beta")
     brief = _brief()
     a.save_brief(brief)
@@ -66,8 +60,8 @@ def test_another_tenants_rows_are_invisible(url: str):
     assert a.get_brief(brief.id).product.name == "Oat bar"
 
 
-def test_ids_from_users_may_repeat_across_tenants(url: str):
-    root = open_store(url)
+def test_ids_from_users_may_repeat_across_tenants(db_url: str):
+    root = open_store(db_url)
     a, b = root.scoped("acme"), root.scoped("beta")
     a.upsert_library_items([_item(1)])
     other = _item(1).model_copy(update={"title": "beta's own"})
@@ -91,8 +85,8 @@ def test_ids_from_users_may_repeat_across_tenants(url: str):
     assert [c.impressions for c in b.feedback_daily()] == [7]
 
 
-def test_keys_are_stored_only_as_hashes_and_revocation_locks_out(url: str):
-    store = open_store(url)
+def test_keys_are_stored_only_as_hashes_and_revocation_locks_out(db_url: str):
+    store = open_store(db_url)
     info, key = store.create_api_key("acme", "ci")
     assert key.startswith("adl_") and len(key) > 40 and info.prefix == key[:12]
     assert store.get_tenant("acme").id == "acme"

@@ -36,6 +36,8 @@ def _rebuild(table: str, columns: list[sa.Column], keep: list[str], indexes: dic
         op.drop_index(name, table_name=table)
     op.drop_table(table)
     op.rename_table(new, table)
+    if op.get_bind().dialect.name == "postgresql":  # the key keeps its name through a rename; SQLite's has none
+        op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT {new}_pkey TO {table}_pkey")
     for name, on in indexes.items():
         op.create_index(name, table, on)
 
