@@ -42,16 +42,30 @@ WORKER = [sys.executable, "-m", "adloom.serving.cli", "worker", "--slots", "2", 
 SAMPLES = REPO / "adloom" / "serving" / "samples"
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, real_models: Path) -> tuple[Settings, Store]:
-    """Fast real parts: the hashing embedder, espeak voices, the template writer; a SQLite file under the
-    test's own ADLOOM_HOME (child processes inherit the same environment)."""
+def _settings(monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> tuple[Settings, Store]:
+    """Fast real parts: the hashing embedder, espeak voices, the template writer; the database at
+    ``database_url`` (default: a SQLite file under the test's own ADLOOM_HOME). Child processes inherit all of it."""
     monkeypatch.setenv("ADLOOM_EMBEDDER", "hashing")
     monkeypatch.setenv("ADLOOM_TTS_BACKEND", "espeak")
     monkeypatch.setenv("ADLOOM_BATCH_WRITER", "template")
+    if database_url is not None:
+        monkeypatch.setenv("ADLOOM_DATABASE_URL", database_url)
     get_settings.cache_clear()
     settings = get_settings()
     return settings, open_store(settings.db_url)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, real_models: Path, db_url: str) -> tuple[Settings, Store]:
+    """Settings and store of a test that runs on SQLite and on PostgreSQL."""
+    return _settings(monkeypatch, db_url)
+
+
+@pytest.fixture
+def sqlite_env(monkeypatch: pytest.MonkeyPatch, real_models: Path) -> tuple[Settings, Store]:
+    """Settings and store of a test that runs on SQLite only (the worker processes and Ray tests: the job
+    table's PostgreSQL paths are the ones the in-process tests already run there)."""
+    return _settings(monkeypatch, None)
 
 
 def _upload(settings: Settings, store: Store, image: Path) -> str:
@@ -290,11 +304,11 @@ def test_a_lost_lease_is_noticed_and_its_result_left_to_the_new_holder(env):
     assert acme.creatives_for_brief(brief.id) == []
 
 
-def test_a_worker_killed_mid_batch_leaves_nothing_lost_and_nothing_rendered_twice(env, tmp_path: Path):
+def test_a_worker_killed_mid_batch_leaves_nothing_lost_and_nothing_rendered_twice(sqlite_env, tmp_path: Path):
     """The acceptance test of issue 12: SIGKILL `adloom worker` (its whole process group) while it renders a
     20-item batch; a second worker takes over the items whose leases expire, and the batch completes with
     exactly 20 creatives, each rendered once."""
-    settings, root = env
+    settings, root = sqlite_env
     acme = root.scoped("acme")
     brief = _brief(settings, acme)
     q = JobQueue(acme)
@@ -345,8 +359,8 @@ def test_a_worker_killed_mid_batch_leaves_nothing_lost_and_nothing_rendered_twic
     )
 
 
-def test_sigterm_lets_running_items_finish_and_leaves_the_rest_queued(env, tmp_path: Path):
-    settings, root = env
+def test_sigterm_lets_running_items_finish_and_leaves_the_rest_queued(sqlite_env, tmp_path: Path):
+    settings, root = sqlite_env
     acme = root.scoped("acme")
     q = JobQueue(acme)
     batch = q.create_batch(brief_id=_brief(settings, acme).id, n=8, defaults={"height": 360, "aspect": "1:1"})
@@ -374,12 +388,12 @@ def test_sigterm_lets_running_items_finish_and_leaves_the_rest_queued(env, tmp_p
     assert "SIGTERM" in log.read_text()
 
 
-def test_a_batch_renders_through_ray_tasks_with_the_same_records(env, monkeypatch: pytest.MonkeyPatch):
+def test_a_batch_renders_through_ray_tasks_with_the_same_records(sqlite_env, monkeypatch: pytest.MonkeyPatch):
     """The Ray executor (a local instance, 2 CPUs): each item a Ray task that writes its own result.json and
     renders.log line; the worker records them exactly as with local processes."""
     from adloom.serving.jobs.executors import RayExecutor
 
-    settings, root = env
+    settings, root = sqlite_env
     acme = root.scoped("acme")
     brief = _brief(settings, acme)
     q = JobQueue(acme)

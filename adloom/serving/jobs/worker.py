@@ -536,7 +536,7 @@ class Worker:
                 result = future.result()
             except InputError as exc:
                 self._fail(run.lease, _error("invalid_input", str(exc), param=exc.field), retry=False, run=run)
-            except Exception as exc:  # noqa: BLE001 - a render error or a dead render process: try again
+            except BaseException as exc:  # noqa: BLE001 - a render error, a dead or interrupted process: again
                 self._fail(run.lease, self._crash_error(exc), retry=True, run=run)
             else:
                 folder = Path(run.job["dir"])
