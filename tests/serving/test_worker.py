@@ -34,7 +34,7 @@ from adloom.core.storage.webhooks import create_endpoint, list_deliveries
 from adloom.core.types import Batch, BatchStatus, Brief, CreativeStatus, ItemStatus, RenderRequest, Script, utcnow
 from adloom.creative.quality.probe import probe
 from adloom.serving.jobs.executors import LocalExecutor
-from adloom.serving.jobs.worker import Worker, batch_dir, start_in_process, tenant_dir
+from adloom.serving.jobs.worker import Worker, _PlanKeeper, batch_dir, start_in_process, tenant_dir
 from adloom.serving.render_pipeline import RENDERS_LOG, creative_id_for, creative_job, render_to_folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -414,3 +414,22 @@ def test_a_batch_renders_through_ray_tasks_with_the_same_records(sqlite_env, mon
     assert len(creatives) == 2 and _render_log(folder) == Counter(dict.fromkeys(creatives, 1))
     pids = {json.loads(line)["pid"] for line in (folder / RENDERS_LOG).read_text().splitlines()}
     assert os.getpid() not in pids  # rendered in Ray's worker processes
+
+
+def test_a_long_planning_step_keeps_its_batch_until_another_worker_takes_it(env):
+    """The writer's progress renews the planning lease (an LLM chunk can outlast it); once lost, it stays lost."""
+    settings, root = env
+    acme = root.scoped("acme")
+    JobQueue(acme).create_batch(brief_id=_brief(settings, acme).id, n=2)
+    q = JobQueue(root)
+    lease = q.lease_plan("slow-planner", lease_s=2)
+    keeper = _PlanKeeper(q, lease, 2)
+    keeper.step(0, 2, "writing")  # too soon to renew
+    time.sleep(1)
+    keeper.step(1, 2, "writing")  # past a third of the lease: renewed for another 2 s
+    time.sleep(1.5)  # the first lease ran out half a second ago
+    assert q.lease_plan("other", lease_s=30) is None and not keeper.lost
+    time.sleep(2)  # no progress for longer than the lease: another worker takes the batch
+    assert q.lease_plan("other", lease_s=30) is not None
+    keeper.step(2, 2, "writing")
+    assert keeper.lost and not q.queue_planned(lease, {})

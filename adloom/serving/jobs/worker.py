@@ -79,7 +79,7 @@ from adloom.serving.render_pipeline import (
     rank_batch,
     render_to_folder,
 )
-from adloom.serving.scripts_service import build_retriever, describe_brief_finding, ensure_library, generate_scripts
+from adloom.serving.scripts_service import build_retriever, ensure_library, generate_scripts
 
 if TYPE_CHECKING:
     from adloom.scripts_gen.library.retrieval import LibraryRetriever
@@ -89,6 +89,8 @@ log = logging.getLogger(__name__)
 
 #: Pending items whose scripts one planning step writes (``generate_scripts`` writes at most 50 at once).
 PLAN_CHUNK = 50
+#: Shortest planning lease, seconds (renewed while a chunk is written).
+PLAN_LEASE_S = 120.0
 #: Calls to the writer per brief and chunk: the first, then top-ups for variants the copy reviewer dropped.
 SCRIPT_TRIES = 3
 #: Largest asset file a render reads.
@@ -174,6 +176,23 @@ class _Running:
     started: float = field(default_factory=time.monotonic)
     lost: bool = False
     answered: bool = False  # the executor answered: the lease ends by our own hand now, not by losing it
+
+
+class _PlanKeeper:
+    """Renews a batch's planning lease while its chunk is written (an LLM may take minutes per chunk): without
+    it, another worker would take the batch over mid-chunk and the two would keep undoing each other's work."""
+
+    def __init__(self, queue: JobQueue, lease: PlanLease, lease_s: float) -> None:
+        self.queue, self.lease, self.lease_s = queue, lease, lease_s
+        self.renewed = time.monotonic()
+        self.lost = False
+
+    def step(self, _done: int, _total: int, _what: str) -> None:
+        """The writer's progress callback: renew once a third of the lease has passed."""
+        if self.lost or time.monotonic() - self.renewed < self.lease_s / 3:
+            return
+        self.lost = not self.queue.queue_planned(self.lease, {}, lease_s=self.lease_s)
+        self.renewed = time.monotonic()
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -322,15 +341,16 @@ class Worker:
         """Write scripts for the next chunk of pending items, unless enough items already wait to be rendered."""
         if self._backlog() >= max(2 * self.slots, PLAN_CHUNK):
             return False
-        lease = self.queue.lease_plan(self.worker_id, lease_s=max(self.lease_s, 120))
+        lease_s = max(self.lease_s, PLAN_LEASE_S)
+        lease = self.queue.lease_plan(self.worker_id, lease_s=lease_s)
         if lease is None:
             return False
         try:
             items = self.queue.pending_items(lease.batch.id, limit=PLAN_CHUNK)
             if not items:
                 return False
-            planned, failed = self._plan(lease, items)
-            if not self.queue.queue_planned(lease, planned, failed, lease_s=max(self.lease_s, 120)):
+            planned, failed = self._plan(lease, items, _PlanKeeper(self.queue, lease, lease_s))
+            if not self.queue.queue_planned(lease, planned, failed, lease_s=lease_s):
                 log.warning(
                     "batch %s: another worker took over its planning; these scripts are dropped", lease.batch.id
                 )
@@ -346,7 +366,9 @@ class Worker:
         finally:
             self.queue.release_plan(lease)
 
-    def _plan(self, lease: PlanLease, items: Sequence[BatchItem]) -> tuple[dict[str, Job], dict[str, Job]]:
+    def _plan(
+        self, lease: PlanLease, items: Sequence[BatchItem], keeper: _PlanKeeper
+    ) -> tuple[dict[str, Job], dict[str, Job]]:
         scoped = self.root.scoped(lease.tenant_id)
         groups: dict[tuple[str, int], list[BatchItem]] = {}
         for item in items:
@@ -364,6 +386,7 @@ class Worker:
                     lease.tenant_id,
                     writer_name,
                     _derived_seed(lease.batch.id, group[0].seq, seed),
+                    keeper,
                 )
             except NotFoundError as exc:
                 error = _error("brief_not_found", f"brief {brief_id!r}: {exc}", param="brief_id")
@@ -398,7 +421,7 @@ class Worker:
         return planned, failed
 
     def _write(
-        self, brief: Brief, k: int, scoped: Store, tenant_id: str, writer_name: str, seed: int
+        self, brief: Brief, k: int, scoped: Store, tenant_id: str, writer_name: str, seed: int, keeper: _PlanKeeper
     ) -> tuple[list[Script], list[str]]:
         """``k`` scripts for ``brief`` (fewer when the reviewer keeps dropping variants), and why any were dropped."""
         retriever = self.retriever(tenant_id)
@@ -411,7 +434,13 @@ class Worker:
                 break
             try:
                 run = generate_scripts(
-                    brief, need, store=scoped, retriever=retriever, writer=writer, seed=seed + attempt
+                    brief,
+                    need,
+                    store=scoped,
+                    retriever=retriever,
+                    writer=writer,
+                    seed=seed + attempt,
+                    progress=keeper.step,
                 )
             except GenerationError:
                 if not scripts and attempt == 0:
@@ -419,7 +448,7 @@ class Worker:
                 break
             seen = {s.id for s in scripts}
             scripts += [s for s in run.scripts if s.id not in seen][:need]
-            dropped += run.dropped + [describe_brief_finding(f) for f in run.brief_findings if attempt == 0]
+            dropped += run.dropped
         return scripts, dropped
 
     def retriever(self, tenant_id: str) -> LibraryRetriever:
