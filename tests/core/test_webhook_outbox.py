@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -30,12 +29,6 @@ from adloom.core.storage.webhooks import (
 from adloom.core.types import BatchStatus, WebhookDeliveryStatus, WebhookEventType, utcnow
 
 HOOK = "https://hooks.example.com/adloom"
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """SQLite only until tests/pg.py's ``db_url`` (SQLite and PostgreSQL) is on main; then this goes."""
-    return f"sqlite:///{tmp_path}/outbox.db"
 
 
 @pytest.fixture

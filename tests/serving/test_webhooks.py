@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,12 +104,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """SQLite only until tests/pg.py's ``db_url`` (SQLite and PostgreSQL) is on main; then this goes."""
-    return f"sqlite:///{tmp_path}/hooks.db"
 
 
 @pytest.fixture
