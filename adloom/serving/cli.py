@@ -612,11 +612,13 @@ def schema_export(
 
 
 # Sub-commands that live in modules of their own (they import helpers defined above, so they come last).
+from adloom.serving.jobs.cli import worker as worker_command  # noqa: E402
 from adloom.serving.live_cli import live_app  # noqa: E402
 from adloom.serving.video_cli import video_app  # noqa: E402
 
 app.add_typer(video_app, name="video")
 app.add_typer(live_app, name="live")
+app.command("worker")(worker_command)
 
 
 if __name__ == "__main__":
