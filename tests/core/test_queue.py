@@ -293,3 +293,18 @@ def test_finalize_ranks_before_the_end_state_and_writes_the_event_in_the_same_tr
     assert ranked == [batch.id] and ended.status == BatchStatus.completed
     (delivery,) = list_deliveries(acme, endpoint.id).data
     assert delivery.event_type == "batch.completed"
+
+
+def test_a_new_batch_is_planned_before_one_that_already_has_work_waiting(db_url: str):
+    root = open_store(db_url)
+    a, b = JobQueue(root.scoped("acme")), JobQueue(root.scoped("beta"))
+    big = a.create_batch(brief_id=_brief(a.store).id, n=120)
+    w = JobQueue(root)
+    lease = w.lease_plan("p1")
+    assert lease is not None and lease.batch.id == big.id
+    items = w.pending_items(big.id)
+    assert w.queue_planned(lease, {i.id: {**i.request, "script": {}} for i in items})
+    w.release_plan(lease)  # 50 queued, 70 still pending
+    small = b.create_batch(brief_id=_brief(b.store).id, n=2)
+    nxt = w.lease_plan("p2")
+    assert nxt is not None and nxt.batch.id == small.id

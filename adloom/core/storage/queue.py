@@ -351,6 +351,14 @@ class JobQueue:
             .where(BatchItemRow.batch_id == BatchRow.id, BatchItemRow.status == ItemStatus.pending.value)
             .exists()
         )
+        # a batch with nothing written yet goes before one that already has work queued, so a tenant's new
+        # ten-creative batch is not held back until another tenant's 100 000 are all written
+        waiting = (
+            select(func.count())
+            .where(BatchItemRow.batch_id == BatchRow.id, BatchItemRow.status == ItemStatus.queued.value)
+            .correlate(BatchRow)
+            .scalar_subquery()
+        )
         pick = (
             select(BatchRow.id)
             .where(
@@ -358,7 +366,7 @@ class JobQueue:
                 or_(BatchRow.lease_expires_at.is_(None), BatchRow.lease_expires_at < now),
                 has_pending,
             )
-            .order_by(BatchRow.created_at, BatchRow.id)
+            .order_by(waiting.asc(), BatchRow.created_at, BatchRow.id)
             .limit(1)
         )
         if self._pg:

@@ -180,7 +180,9 @@ class LocalExecutor:
     def _slot_pool(self) -> ProcessPoolExecutor:
         pool: ProcessPoolExecutor | None = getattr(self._slot, "pool", None)
         if pool is None:
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+            )
             with self._lock:
                 self._pools.append(pool)
             self._slot.pool = pool
@@ -375,3 +377,11 @@ def make_executor(settings: Settings) -> Executor:
     if settings.executor == "ray":
         return RayExecutor(settings.ray_address, num_cpus=settings.executor_workers)
     return LocalExecutor(settings.executor_workers)
+
+
+def _ignore_sigint() -> None:
+    """Render processes ignore Ctrl-C: it reaches the whole process group, and the worker decides what stops
+    (it lets running items finish, or hands them back)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
