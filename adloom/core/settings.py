@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     video_model_path: Path | None = Field(None, description="Local diffusers folder of a video model (Wan, LTX).")
     video_device: str = Field("cpu", description="Torch device for the video model: cpu, cuda, cuda:1 ...")
 
+    api_max_body_mb: float = Field(50, gt=0, description="Largest API request body (MB); bigger bodies get 413.")
+    api_max_upload_mb: float = Field(200, gt=0, description="Largest file POST /v1/uploads accepts (MB).")
+    api_default_writer: Literal["llm", "template"] = Field(
+        "template", description="Script writer of API requests that name none: the LLM or the phrase grammar."
+    )
+
     webhook_retry_schedule_s: list[float] = Field(
         default_factory=lambda: list(WEBHOOK_RETRY_SCHEDULE_S),
         description="Webhook attempts: the first at once (0), then each entry the wait in seconds after a failed "

@@ -411,7 +411,7 @@ class LibraryItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(default_factory=lambda: new_id("lib"))
+    id: str = Field(default_factory=lambda: new_id("lib"), min_length=1, max_length=64)
     title: ShortText
     industry: Industry
     platform: Platform
@@ -659,6 +659,21 @@ class BatchItem(BaseModel):
     lease_expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Upload(BaseModel):
+    """A file a tenant uploaded, recognised by its content; briefs name it as ``upload:<id>`` in an asset path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: new_id("upl"))
+    object: Literal["upload"] = "upload"
+    kind: Literal["image", "video", "audio"]
+    format: str = Field(description="What the content is: png, jpeg, mp4, wav, ...")
+    filename: str = Field(description="The name the client gave the file (shown only; never used as a path).")
+    size: int = Field(ge=0, description="Bytes.")
+    sha256: str
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 # -- webhooks (Standard Webhooks: thin events, signed, retried, deduplicable by webhook-id) -------------------

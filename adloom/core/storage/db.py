@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Update,
+    and_,
     create_engine,
     event,
     func,
@@ -45,6 +46,8 @@ from adloom.core.redact import mask_url, redact
 from adloom.core.storage.tables import (
     ApiKeyRow,
     Base,
+    BatchItemRow,
+    BatchRow,
     BriefRow,
     CreativeRow,
     FeedbackDailyRow,
@@ -55,6 +58,7 @@ from adloom.core.storage.tables import (
     RankingDecisionRow,
     ScriptRow,
     TenantRow,
+    UploadRow,
 )
 from adloom.core.types import (
     DEFAULT_TENANT,
@@ -65,9 +69,11 @@ from adloom.core.types import (
     FeedbackKind,
     Job,
     LibraryItem,
+    Page,
     Performance,
     Script,
     Tenant,
+    Upload,
     utcnow,
 )
 
@@ -133,6 +139,8 @@ def _check_string_lengths(
 _IN_BATCH = 400
 _T = TypeVar("_T")
 _R = TypeVar("_R", BriefRow, ScriptRow, CreativeRow, JobRow)
+#: Rows listed a page at a time, newest first (each has tenant_id, id and created_at).
+_P = TypeVar("_P", BriefRow, ScriptRow, CreativeRow, UploadRow)
 
 #: Which daily column each event kind adds to (spend adds ``value``, the others ``count``).
 _KIND_COLUMN: dict[FeedbackKind, str] = {
@@ -375,6 +383,49 @@ class Store:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    def ping(self) -> None:
+        """Raise :class:`StorageError` unless the database answers a trivial query."""
+        with self.session(write=False) as s:
+            s.execute(text("SELECT 1"))
+
+    def _page(
+        self,
+        row_type: type[_P],
+        convert: Callable[[_P], _T],
+        *,
+        limit: int,
+        after: str | None,
+        where: Sequence[Any] = (),
+    ) -> Page[_T]:
+        """One page of this tenant's rows, newest first (created_at, then id); ``after`` is the last id of the
+        previous page and must be one of this tenant's rows."""
+        if not 1 <= limit <= 100:
+            raise InputError(f"limit={limit}: ask for 1 to 100 items a page", field="limit")
+        stmt = select(row_type).where(row_type.tenant_id == self.tenant_id, *where)
+        with self.session(write=False) as s:
+            if after is not None:
+                cursor = s.get(row_type, after)
+                if cursor is None or cursor.tenant_id != self.tenant_id:
+                    raise InputError(
+                        f"after={after!r} is not an id of this list; pass the last_id of the previous page",
+                        field="after",
+                    )
+                stmt = stmt.where(
+                    or_(
+                        row_type.created_at < cursor.created_at,
+                        and_(row_type.created_at == cursor.created_at, row_type.id < cursor.id),
+                    )
+                )
+            stmt = stmt.order_by(row_type.created_at.desc(), row_type.id.desc()).limit(limit + 1)
+            rows = list(s.scalars(stmt))
+            data = [convert(r) for r in rows[:limit]]
+            return Page[_T](
+                data=data,
+                first_id=rows[0].id if rows else None,
+                last_id=rows[:limit][-1].id if rows else None,
+                has_more=len(rows) > limit,
+            )
+
     @staticmethod
     def head_revision() -> str | None:
         return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
@@ -455,6 +506,10 @@ class Store:
                 raise NotFoundError(f"no brief {brief_id!r}")
             return Brief.model_validate(row.body_json)
 
+    def list_briefs(self, *, limit: int = 20, after: str | None = None) -> Page[Brief]:
+        """This tenant's briefs, newest first."""
+        return self._page(BriefRow, lambda r: Brief.model_validate(r.body_json), limit=limit, after=after)
+
     def save_scripts(self, scripts: Sequence[Script]) -> None:
         with self.session() as s:
             for sc in scripts:
@@ -481,6 +536,13 @@ class Store:
             if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no script {script_id!r}")
             return Script.model_validate(row.body_json)
+
+    def list_scripts(self, *, limit: int = 20, after: str | None = None, brief_id: str | None = None) -> Page[Script]:
+        """This tenant's scripts, newest first, optionally of one brief."""
+        where = [] if brief_id is None else [ScriptRow.brief_id == brief_id]
+        return self._page(
+            ScriptRow, lambda r: Script.model_validate(r.body_json), limit=limit, after=after, where=where
+        )
 
     def scripts_for_brief(self, brief_id: str) -> list[Script]:
         stmt = (
@@ -516,6 +578,24 @@ class Store:
             if row is None or row.tenant_id != self.tenant_id:
                 raise NotFoundError(f"no creative {creative_id!r}")
             return Creative.model_validate(row.body_json)
+
+    def list_creatives(
+        self,
+        *,
+        limit: int = 20,
+        after: str | None = None,
+        brief_id: str | None = None,
+        status: str | None = None,
+    ) -> Page[Creative]:
+        """This tenant's creatives, newest first, optionally of one brief and/or in one status."""
+        where = [
+            cond
+            for cond, value in ((CreativeRow.brief_id == brief_id, brief_id), (CreativeRow.status == status, status))
+            if value is not None
+        ]
+        return self._page(
+            CreativeRow, lambda r: Creative.model_validate(r.body_json), limit=limit, after=after, where=where
+        )
 
     def creatives_for_brief(self, brief_id: str) -> list[Creative]:
         stmt = (
@@ -922,6 +1002,56 @@ class Store:
                 updated_at=_utc(row.updated_at),
             )
 
+    # -- uploads ----------------------------------------------------------------------------
+    def save_upload(self, upload: Upload, path: str) -> Upload:
+        """Record an uploaded file; ``path`` is where it lies relative to the tenant's folder."""
+        with self.session() as s:
+            if s.get(UploadRow, upload.id) is not None:
+                raise InputError(f"upload id {upload.id!r} is already in use", field="id")
+            s.add(
+                UploadRow(
+                    id=upload.id,
+                    tenant_id=self.tenant_id,
+                    kind=upload.kind,
+                    filename=upload.filename,
+                    path=path,
+                    sha256=upload.sha256,
+                    size=upload.size,
+                    created_at=upload.created_at,
+                )
+            )
+        return upload
+
+    def get_upload(self, upload_id: str) -> tuple[Upload, str]:
+        """An upload of this tenant and its path relative to the tenant's folder."""
+        with self.session(write=False) as s:
+            row = s.get(UploadRow, upload_id)
+            if row is None or row.tenant_id != self.tenant_id:
+                raise NotFoundError(f"no upload {upload_id!r}; upload the file with POST /v1/uploads first")
+            upload = Upload(
+                id=row.id,
+                kind=row.kind,
+                format=Path(row.path).suffix.lstrip("."),
+                filename=row.filename,
+                size=row.size,
+                sha256=row.sha256,
+                created_at=_utc(row.created_at),
+            )
+            return upload, row.path
+
+    # -- batch counts for monitoring (all tenants) -------------------------------------------
+    def batch_state_counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """How many batches, and batch items, are in each state, over every tenant (for ``/metrics``)."""
+        with self.session(write=False) as s:
+            batches = {
+                st: int(n) for st, n in s.execute(select(BatchRow.status, func.count()).group_by(BatchRow.status))
+            }
+            items = {
+                st: int(n)
+                for st, n in s.execute(select(BatchItemRow.status, func.count()).group_by(BatchItemRow.status))
+            }
+        return batches, items
+
     # -- tenants and API keys (not scoped: these define the scopes) --------------------------
     def create_tenant(self, tenant: Tenant) -> Tenant:
         """Add a tenant; an existing id is an error (quotas change with :meth:`update_tenant`)."""
@@ -1079,8 +1209,9 @@ def _library_item(row: LibraryItemRow) -> LibraryItem:
 
 
 def _utc(dt: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything we store is UTC."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    """Everything we store is UTC: SQLite returns naive datetimes, PostgreSQL aware ones in the session's time
+    zone (e.g. +08:00), which would reach API answers as local times."""
+    return dt.astimezone(UTC) if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _url_secrets(url: str) -> list[str]:

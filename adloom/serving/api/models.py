@@ -1,0 +1,203 @@
+"""Request and response bodies of the API that are not core types (briefs, scripts, creatives, batches and
+uploads are sent as the core types themselves). Request models forbid unknown fields: a typo is a 400."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from adloom.core.types import Aspect, Industry, Language, Platform, Script, utcnow
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Writer = Literal["llm", "template"]
+
+#: Scripts a synchronous POST /v1/scripts writes at most; more belong in a batch.
+MAX_SYNC_SCRIPTS = 5
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    database: Literal["ok", "unavailable"]
+
+
+class ScriptsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brief_id: Id
+    n: int = Field(
+        3,
+        ge=1,
+        json_schema_extra={"maximum": MAX_SYNC_SCRIPTS},
+        description=f"Variants to write now (1–{MAX_SYNC_SCRIPTS}); for more, submit a batch.",
+    )
+    writer: Writer | None = Field(None, description="llm or template; default: the server's.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    exemplar_id: Id | None = Field(None, description="Library item to lead with (default: the best match).")
+
+    @field_validator("n")
+    @classmethod
+    def _few(cls, n: int) -> int:
+        if n > MAX_SYNC_SCRIPTS:
+            raise ValueError(
+                f"n={n} is more than the {MAX_SYNC_SCRIPTS} scripts written while you wait; submit a batch "
+                'instead: POST /v1/batches with {"brief_id": ..., "n": ...}'
+            )
+        return n
+
+
+class ScriptsResponse(BaseModel):
+    """The scripts written now (each passed the copy review), newest first, and what the advertiser should know."""
+
+    object: Literal["list"] = "list"
+    data: list[Script]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+    brief_findings: list[str] = Field(
+        default_factory=list, description="Claims in the brief the scripts leave out, and why."
+    )
+    dropped: list[str] = Field(default_factory=list, description="Variants not emitted because they failed review.")
+
+
+class LibraryHit(BaseModel):
+    id: str
+    title: str
+    industry: Industry
+    platform: Platform
+    language: Language
+    aspect: Aspect
+    hook_type: str
+    angle: str
+    ctr: float
+    cvr: float
+    impressions: int
+    similarity: float
+    prior: float
+    score: float
+
+
+class LibrarySearchResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[LibraryHit]
+
+
+class ImportRowProblem(BaseModel):
+    row: int
+    field: str | None = None
+    message: str
+
+
+class LibraryImportResponse(BaseModel):
+    object: Literal["library.import"] = "library.import"
+    imported: int
+    skipped: int
+    library_size: int
+    ignored_columns: list[str] = Field(default_factory=list)
+    errors: list[ImportRowProblem] = Field(default_factory=list)
+
+
+class RankingRequest(BaseModel):
+    """Candidates to score: stored creatives, stored scripts, or scripts sent inline (exactly one of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    creative_ids: list[Id] | None = Field(None, min_length=1, max_length=100)
+    script_ids: list[Id] | None = Field(None, min_length=1, max_length=100)
+    scripts: list[Script] | None = Field(None, min_length=1, max_length=100)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RankingRequest:
+        given = [n for n in ("creative_ids", "script_ids", "scripts") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "send exactly one of creative_ids, script_ids or scripts"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class RankedCandidate(BaseModel):
+    id: str = Field(description="The creative or script id as sent.")
+    rank: int = Field(ge=1)
+    action: Literal["launch", "explore", "prune"]
+    metric: str = Field(description="pCTCVR with a trained predictor, else prior (1.0 = industry average).")
+    score: float
+    baseline: float
+    scores: dict[str, float]
+    reason: str
+
+
+class RankingResponse(BaseModel):
+    object: Literal["ranking"] = "ranking"
+    method: Literal["predictor", "prior"]
+    model_version: str | None = None
+    note: str
+    data: list[RankedCandidate]
+
+
+class BatchCreate(BaseModel):
+    """N creatives for one stored brief. (A JSONL body of RenderRequest lines is the other way to submit.)"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brief_id: Id
+    n: int = Field(ge=1, le=100_000, description="How many creatives (the tenant's max_batch_items caps it).")
+    writer: Writer | None = Field(None, description="Script writer: llm or template; default: the server's.")
+    metadata: dict[
+        Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=512)]
+    ] = Field(default_factory=dict, max_length=16, description="Your own labels, returned with the batch.")
+    aspect: Aspect | None = Field(None, description="Default: the brief's aspect.")
+    height: Literal[360, 720, 1080] = 720
+    template: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None, description="Compose template; default: rotate through all."
+    )
+
+
+ReportFormat = Literal["html", "json", "pdf"]
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: Id
+    format: ReportFormat = "html"
+
+
+class Report(BaseModel):
+    id: str
+    object: Literal["report"] = "report"
+    campaign_id: str
+    format: ReportFormat
+    created_at: datetime = Field(default_factory=utcnow)
+    url: str = Field(description="Where to fetch the report file.")
+
+
+class FeedbackRowIssue(BaseModel):
+    row: int
+    event_id: str | None = None
+    status: Literal["rejected", "held"]
+    reason: str
+    message: str
+
+
+class FeedbackResponse(BaseModel):
+    """What the import did: every row lands in exactly one of counted, duplicates, held or rejected."""
+
+    object: Literal["feedback.import"] = "feedback.import"
+    rows: int
+    counted: int
+    duplicates: int
+    held: int
+    rejected: int
+    released: int
+    reasons: dict[str, int]
+    issues: list[FeedbackRowIssue]
+    issues_dropped: int
+
+
+def report_url(report_id: str) -> str:
+    return f"/v1/reports/{report_id}"
