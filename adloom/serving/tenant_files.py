@@ -26,8 +26,8 @@ def tenant_root(settings: Settings, tenant_id: str, *, create: bool = True) -> P
     """The tenant's own folder (created on first use)."""
     root = tenants_root(settings)
     path = resolve_inside(tenant_id, [root], field="tenant")
-    if path == root.resolve():
-        raise InputError(f"tenant id {tenant_id!r} is not a folder name", field="tenant")
+    if path.parent != root.resolve():
+        raise InputError(f"tenant id {tenant_id!r} is not a plain folder name", field="tenant")
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path

@@ -52,7 +52,7 @@ from adloom.core.redact import redact
 from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue, Lease, PlanLease
-from adloom.core.storage.tables import BatchItemRow, BatchRow, UploadRow
+from adloom.core.storage.tables import BatchItemRow, BatchRow
 from adloom.core.storage.webhooks import enqueue_batch_event
 from adloom.core.types import (
     AssetKind,
@@ -80,6 +80,7 @@ from adloom.serving.render_pipeline import (
     render_to_folder,
 )
 from adloom.serving.scripts_service import build_retriever, ensure_library, generate_scripts
+from adloom.serving.tenant_files import tenant_root
 
 if TYPE_CHECKING:
     from adloom.scripts_gen.library.retrieval import LibraryRetriever
@@ -104,14 +105,8 @@ BatchFinished = Callable[[str, Batch], None]
 
 
 def tenant_dir(settings: Settings, tenant_id: str) -> Path:
-    """``<home>/tenants/<tenant>/``, created on first use; a tenant id that is not a plain folder name is refused."""
-    root = settings.home / "tenants"
-    root.mkdir(parents=True, exist_ok=True)
-    path = resolve_inside(tenant_id, [root], field="tenant_id")
-    if path.parent != root.resolve():
-        raise InputError(f"tenant id {tenant_id!r} is not a plain folder name", field="tenant_id")
-    path.mkdir(exist_ok=True)
-    return path
+    """``<home>/tenants/<tenant>/``, created on first use (the API's layout: :mod:`adloom.serving.tenant_files`)."""
+    return tenant_root(settings, tenant_id)
 
 
 def batch_dir(settings: Settings, tenant_id: str, batch_id: str) -> Path:
@@ -127,15 +122,14 @@ def batch_dir(settings: Settings, tenant_id: str, batch_id: str) -> Path:
 
 def _upload_path(store: Store, upload_id: str, field_name: str) -> str:
     """Where an upload of ``store``'s tenant lies, relative to the tenant's folder."""
-    with store.session(write=False) as s:
-        row = s.get(UploadRow, upload_id)
-        if row is None or row.tenant_id != store.tenant_id:
-            raise InputError(
-                f"{field_name}: there is no upload {upload_id!r}; upload the file with POST /v1/uploads and name "
-                "it as 'upload:<upload id>'",
-                field=field_name,
-            )
-        return row.path
+    try:
+        return store.get_upload(upload_id)[1]
+    except NotFoundError:
+        raise InputError(
+            f"{field_name}: there is no upload {upload_id!r}; upload the file with POST /v1/uploads and name "
+            "it as 'upload:<upload id>'",
+            field=field_name,
+        ) from None
 
 
 def resolve_tenant_assets(brief: Brief, store: Store, root: Path) -> list[Path]:
