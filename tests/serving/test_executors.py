@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from adloom.core.errors import BackendUnavailableError, InputError, WorkerCrashedError
 from adloom.core.settings import Settings
 from adloom.serving.jobs.executors import Executor, LocalExecutor, RayExecutor, _local_cuda, make_executor
+from tests.ray_token import RAY_TEST_TOKEN
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
 WAIT_S = 60
@@ -231,7 +232,7 @@ def ray_executor() -> Iterator[RayExecutor]:
     tmp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAY_TMPDIR", str(tmp))
-        mp.setenv("RAY_AUTH_TOKEN", secrets.token_hex(16))
+        mp.setenv("RAY_AUTH_TOKEN", RAY_TEST_TOKEN)
         mp.setenv("ADLOOM_HOME", str(tmp / "home"))
         ex = RayExecutor(None, num_cpus=2, num_gpus=0)
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -36,6 +35,7 @@ from adloom.creative.quality.probe import probe
 from adloom.serving.jobs.executors import LocalExecutor
 from adloom.serving.jobs.worker import Worker, _PlanKeeper, batch_dir, start_in_process, tenant_dir
 from adloom.serving.render_pipeline import RENDERS_LOG, creative_id_for, creative_job, render_to_folder
+from tests.ray_token import RAY_TEST_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = [sys.executable, "-m", "adloom.serving.cli", "worker", "--slots", "2", "--poll-s", "0.2"]
@@ -400,7 +400,7 @@ def test_a_batch_renders_through_ray_tasks_with_the_same_records(sqlite_env, mon
     batch = q.create_batch(brief_id=brief.id, n=2, defaults={"height": 360, "aspect": "1:1"})
     ray_tmp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # Ray's socket paths must stay short
     monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))
-    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(16))
+    monkeypatch.setenv("RAY_AUTH_TOKEN", RAY_TEST_TOKEN)
     executor = RayExecutor(None, num_cpus=2, num_gpus=0)  # its processes inherit this test's environment
     try:
         assert executor.capacity() == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -56,8 +57,11 @@ def _copy(src: BinaryIO, dest: Path, limit: int) -> tuple[int, str, bytes]:
     return size, digest.hexdigest(), head
 
 
+_STRICT = threading.Lock()
+
+
 def _check_image(path: Path, name: str) -> None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageFile, UnidentifiedImageError
 
     def too_big(size: str) -> InputError:
         return InputError(
@@ -71,7 +75,14 @@ def _check_image(path: Path, name: str) -> None:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise too_big(f"{w}×{h}")
-            im.load()
+        # WeasyPrint (imported for PDF reports) turns ImageFile.LOAD_TRUNCATED_IMAGES on process-wide, and then
+        # a cut file decodes without error; the check decodes strictly
+        with _STRICT, Image.open(path) as im:
+            lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+            try:
+                im.load()
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     except Image.DecompressionBombError:  # Pillow's own, larger cap, met while opening
         raise too_big("far more than 100 million") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
