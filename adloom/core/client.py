@@ -338,7 +338,12 @@ class AdloomClient:
     def download(self, creative_id: str, kind: CreativeFile, dest: Path, *, resume: bool = True) -> Path:
         """Stream a creative's video, cover, subtitles or manifest to ``dest``. When ``dest`` already holds
         the start of the file (an interrupted download), only the rest is fetched (``Range``)."""
-        return self._download(f"/v1/creatives/{_seg(creative_id)}/{_seg(kind)}", Path(dest), resume=resume)
+        try:
+            return self._download(f"/v1/creatives/{_seg(creative_id)}/{_seg(kind)}", Path(dest), resume=resume)
+        except BackendUnavailableError as exc:
+            raise BackendUnavailableError(
+                f"{exc}; what arrived is kept in {dest}: run the same download again to fetch the rest"
+            ) from None
 
     def _download(self, path: str, dest: Path, *, resume: bool) -> Path:
         have = dest.stat().st_size if resume and dest.is_file() else 0
