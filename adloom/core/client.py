@@ -1,5 +1,6 @@
 """A typed HTTP client of the adloom batch API, shared by the ``adloom api`` commands and the console's
-HTTP mode (``ui`` may import only ``core``, hence here).
+HTTP mode (``ui`` may import only ``core``, hence here). Every route of ``docs/openapi.json`` has a method
+(tests/serving/api/test_api_cli_parity.py holds the table and fails on a route without one).
 
 Errors come back as :class:`ApiError` carrying the API's error body (type, code, message, param) and the
 status; a server that cannot be reached is a :class:`~adloom.core.errors.BackendUnavailableError`. The API
@@ -12,26 +13,87 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, Field
 
-from adloom.core.errors import AdloomError, BackendUnavailableError, ConfigError
-from adloom.core.redact import redact
-from adloom.core.types import Batch, BatchItem, Brief, Creative, Page, Script, Upload
+from adloom.core.errors import AdloomError, BackendUnavailableError, ConfigError, InputError
+from adloom.core.redact import MASK, redact
+from adloom.core.types import (
+    Batch,
+    BatchItem,
+    Brief,
+    Creative,
+    Page,
+    Script,
+    Upload,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 #: Environment variables the ``adloom api`` commands read.
 URL_ENV, KEY_ENV = "ADLOOM_API_URL", "ADLOOM_API_KEY"
+#: A creative's downloadable files (``GET /v1/creatives/{id}/{kind}``).
+CreativeFile = Literal["video", "cover", "subtitles", "manifest"]
+#: A batch's two output files, joined to the input on ``custom_id``.
+BatchFile = Literal["results", "errors"]
+#: Feedback bodies by file suffix (``POST /v1/feedback``).
+FEEDBACK_TYPES = {
+    ".csv": "text/csv",
+    ".jsonl": "application/jsonl",
+    ".ndjson": "application/jsonl",
+    ".json": "application/json",
+}
+
+T = TypeVar("T")
 
 
 class ApiError(AdloomError):
-    """The API answered with an error: ``status``, and the body's ``type``, ``code``, ``message``, ``param``."""
+    """The API answered with an error: ``status``, and the body's ``type``, ``code``, ``message``, ``param``;
+    ``retry_after_s`` from ``Retry-After`` on a 429 or 503."""
 
-    def __init__(self, status: int, type_: str, code: str, message: str, param: str | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}" + (f" (param: {param})" if param else ""))
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        code: str,
+        message: str,
+        param: str | None = None,
+        *,
+        retry_after_s: float | None = None,
+    ) -> None:
+        text = f"{status} {code}: {message}" + (f" (param: {param})" if param else "")
+        if retry_after_s is not None:
+            text += f"; retry after {retry_after_s:.0f} s"
+        super().__init__(text)
         self.status, self.type, self.code, self.message, self.param = status, type_, code, message, param
+        self.retry_after_s = retry_after_s
+
+
+class ScriptsCreated(BaseModel):
+    """What ``POST /v1/scripts`` answers: the scripts written now, claims of the brief they leave out (and
+    why), and variants dropped because they failed review."""
+
+    data: list[Script]
+    brief_findings: list[str] = Field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
+
+
+def iter_pages(
+    list_fn: Callable[..., Page[T]], /, *, limit: int = 100, after: str | None = None, **filters: Any
+) -> Iterator[T]:
+    """Every object of a list, page after page (``after`` = the last page's ``last_id``) while ``has_more``."""
+    while True:
+        page = list_fn(limit=limit, after=after, **filters)
+        yield from page.data
+        if not page.has_more or not page.last_id:
+            return
+        after = page.last_id
 
 
 class AdloomClient:
@@ -65,40 +127,70 @@ class AdloomClient:
         self._http.close()
 
     # -- plumbing -----------------------------------------------------------------------------------------
+    def _unreachable(self, exc: httpx.HTTPError, doing: str = "reach") -> BackendUnavailableError:
+        return BackendUnavailableError(
+            f"cannot {doing} the adloom API at {self.base_url} ({type(exc).__name__}: "
+            f"{redact(str(exc), [self._key])}); check {URL_ENV} and that `adloom serve` is running"
+        )
+
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach the adloom API at {self.base_url} ({type(exc).__name__}: "
-                f"{redact(str(exc), [self._key])}); check {URL_ENV} and that `adloom serve` is running"
-            ) from None
+            raise self._unreachable(exc) from None
         if response.status_code >= 400:
-            raise _error(response)
+            raise _error(response, self._key)
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._send(method, path, **kwargs).json()
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                response.status_code,
+                "api_error",
+                "invalid_response",
+                f"{method} {path} answered {response.headers.get('content-type') or 'something'} that is not JSON; "
+                f"check that {URL_ENV} ({self.base_url}) is the adloom API",
+            ) from None
+
+    @contextmanager
+    def _stream(self, path: str, headers: Mapping[str, str] | None = None) -> Iterator[httpx.Response]:
+        """A streamed GET; an error status raises :class:`ApiError` before any byte reaches the caller."""
+        try:
+            with self._http.stream("GET", path, headers=headers) as response:
+                if response.status_code >= 400 and response.status_code != 416:
+                    response.read()
+                    raise _error(response, self._key)
+                yield response
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc, "read from") from None
 
     @staticmethod
     def _idem(key: str | None) -> dict[str, str]:
         return {"Idempotency-Key": key or str(uuid.uuid4())}
 
-    # -- routes -------------------------------------------------------------------------------------------
+    # -- health -------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         data: dict[str, Any] = self._json("GET", "/v1/health")
         return data
+
+    def metrics(self) -> str:
+        """The Prometheus text exposition of ``/metrics``."""
+        return self._send("GET", "/metrics").text
 
     def openapi(self) -> dict[str, Any]:
         data: dict[str, Any] = self._json("GET", "/openapi.json")
         return data
 
+    # -- briefs, uploads, scripts -------------------------------------------------------------------------
     def create_brief(self, brief: Brief | Mapping[str, Any], *, idempotency_key: str | None = None) -> Brief:
         body = brief.model_dump(mode="json") if isinstance(brief, Brief) else dict(brief)
         return Brief.model_validate(self._json("POST", "/v1/briefs", json=body, headers=self._idem(idempotency_key)))
 
     def get_brief(self, brief_id: str) -> Brief:
-        return Brief.model_validate(self._json("GET", f"/v1/briefs/{brief_id}"))
+        return Brief.model_validate(self._json("GET", f"/v1/briefs/{_seg(brief_id)}"))
 
     def list_briefs(self, *, limit: int = 20, after: str | None = None) -> Page[Brief]:
         return Page[Brief].model_validate(self._json("GET", "/v1/briefs", params=_page(limit, after)))
@@ -110,15 +202,40 @@ class AdloomClient:
             )
         return Upload.model_validate(data)
 
-    def create_scripts(
-        self, brief_id: str, n: int = 3, *, writer: str | None = None, idempotency_key: str | None = None
-    ) -> list[Script]:
+    def get_upload(self, upload_id: str) -> Upload:
+        return Upload.model_validate(self._json("GET", f"/v1/uploads/{_seg(upload_id)}"))
+
+    def write_scripts(
+        self,
+        brief_id: str,
+        n: int = 3,
+        *,
+        writer: str | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ScriptsCreated:
+        """Write ``n`` (1–5) script variants for a stored brief now."""
         body: dict[str, Any] = {"brief_id": brief_id, "n": n}
         if writer:
             body["writer"] = writer
+        if seed is not None:
+            body["seed"] = seed
         data = self._json("POST", "/v1/scripts", json=body, headers=self._idem(idempotency_key))
-        return [Script.model_validate(x) for x in data["data"]]
+        return ScriptsCreated.model_validate(data)
 
+    def create_scripts(
+        self, brief_id: str, n: int = 3, *, writer: str | None = None, idempotency_key: str | None = None
+    ) -> list[Script]:
+        return self.write_scripts(brief_id, n, writer=writer, idempotency_key=idempotency_key).data
+
+    def get_script(self, script_id: str) -> Script:
+        return Script.model_validate(self._json("GET", f"/v1/scripts/{_seg(script_id)}"))
+
+    def list_scripts(self, *, brief_id: str | None = None, limit: int = 20, after: str | None = None) -> Page[Script]:
+        params = _page(limit, after) | _given(brief_id=brief_id)
+        return Page[Script].model_validate(self._json("GET", "/v1/scripts", params=params))
+
+    # -- batches ------------------------------------------------------------------------------------------
     def create_batch(
         self,
         brief_id: str,
@@ -135,98 +252,254 @@ class AdloomClient:
             body["metadata"] = dict(metadata)
         return Batch.model_validate(self._json("POST", "/v1/batches", json=body, headers=self._idem(idempotency_key)))
 
-    def create_batch_jsonl(self, lines: bytes | Path, *, idempotency_key: str | None = None) -> Batch:
+    def create_batch_jsonl(
+        self, lines: bytes | Path, *, writer: str | None = None, idempotency_key: str | None = None
+    ) -> Batch:
+        """A batch from JSON Lines of RenderRequest objects (a file, or its bytes)."""
         data = Path(lines).read_bytes() if isinstance(lines, Path) else lines
         headers = {**self._idem(idempotency_key), "Content-Type": "application/jsonl"}
-        return Batch.model_validate(self._json("POST", "/v1/batches", content=data, headers=headers))
+        params = _given(writer=writer)
+        return Batch.model_validate(self._json("POST", "/v1/batches", content=data, headers=headers, params=params))
 
     def get_batch(self, batch_id: str) -> Batch:
-        return Batch.model_validate(self._json("GET", f"/v1/batches/{batch_id}"))
+        return Batch.model_validate(self._json("GET", f"/v1/batches/{_seg(batch_id)}"))
 
     def list_batches(self, *, limit: int = 20, after: str | None = None) -> Page[Batch]:
         return Page[Batch].model_validate(self._json("GET", "/v1/batches", params=_page(limit, after)))
 
-    def cancel_batch(self, batch_id: str) -> Batch:
-        return Batch.model_validate(self._json("POST", f"/v1/batches/{batch_id}/cancel"))
+    def cancel_batch(self, batch_id: str, *, idempotency_key: str | None = None) -> Batch:
+        path = f"/v1/batches/{_seg(batch_id)}/cancel"
+        return Batch.model_validate(self._json("POST", path, headers=self._idem(idempotency_key)))
 
-    def list_items(self, batch_id: str, *, limit: int = 20, after: str | None = None) -> Page[BatchItem]:
-        data = self._json("GET", f"/v1/batches/{batch_id}/items", params=_page(limit, after))
+    def list_items(
+        self, batch_id: str, *, limit: int = 20, after: str | None = None, status: str | None = None
+    ) -> Page[BatchItem]:
+        params = _page(limit, after) | _given(status=status)
+        data = self._json("GET", f"/v1/batches/{_seg(batch_id)}/items", params=params)
         return Page[BatchItem].model_validate(data)
 
-    def wait_batch(self, batch_id: str, *, timeout_s: float = 3600.0, poll_s: float = 2.0) -> Batch:
-        """Poll until the batch reaches a final state; a TimeoutError after ``timeout_s``."""
+    def wait_batch(
+        self,
+        batch_id: str,
+        *,
+        timeout_s: float = 3600.0,
+        poll_s: float = 2.0,
+        on_poll: Callable[[Batch], None] | None = None,
+    ) -> Batch:
+        """Poll until the batch reaches a final state (``on_poll`` sees each state); a TimeoutError after
+        ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while True:
             batch = self.get_batch(batch_id)
+            if on_poll is not None:
+                on_poll(batch)
             if batch.status.terminal:
                 return batch
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"batch {batch_id} is still {batch.status.value} after {timeout_s:.0f} s")
+                raise TimeoutError(
+                    f"batch {batch_id} is still {batch.status.value} after {timeout_s:.0f} s; wait again, or "
+                    "raise --timeout"
+                )
             time.sleep(poll_s)
 
     def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        yield from self._lines(f"/v1/batches/{batch_id}/results")
+        """The results file, one dict per succeeded item: {id, custom_id, creative_id, response}."""
+        yield from self._lines(batch_id, "results")
 
     def errors(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        yield from self._lines(f"/v1/batches/{batch_id}/errors")
+        """The errors file, one dict per failed or cancelled item: {id, custom_id, error: {code, message}}."""
+        yield from self._lines(batch_id, "errors")
 
-    def _lines(self, path: str) -> Iterator[dict[str, Any]]:
-        for line in self._send("GET", path).text.splitlines():
-            if line.strip():
-                yield json.loads(line)
+    def _lines(self, batch_id: str, which: BatchFile) -> Iterator[dict[str, Any]]:
+        with self._stream(f"/v1/batches/{_seg(batch_id)}/{which}") as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
 
+    def copy_batch_file(self, batch_id: str, which: BatchFile, out: BinaryIO) -> int:
+        """Stream the batch's results or errors file (JSONL) into ``out``; returns the lines written."""
+        lines = 0
+        with self._stream(f"/v1/batches/{_seg(batch_id)}/{which}") as response:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                lines += chunk.count(b"\n")
+        return lines
+
+    # -- creatives ----------------------------------------------------------------------------------------
     def get_creative(self, creative_id: str) -> Creative:
-        return Creative.model_validate(self._json("GET", f"/v1/creatives/{creative_id}"))
+        return Creative.model_validate(self._json("GET", f"/v1/creatives/{_seg(creative_id)}"))
 
     def list_creatives(
         self, *, brief_id: str | None = None, status: str | None = None, limit: int = 20, after: str | None = None
     ) -> Page[Creative]:
-        params = _page(limit, after) | {k: v for k, v in (("brief_id", brief_id), ("status", status)) if v}
+        params = _page(limit, after) | _given(brief_id=brief_id, status=status)
         return Page[Creative].model_validate(self._json("GET", "/v1/creatives", params=params))
 
-    def download(self, creative_id: str, kind: str, dest: Path) -> Path:
-        """Stream a creative's video, cover, subtitles or manifest to ``dest``."""
+    def download(self, creative_id: str, kind: CreativeFile, dest: Path, *, resume: bool = True) -> Path:
+        """Stream a creative's video, cover, subtitles or manifest to ``dest``. When ``dest`` already holds
+        the start of the file (an interrupted download), only the rest is fetched (``Range``)."""
         try:
-            with self._http.stream("GET", f"/v1/creatives/{creative_id}/{kind}") as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _error(response)
-                with Path(dest).open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailableError(f"download from {self.base_url} failed: {type(exc).__name__}") from None
-        return Path(dest)
+            return self._download(f"/v1/creatives/{_seg(creative_id)}/{_seg(kind)}", Path(dest), resume=resume)
+        except BackendUnavailableError as exc:
+            raise BackendUnavailableError(
+                f"{exc}; what arrived is kept in {dest}: run the same download again to fetch the rest"
+            ) from None
 
-    def search_library(self, q: str, *, limit: int = 8, **filters: str) -> list[dict[str, Any]]:
-        data = self._json("GET", "/v1/library/search", params={"q": q, "limit": limit, **filters})
+    def _download(self, path: str, dest: Path, *, resume: bool) -> Path:
+        have = dest.stat().st_size if resume and dest.is_file() else 0
+        with self._stream(path, headers={"Range": f"bytes={have}-"} if have else None) as response:
+            if response.status_code == 416:  # nothing after byte `have`: complete already, or another file
+                if have and _total_size(response.headers.get("content-range")) == have:
+                    return dest
+                if not have:
+                    response.read()
+                    raise _error(response, self._key)
+                start = -1
+            else:
+                start = _range_start(response.headers.get("content-range")) if response.status_code == 206 else 0
+                if start in (0, have):
+                    with dest.open("ab" if start else "wb") as out:
+                        for chunk in response.iter_bytes():
+                            out.write(chunk)
+                        return dest
+        # the local part does not match the server's file: fetch all of it
+        return self._download(path, dest, resume=False)
+
+    # -- library, feedback, ranking, reports --------------------------------------------------------------
+    def search_library(self, q: str, *, limit: int = 8, **filters: str | None) -> list[dict[str, Any]]:
+        """Past creatives like ``q``; filters: industry, platform, language, aspect."""
+        data = self._json("GET", "/v1/library/search", params={"q": q, "limit": limit} | _given(**filters))
         return list(data["data"])
+
+    def import_library(self, path: Path, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Import a CSV or JSONL of past creatives; the answer counts imported and skipped rows, with each
+        bad row's problem."""
+        with Path(path).open("rb") as f:
+            data: dict[str, Any] = self._json(
+                "POST", "/v1/library/import", files={"file": (Path(path).name, f)}, headers=self._idem(idempotency_key)
+            )
+        return data
 
     def post_feedback(self, events: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None) -> Any:
         return self._json("POST", "/v1/feedback", json=list(events), headers=self._idem(idempotency_key))
 
-    def score(
-        self, *, creative_ids: Sequence[str] | None = None, script_ids: Sequence[str] | None = None
-    ) -> dict[str, Any]:
-        body = {"creative_ids": creative_ids} if creative_ids is not None else {"script_ids": script_ids}
-        data: dict[str, Any] = self._json("POST", "/v1/ranking/score", json=body)
+    def import_feedback(self, path: Path, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Send a feedback file (CSV, JSONL, or a JSON list of events), typed by its suffix."""
+        path = Path(path)
+        ctype = FEEDBACK_TYPES.get(path.suffix.lower())
+        if ctype is None:
+            raise InputError(
+                f"{path.name}: name the file with one of {', '.join(sorted(FEEDBACK_TYPES))} so its format is known",
+                field="file",
+            )
+        headers = {**self._idem(idempotency_key), "Content-Type": ctype}
+        data: dict[str, Any] = self._json("POST", "/v1/feedback", content=path.read_bytes(), headers=headers)
         return data
 
-    def create_report(self, campaign_id: str, fmt: str = "html") -> dict[str, Any]:
-        data: dict[str, Any] = self._json("POST", "/v1/reports", json={"campaign_id": campaign_id, "format": fmt})
+    def score(
+        self,
+        *,
+        creative_ids: Sequence[str] | None = None,
+        script_ids: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = (
+            {"creative_ids": list(creative_ids)} if creative_ids is not None else {"script_ids": script_ids}
+        )
+        if seed is not None:
+            body["seed"] = seed
+        data: dict[str, Any] = self._json("POST", "/v1/ranking/score", json=body, headers=self._idem(None))
+        return data
+
+    def create_report(
+        self, campaign_id: str, fmt: str = "html", *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        body = {"campaign_id": campaign_id, "format": fmt}
+        data: dict[str, Any] = self._json("POST", "/v1/reports", json=body, headers=self._idem(idempotency_key))
         return data
 
     def get_report(self, report_id: str) -> bytes:
-        return self._send("GET", f"/v1/reports/{report_id}").content
+        return self._send("GET", f"/v1/reports/{_seg(report_id)}").content
+
+    def download_report(self, report_id: str, dest: Path) -> Path:
+        """Stream a report file (HTML, JSON or PDF) to ``dest``."""
+        return self._download(f"/v1/reports/{_seg(report_id)}", Path(dest), resume=False)
+
+    # -- webhooks -----------------------------------------------------------------------------------------
+    def create_webhook(
+        self, url: str, events: Sequence[str] | None = None, *, idempotency_key: str | None = None
+    ) -> tuple[WebhookEndpoint, str]:
+        """Register ``url`` for ``events`` (default: all); returns the endpoint and its signing secret, which
+        the API shows this once."""
+        body: dict[str, Any] = {"url": url} | ({"events": list(events)} if events else {})
+        data = dict(self._json("POST", "/v1/webhook_endpoints", json=body, headers=self._idem(idempotency_key)))
+        secret = str(data.pop("secret"))
+        return WebhookEndpoint.model_validate(data), secret
+
+    def list_webhooks(self, *, limit: int = 20, after: str | None = None) -> Page[WebhookEndpoint]:
+        data = self._json("GET", "/v1/webhook_endpoints", params=_page(limit, after))
+        return Page[WebhookEndpoint].model_validate(data)
+
+    def get_webhook(self, endpoint_id: str) -> WebhookEndpoint:
+        return WebhookEndpoint.model_validate(self._json("GET", f"/v1/webhook_endpoints/{_seg(endpoint_id)}"))
+
+    def delete_webhook(self, endpoint_id: str) -> WebhookEndpoint:
+        return WebhookEndpoint.model_validate(self._json("DELETE", f"/v1/webhook_endpoints/{_seg(endpoint_id)}"))
+
+    def list_deliveries(
+        self, endpoint_id: str, *, limit: int = 20, after: str | None = None, status: str | None = None
+    ) -> Page[WebhookDelivery]:
+        params = _page(limit, after) | _given(status=status)
+        data = self._json("GET", f"/v1/webhook_endpoints/{_seg(endpoint_id)}/deliveries", params=params)
+        return Page[WebhookDelivery].model_validate(data)
 
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:
     return {"limit": limit, **({"after": after} if after else {})}
 
 
-def _error(response: httpx.Response) -> ApiError:
+def _given(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _seg(value: str) -> str:
+    """One URL path segment: an id with a ``/`` or ``?`` in it must not reach another route."""
+    return quote(value, safe="")
+
+
+def _range_start(content_range: str | None) -> int:
+    """The first byte of ``Content-Range: bytes START-END/TOTAL``; -1 when the header is missing or odd."""
+    try:
+        return int((content_range or "").split(" ", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _total_size(content_range: str | None) -> int:
+    """The TOTAL of ``Content-Range: bytes …/TOTAL``; -1 when unknown."""
+    try:
+        return int((content_range or "").rsplit("/", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _error(response: httpx.Response, key: str = "") -> ApiError:
+    retry = response.headers.get("retry-after")
+    retry_after_s = float(retry) if retry and retry.isdigit() else None
+
+    def clean(text: str) -> str:
+        return text.replace(key, MASK) if len(key) >= 4 else text
+
     try:
         err = response.json()["error"]
-        return ApiError(response.status_code, err["type"], err["code"], err["message"], err.get("param"))
+        return ApiError(
+            response.status_code,
+            str(err["type"]),
+            str(err["code"]),
+            clean(str(err["message"])),
+            err.get("param"),
+            retry_after_s=retry_after_s,
+        )
     except (ValueError, KeyError, TypeError):
-        return ApiError(response.status_code, "api_error", "http_error", response.text[:300] or response.reason_phrase)
+        text = clean(response.text[:300]) or response.reason_phrase
+        return ApiError(response.status_code, "api_error", "http_error", text, retry_after_s=retry_after_s)

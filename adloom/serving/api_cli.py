@@ -1,15 +1,12 @@
-"""API commands: ``adloom keys …`` (API keys per tenant), ``adloom serve`` (the batch API) and
-``adloom api …`` (call a remote API with ``$ADLOOM_API_URL`` and ``$ADLOOM_API_KEY``).
+"""API commands: ``adloom keys …`` (API keys per tenant) and ``adloom serve`` (the batch API). The client
+commands, ``adloom api …``, are in :mod:`adloom.serving.remote_cli`.
 
 The web stack (FastAPI, uvicorn) is imported inside the commands so ``adloom --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
@@ -19,11 +16,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 keys_app = typer.Typer(
     help="API keys: one or more per tenant, shown once, stored only as a hash.", no_args_is_help=True
 )
-api_app = typer.Typer(help="Call a running adloom API ($ADLOOM_API_URL, key in $ADLOOM_API_KEY).", no_args_is_help=True)
-api_briefs_app = typer.Typer(help="Briefs on the API.", no_args_is_help=True)
-api_batches_app = typer.Typer(help="Render batches on the API.", no_args_is_help=True)
-api_app.add_typer(api_briefs_app, name="briefs")
-api_app.add_typer(api_batches_app, name="batches")
 
 
 # `serve` comes first: cli.py imports it while this module may still be loading (`python -m adloom.serving.cli`).
@@ -42,10 +34,6 @@ def _store() -> Any:
     from adloom.serving.scripts_service import open_default_store
 
     return open_default_store(get_settings())
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 # -- serve -----------------------------------------------------------------------------------------------------
@@ -173,87 +161,3 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (key_…) fro
     """Revoke a key: requests with it get 401 from now on."""
     info = _store().revoke_api_key(key_id)
     typer.echo(f"revoked {info.id} ({info.prefix}…) of tenant {info.tenant_id}")
-
-
-# -- api (remote client) ---------------------------------------------------------------------------------------
-def _client() -> Any:
-    from adloom.core.client import AdloomClient
-
-    return AdloomClient.from_env()
-
-
-@api_app.command("health")
-@_friendly
-def api_health() -> None:
-    """The API's health: status, version, database."""
-    with _client() as c:
-        _echo_json(c.health())
-
-
-@api_app.command("openapi")
-@_friendly
-def api_openapi() -> None:
-    """Print this version's OpenAPI document (what docs/openapi.json holds; no server needed)."""
-    from adloom.serving.api.app import openapi_json
-
-    sys.stdout.write(openapi_json())
-
-
-@api_briefs_app.command("create")
-@_friendly
-def api_briefs_create(
-    brief: Annotated[Path, typer.Argument(help="Brief file (YAML or JSON); asset paths must be upload:<id>.")],
-) -> None:
-    """Create a brief on the API; prints it with its new id."""
-    from adloom.serving.scripts_service import load_brief
-
-    data = load_brief(brief).model_dump(mode="json", exclude={"id"})
-    with _client() as c:
-        _echo_json(c.create_brief(data).model_dump(mode="json"))
-
-
-@api_batches_app.command("create")
-@_friendly
-def api_batches_create(
-    brief_id: Annotated[str | None, typer.Option("--brief-id", help="N creatives for this brief.")] = None,
-    n: Annotated[int | None, typer.Option("--n", "-n", help="How many creatives.")] = None,
-    jsonl: Annotated[Path | None, typer.Option(help="Or a JSONL file of RenderRequest lines.")] = None,
-    writer: Annotated[str | None, typer.Option(help="llm or template (default: the server's).")] = None,
-    idempotency_key: Annotated[str | None, typer.Option(help="Retry-safe key (default: a new UUID).")] = None,
-) -> None:
-    """Submit a render batch; prints the batch with its id."""
-    from adloom.core.errors import InputError
-
-    with _client() as c:
-        if jsonl is not None:
-            if brief_id or n:
-                raise InputError("give --jsonl, or --brief-id with --n, not both", field="jsonl")
-            batch = c.create_batch_jsonl(jsonl, idempotency_key=idempotency_key)
-        else:
-            if not brief_id or not n:
-                raise InputError("give --brief-id and --n (or --jsonl FILE)", field="brief_id")
-            batch = c.create_batch(brief_id, n, writer=writer, idempotency_key=idempotency_key)
-        _echo_json(batch.model_dump(mode="json"))
-
-
-@api_batches_app.command("get")
-@_friendly
-def api_batches_get(batch_id: Annotated[str, typer.Argument(help="Batch id.")]) -> None:
-    """A batch's state and counts."""
-    with _client() as c:
-        _echo_json(c.get_batch(batch_id).model_dump(mode="json"))
-
-
-@api_batches_app.command("wait")
-@_friendly
-def api_batches_wait(
-    batch_id: Annotated[str, typer.Argument(help="Batch id.")],
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 3600,
-    poll: Annotated[float, typer.Option(help="Seconds between polls.")] = 2,
-) -> None:
-    """Wait until the batch is finished; prints it (exit 1 when it failed, expired or was cancelled)."""
-    with _client() as c:
-        batch = c.wait_batch(batch_id, timeout_s=timeout, poll_s=poll)
-    _echo_json(batch.model_dump(mode="json"))
-    if batch.status.value not in ("completed", "partially_succeeded"):
-        raise typer.Exit(1)

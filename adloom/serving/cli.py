@@ -68,7 +68,7 @@ def _friendly(fn: F) -> F:
             return fn(*args, **kwargs)
         except AdloomError as exc:
             code = next(c for t, c in _EXIT if isinstance(exc, t))
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -612,9 +612,10 @@ def schema_export(
 
 
 # Sub-commands that live in modules of their own (they import helpers defined above, so they come last).
-from adloom.serving.api_cli import api_app, keys_app, serve  # noqa: E402
+from adloom.serving.api_cli import keys_app, serve  # noqa: E402
 from adloom.serving.jobs.cli import worker as worker_command  # noqa: E402
 from adloom.serving.live_cli import live_app  # noqa: E402
+from adloom.serving.remote_cli import api_app  # noqa: E402
 from adloom.serving.video_cli import video_app  # noqa: E402
 
 app.add_typer(video_app, name="video")

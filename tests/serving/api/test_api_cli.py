@@ -106,18 +106,17 @@ def test_serve_and_the_api_client_commands(served: str, tmp_path: Path, monkeypa
     assert r.exit_code == 0 and json.loads(r.output)["status"] == "ok"
     brief_file = tmp_path / "brief.yaml"
     brief_file.write_text(yaml.safe_dump(BRIEF, allow_unicode=True), encoding="utf-8")
-    r = runner.invoke(app, ["api", "briefs", "create", str(brief_file)])
+    r = runner.invoke(app, ["api", "briefs", "create", str(brief_file), "--json"])
     assert r.exit_code == 0, r.output
     brief_id = json.loads(r.output)["id"]
-    r = runner.invoke(app, ["api", "batches", "create", "--brief-id", brief_id, "--n", "2", "--idempotency-key", "k1"])
+    create = ["api", "batches", "create", "--brief-id", brief_id, "--n", "2", "--idempotency-key", "k1", "--json"]
+    r = runner.invoke(app, create)
     assert r.exit_code == 0, r.output
     batch = json.loads(r.output)
     assert batch["brief_id"] == brief_id and batch["request_counts"]["total"] == 2
-    again = runner.invoke(
-        app, ["api", "batches", "create", "--brief-id", brief_id, "--n", "2", "--idempotency-key", "k1"]
-    )
+    again = runner.invoke(app, create)
     assert json.loads(again.output)["id"] == batch["id"]
-    r = runner.invoke(app, ["api", "batches", "get", batch["id"]])
+    r = runner.invoke(app, ["api", "batches", "get", batch["id"], "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["id"] == batch["id"]
     # the plain-HTTP contract: Bearer key, POST /v1/briefs returns the brief with its id, GET it back
     headers = {"Authorization": f"Bearer {key}"}
