@@ -225,3 +225,17 @@ def test_another_tenants_upload_is_no_background_and_keys_in_bad_input_are_maske
         r = client.post("/v1/live/rooms", json=room_body(**bad), headers=tenants.a)
         assert r.status_code == 400 and r.json()["error"]["param"] == "outputs" + ("[0]" if "rtmpx" in str(bad) else "")
         assert STREAM_KEY not in r.text, r.text
+
+
+def test_a_room_that_dies_while_starting_is_a_503_naming_no_server_path(
+    client: TestClient, tenants: Tenants, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADLOOM_TTS_BACKEND", "nosuch")  # the room process cannot build its voice and exits
+    rtmp = f"rtmp://127.0.0.1:{closed_port()}/live/{STREAM_KEY}"
+    rid = client.post("/v1/live/rooms", json=room_body(engine="media", outputs=[rtmp]), headers=tenants.a).json()["id"]
+    r = client.post(f"/v1/live/rooms/{rid}/start", headers=tenants.a)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "30", r.text
+    err = r.json()["error"]
+    assert err["code"] == "room_start_failed" and rid in err["message"]
+    assert str(tenant_root(settings, "acme")) not in r.text and STREAM_KEY not in r.text
+    assert client.get(f"/v1/live/rooms/{rid}", headers=tenants.a).json()["running"] is False

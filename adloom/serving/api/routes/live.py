@@ -15,6 +15,7 @@ Stream keys are secrets: outputs are answered masked (``rtmp://host/app/***``), 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from datetime import datetime
@@ -26,7 +27,7 @@ import yaml
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from adloom.core.errors import InputError, NotFoundError, QuotaError
+from adloom.core.errors import AdloomError, BackendUnavailableError, InputError, NotFoundError, QuotaError
 from adloom.core.paths import safe_filename
 from adloom.core.redact import mask_url, redact
 from adloom.core.settings import Settings
@@ -34,11 +35,12 @@ from adloom.core.storage import Store
 from adloom.core.types import Industry, Language, LineText, Page, Product, ShortText, new_id, utcnow
 from adloom.serving import rooms
 from adloom.serving.api.deps import After, Limit, SettingsDep, StateDep, StoreDep
-from adloom.serving.api.errors import NOT_FOUND, ApiError, ErrorBody
+from adloom.serving.api.errors import NOT_FOUND, ApiError, ErrorBody, retry_after_header
 from adloom.serving.rooms.schema import ROOM_FILE, RoomFile, RoomPreset, ScheduleSlot
 from adloom.serving.tenant_files import asset_file, tenant_root
 
 router = APIRouter(prefix="/v1/live/rooms", tags=["live"])
+log = logging.getLogger("adloom.api")
 
 #: Room definitions one tenant may keep (running or not); delete old ones with DELETE /v1/live/rooms/{id}.
 MAX_DEFINED_ROOMS = 50
@@ -367,9 +369,24 @@ def start_room(room_id: str, store: StoreDep, settings: SettingsDep, state: Stat
                 "(POST /v1/live/rooms/{id}/stop) and start this one again",
                 retry_after_s=60,
             )
-        rooms.start_room(
-            rooms.load_room(folder / ROOM_FILE), settings=ts, wait_s=START_WAIT_S, extra_env=_child_env(settings)
-        )
+        try:
+            rooms.start_room(
+                rooms.load_room(folder / ROOM_FILE), settings=ts, wait_s=START_WAIT_S, extra_env=_child_env(settings)
+            )
+        except (InputError, BackendUnavailableError):
+            raise
+        except AdloomError as exc:  # the room process exited while starting: a server-side fault, told briefly
+            secrets = rooms.stream_secrets(_stored(folder).room.outputs)
+            text = redact(str(exc), secrets).replace(str(folder.resolve()), "").replace(str(folder), "")
+            log.error("tenant %s: live room %s failed to start: %s", store.tenant_id, room_id, text)
+            last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "no message")
+            raise ApiError(
+                503,
+                "room_start_failed",
+                f"room {room_id} stopped while starting ({last[:300]}); try again later, or report the room id to "
+                "the operator",
+                headers=retry_after_header(30),
+            ) from None
     return room_info(ts, room_id)
 
 
