@@ -453,6 +453,45 @@ class AdloomClient:
         data = self._json("GET", f"/v1/webhook_endpoints/{_seg(endpoint_id)}/deliveries", params=params)
         return Page[WebhookDelivery].model_validate(data)
 
+    # -- live rooms (answers as dicts: their models live in the serving layer) ----------------------------
+    def define_room(self, room: Mapping[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Define a live room (the room schema as JSON: name, products, industry, outputs …); not started yet."""
+        data: dict[str, Any] = self._json(
+            "POST", "/v1/live/rooms", json=dict(room), headers=self._idem(idempotency_key)
+        )
+        return data
+
+    def list_rooms(self, *, limit: int = 20, after: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("GET", "/v1/live/rooms", params=_page(limit, after))
+        return data
+
+    def get_room(self, room_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("GET", f"/v1/live/rooms/{room_id}")
+        return data
+
+    def delete_room(self, room_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("DELETE", f"/v1/live/rooms/{room_id}")
+        return data
+
+    def start_room(self, room_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = self._json(
+            "POST", f"/v1/live/rooms/{room_id}/start", headers=self._idem(idempotency_key)
+        )
+        return data
+
+    def stop_room(self, room_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("POST", f"/v1/live/rooms/{room_id}/stop")
+        return data
+
+    def room_comment(self, room_id: str, viewer: str, text: str) -> dict[str, Any]:
+        body = {"viewer": viewer, "text": text}
+        data: dict[str, Any] = self._json("POST", f"/v1/live/rooms/{room_id}/comments", json=body)
+        return data
+
+    def room_say(self, room_id: str, text: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("POST", f"/v1/live/rooms/{room_id}/say", json={"text": text})
+        return data
+
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:
     return {"limit": limit, **({"after": after} if after else {})}

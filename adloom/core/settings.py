@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     api_default_writer: Literal["llm", "template"] = Field(
         "template", description="Script writer of API requests that name none: the LLM or the phrase grammar."
     )
+    api_max_rooms_per_tenant: int = Field(
+        3, ge=0, le=1000, description="Live rooms one API tenant may run at once (each is a process); more get 429."
+    )
 
     webhook_retry_schedule_s: list[float] = Field(
         default_factory=lambda: list(WEBHOOK_RETRY_SCHEDULE_S),

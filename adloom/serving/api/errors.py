@@ -187,7 +187,7 @@ def describe_errors(errors: Sequence[Mapping[str, Any]], *, limit: int = 8) -> t
     if len(errors) > limit:
         lines.append(f"... and {len(errors) - limit} more problems")
     first = field_path(errors[0].get("loc", ())) if errors else None
-    return "; ".join(lines), first
+    return redact("; ".join(lines)), first  # an echoed value may be a URL carrying a stream key or a token
 
 
 # -- handlers ---------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ class ApiState:
     _retriever_lock: threading.Lock = field(default_factory=threading.Lock)
     #: one lock per tenant: a tenant's first search (seeding and embedding its library) does not hold up others
     _tenant_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _room_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _llm: Any = None
     _llm_build_lock: threading.Lock = field(default_factory=threading.Lock)
     #: The embedded LLM is one model in this process: one generation at a time.
@@ -51,6 +52,11 @@ class ApiState:
             retriever = build_retriever(store, self.settings)
             self._retrievers[store.tenant_id] = (size, retriever)
             return retriever
+
+    def room_lock(self, tenant_id: str) -> threading.Lock:
+        """Held while a tenant's live room starts, so two starts at once cannot pass its room limit together."""
+        with self._retriever_lock:
+            return self._room_locks.setdefault(tenant_id, threading.Lock())
 
     def forget_library(self, tenant_id: str) -> None:
         with self._retriever_lock:

@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -152,12 +152,16 @@ def call(info: RunInfo, method: str, path: str, body: dict[str, Any] | None = No
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
+        field = None
         try:
-            detail = json.loads(exc.read()).get("detail")
+            answer = json.loads(exc.read())
+            detail, field = answer.get("detail"), answer.get("field")
         except (ValueError, AttributeError):
             detail = exc.reason
         if exc.code in (400, 422):
-            raise InputError(f"room {info.room_id}: {detail}") from None
+            raise InputError(
+                f"room {info.room_id}: {detail}", field=field if isinstance(field, str) else None
+            ) from None
         raise AdloomError(f"room {info.room_id} answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise BackendUnavailableError(
@@ -190,8 +194,13 @@ def start_room(
     settings: Settings | None = None,
     wait_s: float = 60.0,
     progress: Callable[[str], None] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> RunInfo:
-    """Validate the room, store it with its assets, launch its background process and wait until its API answers."""
+    """Validate the room, store it with its assets, launch its background process and wait until its API answers.
+
+    The process gets ``settings.home`` and ``settings.models`` as ``ADLOOM_HOME`` / ``ADLOOM_MODEL_DIR``
+    (a tenant's rooms run with the tenant's folder as home and still find the deployment's models), plus
+    ``extra_env``."""
     settings = settings or get_settings()
     if isinstance(ref, RoomFile):
         rf = ref
@@ -222,7 +231,12 @@ def start_room(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "ADLOOM_HOME": str(settings.home)},
+            env={
+                **os.environ,
+                "ADLOOM_HOME": str(settings.home),
+                "ADLOOM_MODEL_DIR": str(settings.models),
+                **(extra_env or {}),
+            },
         )
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:

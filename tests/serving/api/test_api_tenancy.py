@@ -20,6 +20,10 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     client: TestClient, tenants: Tenants, root_store: Store, settings: Settings
 ):
     a = seed_tenant(client, tenants.a, root_store, settings, "acme")
+    room = {"name": "Oaty live", "industry": "food", "products": [BRIEF["product"]], "engine": "text"}
+    r = client.post("/v1/live/rooms", json=room, headers=tenants.a)
+    assert r.status_code == 201, r.text
+    room_id = r.json()["id"]
     by_id = {
         "/v1/briefs/{brief_id}": [("GET", f"/v1/briefs/{a.brief_id}")],
         "/v1/uploads/{upload_id}": [("GET", f"/v1/uploads/{a.upload_id}")],
@@ -41,14 +45,21 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
         "/v1/webhook_endpoints/{endpoint_id}/deliveries": [
             ("GET", f"/v1/webhook_endpoints/{a.endpoint_id}/deliveries")
         ],
+        "/v1/live/rooms/{room_id}": [("GET", f"/v1/live/rooms/{room_id}"), ("DELETE", f"/v1/live/rooms/{room_id}")],
+        "/v1/live/rooms/{room_id}/start": [("POST", f"/v1/live/rooms/{room_id}/start")],
+        "/v1/live/rooms/{room_id}/stop": [("POST", f"/v1/live/rooms/{room_id}/stop")],
+        "/v1/live/rooms/{room_id}/comments": [
+            ("POST", f"/v1/live/rooms/{room_id}/comments", {"viewer": "b", "text": "Oat Crunch price?"})
+        ],
+        "/v1/live/rooms/{room_id}/say": [("POST", f"/v1/live/rooms/{room_id}/say", {"text": "hello"})],
     }
     # every route with an id in its path is in the table above: a new one needs its tenancy check here
     templated = {p for p in client.get("/openapi.json").json()["paths"] if "{" in p}
     assert templated == set(by_id)
     for calls in by_id.values():
-        for method, url in calls:
+        for method, url, *body in calls:
             for range_header in ({}, {"Range": "bytes=0-99"}):
-                r = client.request(method, url, headers={**tenants.b, **range_header})
+                r = client.request(method, url, headers={**tenants.b, **range_header}, json=body[0] if body else None)
                 assert r.status_code == 404, (method, url, r.text)
                 assert r.json()["error"]["type"] == "not_found_error"
                 assert b"ftyp" not in r.content and "Oat Crunch" not in r.text
@@ -69,15 +80,28 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     ev = {"event_id": "b1", "creative_id": a.creative_id, "kind": "impression", "ts": "2026-05-01T00:00:00Z"}
     assert client.post("/v1/feedback", json=[ev], headers=tenants.b).json()["rejected"] == 1
     # listing: B sees none of A's objects, and A's ids are no cursor for B
-    for path in ("/v1/briefs", "/v1/scripts", "/v1/creatives", "/v1/batches", "/v1/webhook_endpoints"):
+    for path in (
+        "/v1/briefs",
+        "/v1/scripts",
+        "/v1/creatives",
+        "/v1/batches",
+        "/v1/webhook_endpoints",
+        "/v1/live/rooms",
+    ):
         assert client.get(path, headers=tenants.b).json()["data"] == [], path
-    for path, after in (("/v1/briefs", a.brief_id), ("/v1/creatives", a.creative_id), ("/v1/batches", a.batch_id)):
+    for path, after in (
+        ("/v1/briefs", a.brief_id),
+        ("/v1/creatives", a.creative_id),
+        ("/v1/batches", a.batch_id),
+        ("/v1/live/rooms", room_id),
+    ):
         r = client.get(path, params={"after": after}, headers=tenants.b)
         assert r.status_code == 400 and r.json()["error"]["param"] == "after"
     # nothing of A's changed: the batch B tried to cancel still waits
     assert client.get(f"/v1/batches/{a.batch_id}", headers=tenants.a).json()["status"] == "validating"
     assert client.get(f"/v1/creatives/{a.creative_id}/video", headers=tenants.a).status_code == 200
     assert client.get(f"/v1/webhook_endpoints/{a.endpoint_id}", headers=tenants.a).status_code == 200  # not deleted
+    assert client.get(f"/v1/live/rooms/{room_id}", headers=tenants.a).json()["running"] is False  # kept, not started
 
 
 def test_keys_table_holds_no_plain_key(root_store: Store, tenants: Tenants, settings: Settings):
