@@ -26,7 +26,7 @@ import yaml
 from click.testing import Result
 from typer.testing import CliRunner
 
-from adloom.core.client import KEY_ENV, URL_ENV, AdloomClient
+from adloom.core.client import KEY_ENV, URL_ENV, AdloomClient, ApiError
 from adloom.core.settings import Settings
 from adloom.core.storage import Store, open_store
 from adloom.core.storage.queue import JobQueue
@@ -35,6 +35,7 @@ from adloom.core.types import Creative, CreativeStatus
 from adloom.serving.cli import app
 from adloom.serving.tenant_files import tenant_root
 from tests.serving.api.conftest import BRIEF, png_bytes, tiny_mp4
+from tests.serving.api.test_api_live import room_body
 
 REPO = Path(__file__).resolve().parents[3]
 runner = CliRunner()
@@ -185,6 +186,16 @@ class Recorder(httpx.BaseTransport):
 
 
 Call = Callable[[AdloomClient, World, Path], object]
+_ROOMS: list[str] = []
+_NO_ROOM = "room_000000000000"
+
+
+def _refused(call: Callable[[], object], status: int) -> None:
+    with pytest.raises(ApiError) as err:
+        call()
+    assert err.value.status == status, err.value
+
+
 #: operationId in docs/openapi.json → a call of the client method that serves it. A new route needs a row here
 #: (and so a client method), or test_every_route_has_a_client_method fails.
 CLIENT_FOR: dict[str, Call] = {
@@ -219,6 +230,16 @@ CLIENT_FOR: dict[str, Call] = {
     "get_endpoint": lambda c, w, tmp: c.get_webhook(c.list_webhooks(limit=1).data[0].id),
     "delete_endpoint": lambda c, w, tmp: c.delete_webhook(c.create_webhook("https://hooks.example.com/gone")[0].id),
     "list_deliveries": lambda c, w, tmp: c.list_deliveries(c.list_webhooks(limit=1).data[0].id),
+    # live rooms: defined, read and deleted for real; the calls that need a running room (or would start a room
+    # process) reach their route and get the API's 404/409, which is all this table checks
+    "define_room": lambda c, w, tmp: _ROOMS.append(c.define_room(room_body(engine="text"))["id"]),
+    "list_rooms": lambda c, w, tmp: c.list_rooms(limit=1),
+    "get_room": lambda c, w, tmp: c.get_room(_ROOMS[-1]),
+    "start_room": lambda c, w, tmp: _refused(lambda: c.start_room(_NO_ROOM), 404),
+    "stop_room": lambda c, w, tmp: _refused(lambda: c.stop_room(_ROOMS[-1]), 409),
+    "post_comment": lambda c, w, tmp: _refused(lambda: c.room_comment(_ROOMS[-1], "v", "多少钱？"), 409),
+    "say": lambda c, w, tmp: _refused(lambda: c.room_say(_ROOMS[-1], "欢迎来到直播间"), 409),
+    "delete_room": lambda c, w, tmp: c.delete_room(_ROOMS[-1]),
 }
 
 
