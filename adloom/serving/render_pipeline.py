@@ -413,6 +413,7 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
         product_name=job["product_name"],
         price_text=job["price_text"],
         cta_text=script.cta,
+        tagline=script.selling_points[0] if script.selling_points else "",
     )
     result = render(spec, out, name=job["id"])
     width, height = frame_size(spec.aspect, spec.height)

@@ -1,4 +1,4 @@
-"""Media preparation for the compose renderer: probing, salient cropping, generated backgrounds and music.
+"""Media preparation for the compose renderer: probing, salient cropping, flatness, generated music.
 
 Salient crop: images are cropped to the frame's aspect around the region that
 draws the eye, so faces and the product stay in frame. The saliency map is
@@ -169,21 +169,21 @@ def prepare_image(
     return out, focus
 
 
-def branded_background(size: tuple[int, int], colors: tuple[tuple[int, int, int], ...], seed: int) -> Image.Image:
-    """A diagonal gradient in the template's palette with a few soft light blobs (seeded)."""
-    w, h = size
-    rng = np.random.default_rng(seed)
-    c0 = np.array(colors[0], dtype=np.float32)
-    c1 = np.array(colors[1 % len(colors)], dtype=np.float32)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    t = ((xx / max(1, w - 1)) * 0.4 + (yy / max(1, h - 1)) * 0.6)[..., None]
-    arr = c0 * (1 - t) + c1 * t
-    for _ in range(4):
-        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-        r = rng.uniform(0.2, 0.5) * max(w, h)
-        blob = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))[..., None]
-        arr = arr + blob * rng.uniform(18, 40)
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+#: A picture whose colour channels all vary less than this (standard deviation, 0..255 levels, on a small
+#: copy) is near-uniform: a placeholder, a blank export or a colour swatch, with nothing to zoom into.
+FLAT_STD = 5.0
+
+
+def flatness(img: Image.Image) -> float:
+    """The largest per-channel standard deviation of ``img`` on a copy at most 128 px on a side (0..255).
+
+    A product on a plain backdrop still scores well above :data:`FLAT_STD` (a product covering 1% of the
+    picture in a contrasting colour gives about 20); a single flat colour, JPEG noise included, scores
+    about 1.
+    """
+    small = img.convert("RGB")
+    small.thumbnail((128, 128))
+    return float(np.asarray(small, dtype=np.float32).reshape(-1, 3).std(axis=0).max())
 
 
 def write_music_bed(path: Path, duration_s: float, *, seed: int = 0, sample_rate: int = 48000) -> Path:

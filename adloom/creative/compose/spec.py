@@ -51,8 +51,9 @@ class Cue:
 class ShotSpec:
     """One shot of the video.
 
-    ``media`` is an image or a video clip; ``None`` renders a generated branded
-    background. ``caption`` is the on-screen text of the shot ("" for none).
+    ``media`` is an image or a video clip; ``None`` (or a near-uniform image) renders a designed, moving
+    backdrop in the template's palette with the product card on it. ``caption`` is the on-screen text of the
+    shot ("" for none).
     """
 
     duration_s: float
@@ -85,6 +86,8 @@ class RenderSpec:
     product_name: str = ""
     price_text: str = ""
     cta_text: str = ""
+    #: The product's key selling point, set under its name on the product card of a shot without a picture.
+    tagline: str = ""
     aigc_label: str | None = None
     label_position: str = "top-right"
     seed: int = 0

@@ -32,10 +32,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from adloom.core.fonts import load_font
 from adloom.core.types import Language, ShotRole
+from adloom.creative.compose.backdrop import BackdropStyle, is_light
 from adloom.creative.compose.media import draw_star
 from adloom.creative.compose.spec import RenderSpec, frame_size, safe_area
 from adloom.creative.compose.text import TextStyle, fit_text, render_text
@@ -80,11 +81,15 @@ class Overlay:
 
 @dataclass
 class Plan:
+    """What a template asks for: one look per shot, the text overlays, the transition, its colours, and the
+    designed backdrop shots without a picture get (see ``backdrop.py``)."""
+
     looks: list[ShotLook]
     overlays: list[Overlay]
     transition: str | None
     transition_s: float
     palette: tuple[RGB, ...]
+    backdrop: BackdropStyle = BackdropStyle()
 
 
 @dataclass
@@ -132,25 +137,40 @@ class Layout:
         pulse: str = "",
     ) -> Overlay:
         """Place ``img`` in ``zone`` (shrunk to fit and clamped inside it) and keep it as an overlay."""
-        img = _fit_within(img, zone)
-        w, h = img.size
-        if halign == "left":
-            x = zone.x
-        elif halign == "right":
-            x = zone.x + zone.w - w
-        else:
-            x = zone.x + (zone.w - w) // 2
-        if valign == "center":
-            y = zone.y + (zone.h - h) // 2
-        elif valign == "bottom":
-            y = zone.y + zone.h - h
-        else:
-            y = zone.y
-        x = max(zone.x, min(x, zone.x + zone.w - w))
-        y = max(zone.y, min(y, zone.y + zone.h - h))
-        ov = Overlay(img, int(x), int(y), t0, t1, kind, pulse)
+        ov = place(img, zone, t0, t1, kind, valign=valign, halign=halign, pulse=pulse)
         self.overlays.append(ov)
         return ov
+
+
+def place(
+    img: Image.Image,
+    zone: Zone,
+    t0: float,
+    t1: float,
+    kind: str,
+    *,
+    valign: str = "top",
+    halign: str = "center",
+    pulse: str = "",
+) -> Overlay:
+    """An overlay of ``img`` aligned in ``zone``, shrunk to fit and clamped inside it."""
+    img = _fit_within(img, zone)
+    w, h = img.size
+    if halign == "left":
+        x = zone.x
+    elif halign == "right":
+        x = zone.x + zone.w - w
+    else:
+        x = zone.x + (zone.w - w) // 2
+    if valign == "center":
+        y = zone.y + (zone.h - h) // 2
+    elif valign == "bottom":
+        y = zone.y + zone.h - h
+    else:
+        y = zone.y
+    x = max(zone.x, min(x, zone.x + zone.w - w))
+    y = max(zone.y, min(y, zone.y + zone.h - h))
+    return Overlay(img, int(x), int(y), t0, t1, kind, pulse)
 
 
 def make_layout(spec: RenderSpec, boundaries_s: list[float]) -> Layout:
@@ -338,6 +358,119 @@ def _final_shot_is_offer(spec: RenderSpec) -> bool:
     return len(spec.shots) > 1 and spec.shots[-1].role in (ShotRole.offer, ShotRole.cta)
 
 
+# ---------------------------------------------------------------- product cards (shots without a picture)
+
+
+def product_card(lay: Layout, name: str, tagline: str, zone: Zone, palette: tuple[RGB, ...]) -> Image.Image:
+    """The product set large as the shot's visual: its name, a short accent rule and its key selling point on
+    a frosted card with a soft shadow; light text on a tinted dark card for dark palettes, dark text on a
+    white card for light ones, so it reads over the moving backdrop."""
+    light = is_light(palette)
+    accent = palette[2 % len(palette)]
+    ink = (34, 28, 32, 255) if light else (255, 255, 255, 255)
+    soft_ink = (88, 72, 80, 255) if light else (232, 232, 238, 255)
+    pad = lay.px(0.04, 5)
+    margin = lay.px(0.02, 2)  # room for the shadow inside the image
+    gap = lay.px(0.02, 2)
+    rule_h = lay.px(0.009, 2)
+    if zone.h < lay.px(0.32):  # a short band: the name alone, large, rather than two lines squeezed small
+        tagline = ""
+    inner_w = zone.w - 2 * pad - 2 * margin
+    budget = zone.h - 2 * pad - 2 * margin - rule_h - gap * (2 if tagline else 1)
+    name_h = int(budget * (0.62 if tagline else 1.0))
+    # One line when it still sets the name large; two only when it must (a one-character orphan such as
+    # "水润保湿精 / 华" reads as a mistake).
+    name_style = TextStyle(max_size=lay.px(0.12), min_size=lay.px(0.07), max_lines=1, fill=ink)
+    _size, lines = fit_text(name, inner_w, name_h, name_style)
+    if len(lines) > 1 or lines[0] != name:
+        name_style = TextStyle(max_size=lay.px(0.12), min_size=lay.px(0.045), max_lines=2, fill=ink)
+    name_img = render_text(name, inner_w, name_h, name_style)
+    parts = [name_img]
+    if tagline:
+        tag_style = TextStyle(
+            max_size=lay.px(0.05), min_size=lay.px(0.028), max_lines=2, weight="Medium", fill=soft_ink
+        )
+        parts.append(render_text(tagline, inner_w, budget - name_img.height, tag_style))
+    rule_w = max(lay.px(0.1), name_img.width // 4)
+    card_w = max(rule_w, *(p.width for p in parts)) + 2 * pad
+    card_h = 2 * pad + sum(p.height for p in parts) + rule_h + gap * len(parts)
+    img = Image.new("RGBA", (card_w + 2 * margin, card_h + 2 * margin), (0, 0, 0, 0))
+    radius = lay.px(0.035, 4)
+    shadow = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    ImageDraw.Draw(shadow).rounded_rectangle(
+        (margin, margin + margin // 2, margin + card_w - 1, margin + card_h - 1), radius=radius, fill=(0, 0, 0, 70)
+    )
+    img.alpha_composite(shadow.filter(ImageFilter.GaussianBlur(max(1, margin // 2))))
+    d = ImageDraw.Draw(img)
+    box = (margin, margin, margin + card_w - 1, margin + card_h - 1)
+    if light:
+        d.rounded_rectangle(box, radius=radius, fill=(255, 255, 255, 215))
+    else:
+        tint = tuple(int(c * 0.35) for c in palette[0])
+        d.rounded_rectangle(
+            box, radius=radius, fill=(*tint, 175), outline=(255, 255, 255, 70), width=max(1, lay.px(0.003, 1))
+        )
+    y = margin + pad
+    img.alpha_composite(name_img, (margin + (card_w - name_img.width) // 2, y))
+    y += name_img.height + gap
+    rx = margin + (card_w - rule_w) // 2
+    d.rounded_rectangle((rx, y, rx + rule_w - 1, y + rule_h - 1), radius=rule_h // 2, fill=_rgba(accent))
+    y += rule_h + gap
+    for p in parts[1:]:
+        img.alpha_composite(p, (margin + (card_w - p.width) // 2, y))
+    return img
+
+
+def _free_band(lay: Layout, blocking: list[Overlay]) -> Zone:
+    """The tallest horizontal band of the middle zone that no overlay in ``blocking`` touches."""
+    mid = lay.middle
+    gap = lay.px(0.02, 2)
+    spans = sorted(
+        (max(mid.y, ov.y - gap), min(mid.y + mid.h, ov.y + ov.image.height + gap))
+        for ov in blocking
+        if ov.y < mid.y + mid.h and ov.y + ov.image.height > mid.y
+    )
+    best, y = Zone(mid.x, mid.y, mid.w, 0), mid.y
+    for a, b in [*spans, (mid.y + mid.h, mid.y + mid.h)]:
+        if a - y > best.h:
+            best = Zone(mid.x, y, mid.w, a - y)
+        y = max(y, b)
+    return best
+
+
+def with_product_cards(lay: Layout, plan: Plan, designed: list[bool]) -> list[Overlay]:
+    """``plan``'s overlays plus a :func:`product_card` on every shot that shows a designed backdrop.
+
+    A shot has a designed backdrop when it has no usable picture (see ``render``); there the product's
+    name and key selling point (``spec.tagline``) become the visual. The card goes in the tallest band of
+    the middle zone left free by the template's own text in that shot, and only when that band is at least
+    two fifths of the zone: a review card, a feature panel, an end card or a split screen keeps the middle
+    to itself. A small product-name tag in that shot gives way to the card, which says the same larger.
+    """
+    spec = lay.spec
+    name, tagline = (spec.product_name or spec.title).strip(), spec.tagline.strip()
+    if not name:
+        name, tagline = tagline, ""
+    if not name:
+        return list(plan.overlays)
+    mid = lay.middle
+    dropped: set[int] = set()
+    cards: list[Overlay] = []
+    for i, show in enumerate(designed):
+        if not show or plan.looks[i].split_with is not None:
+            continue
+        t0, t1 = lay.starts[i], lay.ends[i]
+        active = [ov for ov in plan.overlays if ov.kind != "label" and ov.t0 < t1 - 1e-3 and ov.t1 > t0 + 1e-3]
+        tags = [ov for ov in active if ov.kind == "product" and mid.y <= ov.y <= mid.y + mid.h - ov.image.height]
+        band = _free_band(lay, [ov for ov in active if all(ov is not tag for tag in tags)])
+        if band.h < max(0.4 * mid.h, lay.px(0.13)):
+            continue
+        card = product_card(lay, name, tagline, band, plan.palette)
+        cards.append(place(card, band, t0, t1, "product_card", valign="center"))
+        dropped.update(id(tag) for tag in tags)
+    return [*cards, *(ov for ov in plan.overlays if id(ov) not in dropped)]
+
+
 # ---------------------------------------------------------------- templates
 
 
@@ -373,7 +506,7 @@ def plan_product_showcase(lay: Layout) -> Plan:
     if last > 0 and spec.cta_text.strip():
         add_cta(lay, last, spec.cta_text, split_zone(lay.middle, [0.75, 0.25], 0)[1], accent)
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "fade", 0.4, palette)
+    return Plan(looks, lay.overlays, "fade", 0.4, palette, BackdropStyle("dots", "circles"))
 
 
 def plan_hook_punch(lay: Layout) -> Plan:
@@ -399,7 +532,7 @@ def plan_hook_punch(lay: Layout) -> Plan:
     if _final_shot_is_offer(spec) and spec.cta_text.strip():
         add_cta(lay, len(spec.shots) - 1, spec.cta_text, split_zone(lay.middle, [0.7, 0.3], 0)[1], (230, 30, 50))
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "zoomin", 0.25, palette)
+    return Plan(looks, lay.overlays, "zoomin", 0.25, palette, BackdropStyle("stripes", "squares", speed=0.1))
 
 
 def plan_before_after(lay: Layout) -> Plan:
@@ -455,7 +588,7 @@ def plan_before_after(lay: Layout) -> Plan:
             )
             lay.add(render_text(cap, cap_zone.w, cap_zone.h, cap_style), cap_zone, t0, t1, "headline", valign="bottom")
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "wipeleft", 0.4, palette)
+    return Plan(looks, lay.overlays, "wipeleft", 0.4, palette, BackdropStyle("grid", "rings", sweep=False))
 
 
 def review_card(lay: Layout, quote: str, zone: Zone) -> Image.Image:
@@ -507,7 +640,7 @@ def plan_testimonial(lay: Layout) -> Plan:
         looks[i] = ShotLook(motion="zoom_out", zoom=0.05, blur=8.0, dim=0.35)
         lay.add(review_card(lay, quote, lay.middle), lay.middle, lay.starts[i], lay.ends[i], "card", valign="center")
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "fade", 0.5, palette)
+    return Plan(looks, lay.overlays, "fade", 0.5, palette, BackdropStyle("dots", "circles", speed=0.05))
 
 
 def feature_panel(lay: Layout, items: list[str], current: int, zone: Zone, accent: RGB) -> Image.Image:
@@ -567,7 +700,7 @@ def plan_feature_list(lay: Layout) -> Plan:
         looks[end_i] = ShotLook(motion="zoom_in", zoom=0.04, blur=6.0, dim=0.45)
         end_card(lay, end_i, palette[2])
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "slideup", 0.35, palette)
+    return Plan(looks, lay.overlays, "slideup", 0.35, palette, BackdropStyle("grid", "squares"))
 
 
 def plan_price_cta(lay: Layout) -> Plan:
@@ -586,7 +719,7 @@ def plan_price_cta(lay: Layout) -> Plan:
         looks[end_i] = ShotLook(motion="zoom_in", zoom=0.05, blur=6.0, dim=0.5)
         end_card(lay, end_i, palette[2])
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "smoothleft", 0.35, palette)
+    return Plan(looks, lay.overlays, "smoothleft", 0.35, palette, BackdropStyle("stripes", "circles", speed=0.07))
 
 
 def caption_chunks(text: str, zh: bool) -> list[str]:
@@ -633,7 +766,7 @@ def plan_ugc_captions(lay: Layout) -> Plan:
             lay.add(render_text(chunk, zone.w, zone.h, style), zone, t, t + dt, "subtitle", valign="center")
             t += dt
             k += 1
-    return Plan(looks, lay.overlays, None, 0.0, palette)
+    return Plan(looks, lay.overlays, None, 0.0, palette, BackdropStyle("dots", "mixed", sweep=False, speed=0.06))
 
 
 @dataclass(frozen=True)
