@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image
 from sqlalchemy import update
 
 from adloom.core.settings import Settings, get_settings
@@ -30,7 +29,18 @@ from adloom.core.storage import Store, open_store
 from adloom.core.storage.queue import JobQueue, Lease
 from adloom.core.storage.tables import BatchItemRow, UploadRow
 from adloom.core.storage.webhooks import create_endpoint, list_deliveries
-from adloom.core.types import Batch, BatchStatus, Brief, CreativeStatus, ItemStatus, RenderRequest, Script, utcnow
+from adloom.core.types import (
+    AssetKind,
+    Batch,
+    BatchStatus,
+    Brief,
+    CreativeStatus,
+    ItemStatus,
+    RenderRequest,
+    Script,
+    utcnow,
+)
+from adloom.creative.compose.media import ffmpeg_exe
 from adloom.creative.quality.probe import probe
 from adloom.serving.jobs.executors import LocalExecutor
 from adloom.serving.jobs.worker import Worker, _PlanKeeper, batch_dir, start_in_process, tenant_dir
@@ -202,9 +212,26 @@ def test_a_quality_gate_failure_and_a_bad_asset_land_in_the_errors_file(env, tmp
     settings, root = env
     acme = root.scoped("acme")
     good = _brief(settings, acme)
-    grey = tmp_path / "grey.png"
-    Image.new("RGB", (720, 1280), (128, 128, 128)).save(grey)
-    blank = _brief(settings, acme, image=grey)  # a flat picture: the shot does not move, the gate sees a freeze
+    # a clip of one grey frame: footage that does not move (a flat *image* gets a designed background instead)
+    grey = tmp_path / "grey.mp4"
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=360x640:d=10",
+            "-pix_fmt",
+            "yuv420p",
+            str(grey),
+        ],
+        check=True,
+    )
+    blank = _brief(settings, acme, image=grey)
+    blank.assets[0].kind = AssetKind.video
+    acme.save_brief(blank)
     escape = Brief.model_validate(
         {**good.model_dump(exclude={"id"}), "assets": [{"kind": "image", "path": "../../../../etc/passwd"}]}
     )
