@@ -399,8 +399,7 @@ class Store:
     ) -> Page[_T]:
         """One page of this tenant's rows, newest first (created_at, then id); ``after`` is the last id of the
         previous page and must be one of this tenant's rows."""
-        if not 1 <= limit <= 100:
-            raise InputError(f"limit={limit}: ask for 1 to 100 items a page", field="limit")
+        check_page_limit(limit)
         stmt = select(row_type).where(row_type.tenant_id == self.tenant_id, *where)
         with self.session(write=False) as s:
             if after is not None:
@@ -1136,6 +1135,22 @@ class Store:
             with self.session() as s:
                 s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(last_used_at=now))
         return found
+
+
+def check_page_limit(limit: int) -> None:
+    """Every list of the store pages 1 to 100 items at a time."""
+    if not 1 <= limit <= 100:
+        raise InputError(f"limit={limit}: use 1 to 100", field="limit")
+
+
+def page_of(data: Sequence[Any], has_more: bool) -> Page[Any]:
+    """A page of items that have ids (the cursor for the next page is the last one's)."""
+    return Page(
+        data=list(data),
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=has_more,
+    )
 
 
 #: Every API key starts with this, so a leaked one is recognisable (and secret scanners can match it).

@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, upd
 from sqlalchemy.orm import Session
 
 from adloom.core.errors import InputError, NotFoundError, QuotaError
-from adloom.core.storage.db import Store, _utc
+from adloom.core.storage.db import Store, _utc, check_page_limit, page_of
 from adloom.core.storage.tables import BatchItemRow, BatchRow, BriefRow
 from adloom.core.types import (
     Batch,
@@ -254,7 +254,7 @@ class JobQueue:
 
     def list_batches(self, *, limit: int = 20, after: str | None = None) -> Page[Batch]:
         """This tenant's batches, newest first."""
-        _check_limit(limit)
+        check_page_limit(limit)
         stmt = select(BatchRow).where(BatchRow.tenant_id == self.tenant_id)
         with self.store.session(write=False) as s:
             if after is not None:
@@ -268,13 +268,13 @@ class JobQueue:
                     )
                 )
             rows = list(s.scalars(stmt.order_by(BatchRow.created_at.desc(), BatchRow.id.desc()).limit(limit + 1)))
-            return _page([_batch(r) for r in rows[:limit]], len(rows) > limit)
+            return page_of([_batch(r) for r in rows[:limit]], len(rows) > limit)
 
     def list_items(
         self, batch_id: str, *, limit: int = 20, after: str | None = None, status: ItemStatus | None = None
     ) -> Page[BatchItem]:
         """A batch's items in input order, with state, attempts and creative id (per-item progress)."""
-        _check_limit(limit)
+        check_page_limit(limit)
         self.get_batch(batch_id)
         stmt = select(BatchItemRow).where(BatchItemRow.batch_id == batch_id)
         if status is not None:
@@ -286,7 +286,7 @@ class JobQueue:
                     raise InputError(f"after={after!r} is not an item of batch {batch_id}", field="after")
                 stmt = stmt.where(BatchItemRow.seq > anchor.seq)
             rows = list(s.scalars(stmt.order_by(BatchItemRow.seq).limit(limit + 1)))
-            return _page([_item(r) for r in rows[:limit]], len(rows) > limit)
+            return page_of([_item(r) for r in rows[:limit]], len(rows) > limit)
 
     def iter_results(self, batch_id: str) -> Iterator[dict[str, Any]]:
         """Lines of the results file: one per succeeded item, joined to the input on ``custom_id``."""
@@ -773,20 +773,6 @@ def _item(r: BatchItemRow) -> BatchItem:
         created_at=_utc(r.created_at),
         updated_at=_utc(r.updated_at),
     )
-
-
-def _page(data: list[Any], has_more: bool) -> Page[Any]:
-    return Page(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=has_more,
-    )
-
-
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= 100:
-        raise InputError(f"limit={limit}: use 1 to 100", field="limit")
 
 
 def _chunks(rows: list[dict[str, Any]], n: int) -> Iterator[list[dict[str, Any]]]:

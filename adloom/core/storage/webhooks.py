@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from adloom.core.errors import InputError, NotFoundError
 from adloom.core.redact import mask_url
-from adloom.core.storage.db import Store, _utc
+from adloom.core.storage.db import Store, _utc, check_page_limit, page_of
 from adloom.core.storage.tables import WebhookDeliveryRow, WebhookEndpointRow
 from adloom.core.types import (
     ALL_WEBHOOK_EVENTS,
@@ -199,7 +199,7 @@ def get_endpoint(store: Store, endpoint_id: str) -> WebhookEndpoint:
 
 def list_endpoints(store: Store, *, limit: int = 20, after: str | None = None) -> Page[WebhookEndpoint]:
     """This tenant's live endpoints, newest first (no secrets)."""
-    _check_limit(limit)
+    check_page_limit(limit)
     stmt = select(WebhookEndpointRow).where(
         WebhookEndpointRow.tenant_id == store.tenant_id, WebhookEndpointRow.disabled_at.is_(None)
     )
@@ -218,7 +218,7 @@ def list_endpoints(store: Store, *, limit: int = 20, after: str | None = None) -
             )
         order = (WebhookEndpointRow.created_at.desc(), WebhookEndpointRow.id.desc())
         rows = list(s.scalars(stmt.order_by(*order).limit(limit + 1)))
-        return _page([_endpoint(r) for r in rows[:limit]], len(rows) > limit)
+        return page_of([_endpoint(r) for r in rows[:limit]], len(rows) > limit)
 
 
 def delete_endpoint(store: Store, endpoint_id: str) -> WebhookEndpoint:
@@ -326,7 +326,7 @@ def list_deliveries(
     status: WebhookDeliveryStatus | None = None,
 ) -> Page[WebhookDelivery]:
     """The deliveries to one of this tenant's endpoints (deleted ones included), newest first."""
-    _check_limit(limit)
+    check_page_limit(limit)
     stmt = select(WebhookDeliveryRow).where(
         WebhookDeliveryRow.tenant_id == store.tenant_id, WebhookDeliveryRow.endpoint_id == endpoint_id
     )
@@ -348,7 +348,7 @@ def list_deliveries(
             )
         order = (WebhookDeliveryRow.created_at.desc(), WebhookDeliveryRow.id.desc())
         rows = list(s.scalars(stmt.order_by(*order).limit(limit + 1)))
-        return _page([_delivery(r) for r in rows[:limit]], len(rows) > limit)
+        return page_of([_delivery(r) for r in rows[:limit]], len(rows) > limit)
 
 
 # -- dispatcher side (every tenant) ---------------------------------------------------------------------------
@@ -491,20 +491,6 @@ def _delivery(r: WebhookDeliveryRow) -> WebhookDelivery:
         created_at=_utc(r.created_at),
         delivered_at=_utc(r.delivered_at) if r.delivered_at else None,
     )
-
-
-def _page(data: Sequence[Any], has_more: bool) -> Page[Any]:
-    return Page(
-        data=list(data),
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=has_more,
-    )
-
-
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= 100:
-        raise InputError(f"limit={limit}: use 1 to 100", field="limit")
 
 
 def _short(text: str, n: int = 300) -> str:
