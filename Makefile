@@ -53,6 +53,14 @@ system:
 	      || echo "   apt could not install nginx's RTMP module; RTMP tests will be skipped"; \
 	  else echo "   note: nginx RTMP module missing (sudo apt-get install nginx-light libnginx-mod-rtmp); RTMP tests will be skipped"; fi; \
 	fi
+# Chromium: the console's end-to-end test drives Debian's chromium through Playwright (no browser download).
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing chromium (apt)"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+	      || echo "   apt could not install chromium; the console's browser test will be skipped"; \
+	  else echo "   note: chromium not installed (sudo apt-get install chromium); the console's browser test will be skipped"; fi; \
+	fi
 # PostgreSQL: the test suite runs every storage test on a throwaway local cluster too (tests/pg.py).
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -616,6 +616,7 @@ from adloom.serving.api_cli import keys_app, serve  # noqa: E402
 from adloom.serving.jobs.cli import worker as worker_command  # noqa: E402
 from adloom.serving.live_cli import live_app  # noqa: E402
 from adloom.serving.remote_cli import api_app  # noqa: E402
+from adloom.serving.ui_cli import ui as ui_command  # noqa: E402
 from adloom.serving.video_cli import video_app  # noqa: E402
 
 app.add_typer(video_app, name="video")
@@ -624,6 +625,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(api_app, name="api")
 app.command("serve")(_friendly(serve))
 app.command("worker")(worker_command)
+app.command("ui")(_friendly(ui_command))
 
 
 if __name__ == "__main__":

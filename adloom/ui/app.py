@@ -1,0 +1,29 @@
+"""The advertiser console (``adloom ui``; or ``streamlit run adloom/ui/app.py`` with ``ADLOOM_API_URL`` and
+``ADLOOM_API_KEY`` set). One navigation, four pages; the first is the brief form."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from adloom.core.client import URL_ENV
+from adloom.ui.conn import LOCAL_ENV, language_switch, t
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="adloom", page_icon=":material/movie:", layout="wide")
+language_switch()
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "create.py", title=t("nav.create"), icon=":material/movie_edit:", url_path="create", default=True),
+        st.Page(PAGES / "live.py", title=t("nav.live"), icon=":material/live_tv:", url_path="live"),
+        st.Page(PAGES / "reports.py", title=t("nav.reports"), icon=":material/monitoring:", url_path="reports"),
+        st.Page(PAGES / "library.py", title=t("nav.library"), icon=":material/video_library:", url_path="library"),
+    ]
+)
+st.sidebar.caption(
+    t("conn.mode_local") if os.environ.get(LOCAL_ENV) else t("conn.mode_remote", url=os.environ.get(URL_ENV, "?"))
+)
+navigation.run()

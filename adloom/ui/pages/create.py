@@ -1,0 +1,7 @@
+"""Console page: create (being built; see issue 13)."""
+
+import streamlit as st
+
+from adloom.ui.conn import t
+
+st.title(t("nav.create"))
