@@ -58,7 +58,9 @@ def streamlit_command(port: int, host: str) -> list[str]:
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
         "--theme.base", "light",
+        "--theme.primaryColor", "#D9480F",
     ]  # fmt: skip
 
 
