@@ -692,9 +692,7 @@ def library_list(
 
 @library_app.command("show")
 @_remote
-def library_show(
-    item_id: Annotated[str, typer.Argument(help="Library item id.")], json_out: JsonOpt = False
-) -> None:
+def library_show(item_id: Annotated[str, typer.Argument(help="Library item id.")], json_out: JsonOpt = False) -> None:
     """One library item: performance and its script shot by shot."""
     with _client() as c:
         item = c.get_library_item(item_id)

@@ -57,10 +57,15 @@ def synthetic_feedback(
     attrs = [CreativeAttributes.from_script(c.script) for c in creatives]
     emb = hashed_text_embedding([" ".join(s.narration for s in c.script.shots) for c in creatives])
     sim = DeliverySimulator(embedding_dim=int(emb.shape[1]))
-    log = sim.simulate(attrs, emb, n_impressions, n_days, rng=np.random.default_rng(seed), launch_days=np.zeros(len(attrs), dtype=int))
+    log = sim.simulate(
+        attrs, emb, n_impressions, n_days, rng=np.random.default_rng(seed), launch_days=np.zeros(len(attrs), dtype=int)
+    )
     imp = log.impressions
     grouped = imp.groupby(["creative", "day", "placement", "audience"], observed=True).agg(
-        impression=("play_3s", "size"), play_3s=("play_3s", "sum"), click=("click", "sum"), conversion=("conversion", "sum")
+        impression=("play_3s", "size"),
+        play_3s=("play_3s", "sum"),
+        click=("click", "sum"),
+        conversion=("conversion", "sum"),
     )
     model = ResponseModel()
     events: list[dict[str, Any]] = []

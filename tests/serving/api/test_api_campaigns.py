@@ -57,14 +57,13 @@ def test_campaigns_list_and_metrics_equal_the_report(client: TestClient, tenants
         f"/v1/campaigns/{CAMPAIGN}/metrics", params={"rank_by": "ctr", "top_n": 1}, headers=tenants.a
     ).json()
     assert ranked["rank_by"] == "ctr" and len(ranked["top"]) == 1
-    assert ranked["top"][0]["creative_id"] == build_report(
-        client.app.state.api.store.scoped("acme"), CAMPAIGN, rank_by="ctr", top_n=1
-    ).top[0].creative_id
+    assert (
+        ranked["top"][0]["creative_id"]
+        == build_report(client.app.state.api.store.scoped("acme"), CAMPAIGN, rank_by="ctr", top_n=1).top[0].creative_id
+    )
 
 
-def test_campaigns_of_another_tenant_and_unknown_ones_are_404(
-    client: TestClient, tenants: Tenants, seeded: list[str]
-):
+def test_campaigns_of_another_tenant_and_unknown_ones_are_404(client: TestClient, tenants: Tenants, seeded: list[str]):
     assert client.get("/v1/campaigns", headers=tenants.b).json()["data"] == []
     for headers, campaign in ((tenants.b, CAMPAIGN), (tenants.a, "cmp_nope")):
         r = client.get(f"/v1/campaigns/{campaign}/metrics", headers=headers)

@@ -123,9 +123,7 @@ def list_library(
         rows = [rows[j] for j in order]
     else:
         rows.sort(key=lambda r: (-float(getattr(r, sort)), r.id))
-    return LibraryListResponse(
-        data=rows[offset : offset + limit], total=len(rows), has_more=offset + limit < len(rows)
-    )
+    return LibraryListResponse(data=rows[offset : offset + limit], total=len(rows), has_more=offset + limit < len(rows))
 
 
 @router.get("/items/{item_id}", response_model=LibraryItemDetail, responses=NOT_FOUND)
