@@ -523,7 +523,8 @@ class AdloomClient:
         sort: str = "impressions",
         **filters: str | None,
     ) -> dict[str, Any]:
-        """Browse the library without a query; filters: industry, platform, language, aspect. The answer holds
+        """Browse the library without a query; filters: industry, platform, language, aspect, source (sample,
+        import, generated). The answer holds
         ``data``, ``total`` and ``has_more``."""
         params = {"limit": limit, "offset": offset, "min_impressions": min_impressions, "sort": sort}
         data: dict[str, Any] = self._json("GET", "/v1/library/items", params=params | _given(**filters))

@@ -92,6 +92,8 @@ def test_library_browse_filters_and_inspect(client: TestClient, tenants: Tenants
     csv += 'lib_acme1,Oat bar,food,douyin,en,9:16,"Skipped breakfast? 10 g protein. Grab one.",1000,30,3\n'
     r = client.post("/v1/library/import", files={"file": ("lib.csv", csv.encode())}, headers=tenants.a)
     assert r.status_code == 200, r.text
+    own = client.get("/v1/library/items", params={"source": "import"}, headers=tenants.a).json()
+    assert [d["id"] for d in own["data"]] == ["lib_acme1"] and own["total"] == 1
     item = client.get("/v1/library/items/lib_acme1", headers=tenants.a).json()
     assert item["title"] == "Oat bar" and item["ctr"] == pytest.approx(0.03) and item["cvr"] == pytest.approx(0.1)
     assert item["script"]["shots"] and item["performance"]["impressions"] == 1000 and item["has_media"] is False

@@ -101,6 +101,10 @@ def list_library(
     language: Language | None = None,
     aspect: Aspect | None = None,
     min_impressions: Annotated[int, Query(ge=0, description="Only items delivered at least this often.")] = 0,
+    source: Annotated[
+        Literal["sample", "import", "generated"] | None,
+        Query(description="Only the bundled sample items, the tenant's imported ones, or generated ones."),
+    ] = None,
     sort: Annotated[LibrarySort, Query(description="Best first by this rate, by impressions, or newest.")] = (
         "impressions"
     ),
@@ -115,7 +119,7 @@ def list_library(
     items = [
         i
         for i in store.list_library_items(industry=industry, platform=platform, language=language, aspect=aspect)
-        if i.performance.impressions >= min_impressions
+        if i.performance.impressions >= min_impressions and (source is None or i.source == source)
     ]
     rows = [LibraryEntry.model_validate(_entry_fields(i)) for i in items]
     if sort == "recent":
