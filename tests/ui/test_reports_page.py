@@ -51,8 +51,8 @@ def test_campaign_tiles_charts_players_and_downloads(
     assert at.selectbox(key="reports.campaign").value == CAMPAIGN
     tiles = {m.label: m for m in at.metric}
     assert set(tiles) == {"3 s-play rate", "CTR", "CVR", "CTCVR"}
-    assert all(m.value.endswith("%") and "industry baseline" in (m.delta or "") for m in tiles.values())
-    assert "95% interval" in _texts(at)
+    assert all(m.value.endswith("%") and (m.delta or "").endswith("%") for m in tiles.values())
+    assert "95% interval" in _texts(at) and "Change vs industry baseline" in _texts(at)
     marks = [json.dumps(spec) for spec in _charts(at)]
     assert len(marks) == 3 and all('"tooltip"' in m for m in marks)  # trend, predicted vs actual, breakdown
     assert len(at.get("video")) >= 2 and best.id  # top and bottom creatives play their mp4

@@ -102,9 +102,7 @@ def tiles(data: dict[str, Any]) -> None:
     for col, m in zip(cols, METRICS, strict=True):
         r = totals["rates"][m]
         lf = lifts.get((m, baseline))
-        delta = (
-            t("reports.tile.delta", lift=pct(lf["lift"], 1), baseline=t(f"reports.baseline.{baseline}")) if lf else None
-        )
+        delta = pct(lf["lift"], 1) if lf else None  # the tile is narrow: its baseline is named under it
         col.metric(
             label(m),
             pct(r["value"]),
@@ -114,6 +112,8 @@ def tiles(data: dict[str, Any]) -> None:
             border=True,
         )
         col.caption(t("reports.tile.interval", lo=pct(r["lo"]), hi=pct(r["hi"])))
+        if lf:
+            col.caption(t("reports.tile.delta", baseline=t(f"reports.baseline.{baseline}")))
     st.caption(
         t(
             "reports.summary",
