@@ -38,6 +38,7 @@ import html
 import io
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from statistics import NormalDist
@@ -235,6 +236,11 @@ class ReportData(BaseModel):
     by_industry: list[GroupRow]
     by_placement: list[GroupRow]
     by_segment: list[GroupRow]
+    by_attribute: dict[str, list[GroupRow]] = Field(
+        default_factory=dict,
+        description="Breakdowns by an attribute of the creatives' scripts (platform, aspect, hook_type, angle, "
+        "writer), each row with its lifts against the industry baseline.",
+    )
     trend: list[TrendPoint]
     held_events: int = Field(0, description="Events stored but not counted (funnel); see feedback ingestion.")
     notes: list[str] = Field(default_factory=list)
@@ -370,6 +376,32 @@ def _summary(c: Creative, f: Funnel, notes: list[str], score: float | None) -> C
         predicted={k: v for k, v in c.scores.items() if k in SCORE_KEYS},
         rank_score=score,
     )
+
+
+#: Script attributes the report breaks the campaign down by (name → how to read it from a creative).
+ATTRIBUTES: dict[str, Callable[[Creative], str]] = {
+    "platform": lambda c: str(c.script.platform),
+    "aspect": lambda c: str(c.script.aspect),
+    "hook_type": lambda c: str(c.script.hook_type),
+    "angle": lambda c: str(c.script.angle),
+    "writer": lambda c: str(c.script.provenance.path),
+}
+
+
+def _by_attribute(
+    creatives: list[Creative], per: dict[str, FeedbackCounts], base: Baseline, confidence: float
+) -> dict[str, list[GroupRow]]:
+    out: dict[str, list[GroupRow]] = {}
+    for name, read in ATTRIBUTES.items():
+        groups: dict[str, list[str]] = defaultdict(list)
+        for c in creatives:
+            groups[read(c) or "(none)"].append(c.id)
+        rows = []
+        for key, members in sorted(groups.items()):
+            f = _funnel(_sum([per[i] for i in members if i in per]), confidence)
+            rows.append(GroupRow(key=key, creatives=len(members), funnel=f, lifts=_lifts(f, base, confidence)))
+        out[name] = rows
+    return out
 
 
 def _calibration(
@@ -513,6 +545,7 @@ def build_report(
         f = _funnel(_sum([per[i] for i in members if i in per]), confidence)
         ib = _industry_baseline(store, [ind], confidence) if len(industries) > 1 else industry_base["industry"]
         by_industry.append(GroupRow(key=ind, creatives=len(members), funnel=f, lifts=_lifts(f, ib, confidence)))
+    by_attribute = _by_attribute(creatives, per, industry_base["industry"], confidence)
     by_placement = [
         GroupRow(key=k or "(none)", funnel=_funnel(v, confidence))
         for k, v in sorted(store.feedback_breakdown(ids, "placement").items())
@@ -547,6 +580,7 @@ def build_report(
         by_industry=by_industry,
         by_placement=by_placement,
         by_segment=by_segment,
+        by_attribute=by_attribute,
         trend=trend,
         held_events=held,
         notes=notes,
@@ -798,6 +832,9 @@ def render_html(data: ReportData) -> str:
         "<h2>By audience segment</h2>",
         _funnel_table(data.by_segment, "segment"),
     ]
+    for name, rows in data.by_attribute.items():
+        if len(rows) > 1:  # one group is the campaign itself
+            parts += [f"<h2>By {_e(name.replace('_', ' '))}</h2>", _funnel_table(rows, name.replace("_", " "))]
     if data.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in data.notes) + "</ul>")
     parts.append("</body></html>")
@@ -834,6 +871,7 @@ def write_report(data: ReportData, path: Path | str) -> Path:
 
 
 __all__ = [
+    "ATTRIBUTES",
     "METRICS",
     "SCORE_KEYS",
     "Baseline",

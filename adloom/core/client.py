@@ -492,6 +492,53 @@ class AdloomClient:
         data: dict[str, Any] = self._json("POST", f"/v1/live/rooms/{room_id}/say", json={"text": text})
         return data
 
+    # -- reports and library (console) --------------------------------------------------------------------
+    def list_campaigns(self) -> list[dict[str, Any]]:
+        """The tenant's campaigns: id, creatives, creatives_with_feedback, impressions, first_day, last_day."""
+        return list(self._json("GET", "/v1/campaigns")["data"])
+
+    def campaign_metrics(
+        self,
+        campaign_id: str,
+        *,
+        rank_by: str = "ctcvr",
+        top_n: int = 3,
+        min_impressions: int = 100,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, Any]:
+        """One campaign's report data as JSON (the numbers the HTML/PDF report shows)."""
+        params = {"rank_by": rank_by, "top_n": top_n, "min_impressions": min_impressions} | _given(
+            since=since, until=until
+        )
+        data: dict[str, Any] = self._json("GET", f"/v1/campaigns/{_seg(campaign_id)}/metrics", params=params)
+        return data
+
+    def list_library(
+        self,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        min_impressions: int = 0,
+        sort: str = "impressions",
+        **filters: str | None,
+    ) -> dict[str, Any]:
+        """Browse the library without a query; filters: industry, platform, language, aspect, source (sample,
+        import, generated). The answer holds
+        ``data``, ``total`` and ``has_more``."""
+        params = {"limit": limit, "offset": offset, "min_impressions": min_impressions, "sort": sort}
+        data: dict[str, Any] = self._json("GET", "/v1/library/items", params=params | _given(**filters))
+        return data
+
+    def get_library_item(self, item_id: str) -> dict[str, Any]:
+        """One library item with its script, performance counts and rates."""
+        data: dict[str, Any] = self._json("GET", f"/v1/library/items/{_seg(item_id)}")
+        return data
+
+    def creative_file(self, creative_id: str, kind: CreativeFile) -> bytes:
+        """A creative's video, cover, subtitles or manifest in memory (for a page that shows it)."""
+        return self._send("GET", f"/v1/creatives/{_seg(creative_id)}/{_seg(kind)}").content
+
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:
     return {"limit": limit, **({"after": after} if after else {})}

@@ -42,10 +42,11 @@ uploads_app = _group("uploads", "Uploads: media files briefs name as upload:<id>
 scripts_app = _group("scripts", "Scripts: write a few variants for a brief now, list, get.")
 batches_app = _group("batches", "Render batches: submit, follow, cancel, read results and errors.")
 creatives_app = _group("creatives", "Creatives: list, get, download their files.")
-library_app = _group("library", "The tenant's creative library: search, import.")
+library_app = _group("library", "The tenant's creative library: search, browse, show one, import.")
 feedback_app = _group("feedback", "Delivery feedback: import events.")
 ranking_app = _group("ranking", "Ranking: score candidate creatives or scripts.")
 reports_app = _group("reports", "Campaign reports: create, fetch.")
+campaigns_app = _group("campaigns", "Campaigns: list them, read one's metrics (the report's numbers).")
 webhooks_app = _group("webhooks", "Webhook endpoints: register, list, get, delete, deliveries.")
 
 # -- shared options --------------------------------------------------------------------------------------------
@@ -650,6 +651,63 @@ def library_search(
         _table(f"library: {q}", hits, HIT_COLS)
 
 
+ENTRY_COLS: list[Column] = [
+    ("id", lambda h: h["id"]),
+    ("title", lambda h: h["title"]),
+    ("industry", lambda h: h["industry"]),
+    ("platform", lambda h: h["platform"]),
+    ("aspect", lambda h: h["aspect"]),
+    ("impressions", lambda h: h["impressions"]),
+    ("CTR", lambda h: h["ctr"]),
+    ("CVR", lambda h: h["cvr"]),
+]
+
+
+@library_app.command("list")
+@_remote
+def library_list(
+    industry: Annotated[str | None, typer.Option(help="Only this industry.")] = None,
+    platform: Annotated[str | None, typer.Option(help="Only this platform.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language.")] = None,
+    aspect: Annotated[str | None, typer.Option(help="Only this aspect (9:16, 16:9, 1:1).")] = None,
+    min_impressions: Annotated[int, typer.Option(min=0, help="Only items delivered at least this often.")] = 0,
+    sort: Annotated[str, typer.Option(help="impressions, ctr, cvr, ctcvr or recent.")] = "impressions",
+    limit: LimitOpt = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (the next page).")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Browse the library without a query, best first."""
+    with _client() as c:
+        page = c.list_library(
+            limit=limit, offset=offset, min_impressions=min_impressions, sort=sort,
+            industry=industry, platform=platform, language=language, aspect=aspect,
+        )  # fmt: skip
+    if json_out:
+        _echo_json(page)
+        return
+    _table(f"library ({page['total']} match)", page["data"], ENTRY_COLS)
+    if page["has_more"]:
+        _note(f"more: --offset {offset + limit}")
+
+
+@library_app.command("show")
+@_remote
+def library_show(item_id: Annotated[str, typer.Argument(help="Library item id.")], json_out: JsonOpt = False) -> None:
+    """One library item: performance and its script shot by shot."""
+    with _client() as c:
+        item = c.get_library_item(item_id)
+    if json_out:
+        _echo_json(item)
+        return
+    _show(item, ENTRY_COLS, False, title="library item")
+    shots = item["script"]["shots"]
+    _table(
+        "shots",
+        shots,
+        [("#", lambda s: s["index"]), ("role", lambda s: s["role"]), ("narration", lambda s: s.get("narration", ""))],
+    )
+
+
 @library_app.command("import")
 @_remote
 def library_import(file: InFile, idempotency_key: IdemOpt = None, json_out: JsonOpt = False) -> None:
@@ -754,6 +812,59 @@ def reports_get(
     with _client() as c:
         c.download_report(report_id, _out_path(out))
     _note(f"saved report {report_id} to {out} ({out.stat().st_size} bytes)")
+
+
+# -- campaigns -------------------------------------------------------------------------------------------------
+@campaigns_app.command("list")
+@_remote
+def campaigns_list(json_out: JsonOpt = False) -> None:
+    """The tenant's campaigns, with how many creatives have feedback."""
+    with _client() as c:
+        data = c.list_campaigns()
+    if json_out:
+        _echo_json({"object": "list", "data": data})
+        return
+    cols: list[Column] = [
+        ("id", lambda x: x["id"]),
+        ("creatives", lambda x: x["creatives"]),
+        ("with feedback", lambda x: x["creatives_with_feedback"]),
+        ("impressions", lambda x: x["impressions"]),
+        ("first day", lambda x: x["first_day"] or ""),
+        ("last day", lambda x: x["last_day"] or ""),
+    ]
+    _table("campaigns", data, cols)
+
+
+@campaigns_app.command("metrics")
+@_remote
+def campaigns_metrics(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id.")],
+    rank_by: Annotated[str, typer.Option(help="play_3s_rate, ctr, cvr or ctcvr.")] = "ctcvr",
+    json_out: JsonOpt = False,
+) -> None:
+    """A campaign's rates with 95 % intervals and lifts (the numbers of its report; --json for all of it)."""
+    with _client() as c:
+        data = c.campaign_metrics(campaign_id, rank_by=rank_by)
+    if json_out:
+        _echo_json(data)
+        return
+    rates = data["totals"]["rates"]
+    cols: list[Column] = [
+        ("metric", lambda m: m),
+        ("value", lambda m: rates[m]["value"]),
+        ("95% low", lambda m: rates[m]["lo"]),
+        ("95% high", lambda m: rates[m]["hi"]),
+        ("events / base", lambda m: f"{rates[m]['numerator']}/{rates[m]['denominator']}"),
+    ]
+    _table(f"campaign {campaign_id}: {data['totals']['impressions']} impressions", list(rates), cols)
+    lift_cols: list[Column] = [
+        ("metric", lambda x: x["metric"]),
+        ("baseline", lambda x: x["baseline"]),
+        ("lift", lambda x: x["lift"]),
+        ("95% CI", lambda x: f"[{x['lo']:.3f}, {x['hi']:.3f}]"),
+    ]
+    if data["lifts"]:
+        _table("lifts", data["lifts"], lift_cols)
 
 
 # -- webhooks --------------------------------------------------------------------------------------------------

@@ -216,6 +216,18 @@ FeedbackStatus = Literal["counted", "held", "released", "duplicate", "unknown_cr
 
 
 @dataclass(frozen=True)
+class CampaignCounts:
+    """One campaign of a tenant: how many creatives it holds, how many have counted feedback, and the span."""
+
+    campaign_id: str
+    creatives: int
+    creatives_with_feedback: int
+    impressions: int
+    first_day: date | None
+    last_day: date | None
+
+
+@dataclass(frozen=True)
 class FeedbackDecision:
     """What :meth:`Store.ingest_feedback` did with one event, and why.
 
@@ -613,6 +625,40 @@ class Store:
         )
         with self.session() as s:
             return [Creative.model_validate(r.body_json) for r in s.scalars(stmt)]
+
+    def campaigns(self) -> list[CampaignCounts]:
+        """The tenant's campaigns (creatives with a campaign id), newest feedback first, then by id."""
+        daily = (
+            select(
+                FeedbackDailyRow.creative_id.label("cid"),
+                func.sum(FeedbackDailyRow.impressions).label("impressions"),
+                func.min(FeedbackDailyRow.day).label("first_day"),
+                func.max(FeedbackDailyRow.day).label("last_day"),
+            )
+            .where(FeedbackDailyRow.tenant_id == self.tenant_id)
+            .group_by(FeedbackDailyRow.creative_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                CreativeRow.campaign_id,
+                func.count(CreativeRow.id),
+                func.count(daily.c.cid),
+                func.sum(daily.c.impressions),
+                func.min(daily.c.first_day),
+                func.max(daily.c.last_day),
+            )
+            .outerjoin(daily, daily.c.cid == CreativeRow.id)
+            .where(CreativeRow.tenant_id == self.tenant_id, CreativeRow.campaign_id.is_not(None))
+            .group_by(CreativeRow.campaign_id)
+        )
+        with self.session(write=False) as s:
+            rows = [
+                CampaignCounts(str(cid), int(n), int(n_fb or 0), int(impr or 0), first, last)
+                for cid, n, n_fb, impr, first, last in s.execute(stmt)
+            ]
+        rows.sort(key=lambda c: (c.last_day is None, -(c.last_day.toordinal() if c.last_day else 0), c.campaign_id))
+        return rows
 
     def existing_creative_ids(self, ids: Iterable[str]) -> set[str]:
         """The subset of ``ids`` that name stored creatives."""

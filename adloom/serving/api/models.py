@@ -3,12 +3,12 @@ uploads are sent as the core types themselves). Request models forbid unknown fi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from adloom.core.types import Aspect, Industry, Language, Platform, Script, utcnow
+from adloom.core.types import Aspect, Industry, Language, Performance, Platform, Script, utcnow
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Writer = Literal["llm", "template"]
@@ -82,6 +82,61 @@ class LibraryHit(BaseModel):
 class LibrarySearchResponse(BaseModel):
     object: Literal["list"] = "list"
     data: list[LibraryHit]
+
+
+class LibraryEntry(BaseModel):
+    """A library item as a row of a listing: what it is and how it performed (rates derived from the counts)."""
+
+    id: str
+    title: str
+    industry: Industry
+    platform: Platform
+    language: Language
+    aspect: Aspect
+    hook_type: str
+    angle: str
+    source: str
+    impressions: int
+    play_3s_rate: float
+    ctr: float
+    cvr: float
+    ctcvr: float
+
+
+class LibraryListResponse(BaseModel):
+    """A page of the library, best performers first (``offset`` pages on; ``total`` counts every match)."""
+
+    object: Literal["list"] = "list"
+    data: list[LibraryEntry]
+    total: int
+    has_more: bool
+
+
+class LibraryItemDetail(LibraryEntry):
+    """One library item: its structured script shot by shot and its delivery counts."""
+
+    object: Literal["library.item"] = "library.item"
+    script: Script
+    performance: Performance
+    created_at: datetime
+    has_media: bool = Field(description="The item has a video on the server (not served by the API yet).")
+
+
+class CampaignSummary(BaseModel):
+    id: str
+    object: Literal["campaign"] = "campaign"
+    creatives: int
+    creatives_with_feedback: int
+    impressions: int
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+class CampaignList(BaseModel):
+    """The tenant's campaigns (every campaign id its creatives carry), with feedback ones first."""
+
+    object: Literal["list"] = "list"
+    data: list[CampaignSummary]
 
 
 class ImportRowProblem(BaseModel):

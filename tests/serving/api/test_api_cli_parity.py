@@ -225,6 +225,10 @@ CLIENT_FOR: dict[str, Call] = {
     "score": lambda c, w, tmp: c.score(creative_ids=[w.creative_id]),
     "create_report": lambda c, w, tmp: c.create_report(BRIEF["campaign_id"], "json"),
     "get_report": lambda c, w, tmp: c.get_report(c.create_report(BRIEF["campaign_id"], "json")["id"]),
+    "list_campaigns": lambda c, w, tmp: c.list_campaigns(),
+    "campaign_metrics": lambda c, w, tmp: c.campaign_metrics(BRIEF["campaign_id"], rank_by="ctr"),
+    "list_library": lambda c, w, tmp: c.list_library(limit=2, industry="food", min_impressions=10),
+    "get_library_item": lambda c, w, tmp: c.get_library_item(c.list_library(limit=1)["data"][0]["id"]),
     "create_endpoint": lambda c, w, tmp: c.create_webhook("https://hooks.example.com/map"),
     "list_endpoints": lambda c, w, tmp: c.list_webhooks(),
     "get_endpoint": lambda c, w, tmp: c.get_webhook(c.list_webhooks(limit=1).data[0].id),
@@ -431,6 +435,17 @@ def test_library_feedback_ranking_and_reports(server: Server, world: World, tmp_
     assert world.creative_id in r.stdout and ranked["data"][0]["action"] in r.stdout
     assert "not both" in api(server, "ranking", "score", code=2).output
 
+    camps = as_json(api(server, "campaigns", "list", "--json"))["data"]
+    assert BRIEF["campaign_id"] in {c["id"] for c in camps}
+    assert BRIEF["campaign_id"] in api(server, "campaigns", "list").stdout
+    metrics = as_json(api(server, "campaigns", "metrics", BRIEF["campaign_id"], "--json"))
+    assert metrics["campaign_id"] == BRIEF["campaign_id"] and metrics["totals"]["impressions"] >= 100
+    assert "ctcvr" in api(server, "campaigns", "metrics", BRIEF["campaign_id"]).stdout
+    listed = as_json(api(server, "library", "list", "--industry", "food", "--limit", "2", "--json"))
+    assert len(listed["data"]) == 2 and all(d["industry"] == "food" for d in listed["data"])
+    assert listed["data"][0]["id"] in api(server, "library", "show", listed["data"][0]["id"]).stdout
+    assert "--offset 2" in api(server, "library", "list", "--limit", "2").output
+
     out = tmp_path / "report.json"
     r = api(server, "reports", "create", "--campaign-id", BRIEF["campaign_id"], "--format", "json", "--out", str(out))
     report_id = re.search(r"rep_[0-9a-f]{12}", r.stdout)
@@ -483,6 +498,8 @@ def test_errors_are_the_apis_message_and_exit_1(server: Server, world: World, tm
         ("creatives", "download", "crv_nope", "--out", str(tmp_path / "x")): "/v1/creatives/crv_nope/video",
         ("ranking", "score", "--creative-id", "crv_nope"): "/v1/creatives/crv_nope",
         ("reports", "get", "rep_0123456789ab", "--out", str(tmp_path / "r")): "/v1/reports/rep_0123456789ab",
+        ("campaigns", "metrics", "cmp_nope"): "/v1/campaigns/cmp_nope/metrics",
+        ("library", "show", "lib_nope"): "/v1/library/items/lib_nope",
         ("webhooks", "get", "whe_nope"): "/v1/webhook_endpoints/whe_nope",
         ("webhooks", "delete", "whe_nope"): "/v1/webhook_endpoints/whe_nope",
         ("webhooks", "deliveries", "whe_nope"): "/v1/webhook_endpoints/whe_nope/deliveries",

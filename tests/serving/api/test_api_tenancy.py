@@ -24,6 +24,9 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     r = client.post("/v1/live/rooms", json=room, headers=tenants.a)
     assert r.status_code == 201, r.text
     room_id = r.json()["id"]
+    own = "id,title,industry,platform,language,aspect,script_text\nlib_acme_only,Oaty,food,douyin,en,9:16,Hi. Buy.\n"
+    r = client.post("/v1/library/import", files={"file": ("mine.csv", own.encode())}, headers=tenants.a)
+    assert r.status_code == 200, r.text
     by_id = {
         "/v1/briefs/{brief_id}": [("GET", f"/v1/briefs/{a.brief_id}")],
         "/v1/uploads/{upload_id}": [("GET", f"/v1/uploads/{a.upload_id}")],
@@ -38,6 +41,8 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
             ("GET", f"/v1/creatives/{a.creative_id}/{kind}") for kind in ("video", "cover", "subtitles", "manifest")
         ],
         "/v1/reports/{report_id}": [("GET", f"/v1/reports/{a.report_id}")],
+        "/v1/campaigns/{campaign_id}/metrics": [("GET", f"/v1/campaigns/{BRIEF['campaign_id']}/metrics")],
+        "/v1/library/items/{item_id}": [("GET", "/v1/library/items/lib_acme_only")],
         "/v1/webhook_endpoints/{endpoint_id}": [
             ("GET", f"/v1/webhook_endpoints/{a.endpoint_id}"),
             ("DELETE", f"/v1/webhook_endpoints/{a.endpoint_id}"),
@@ -87,6 +92,7 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
         "/v1/batches",
         "/v1/webhook_endpoints",
         "/v1/live/rooms",
+        "/v1/campaigns",
     ):
         assert client.get(path, headers=tenants.b).json()["data"] == [], path
     for path, after in (

@@ -1,21 +1,26 @@
-"""The tenant's creative library: search it, import past creatives (CSV or JSONL, bad rows reported)."""
+"""The tenant's creative library: search it, browse it with filters, inspect one item, import past creatives
+(CSV or JSONL, bad rows reported)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import Path as PathParam
 
 from adloom.core.errors import InputError
-from adloom.core.types import Aspect, Industry, Language, Platform, new_id
+from adloom.core.types import Aspect, Industry, Language, LibraryItem, Platform, new_id
 from adloom.serving.api.deps import SettingsDep, StateDep, StoreDep
-from adloom.serving.api.errors import CONFLICT
+from adloom.serving.api.errors import CONFLICT, NOT_FOUND
 from adloom.serving.api.models import (
     ImportRowProblem,
+    LibraryEntry,
     LibraryHit,
     LibraryImportResponse,
+    LibraryItemDetail,
+    LibraryListResponse,
     LibrarySearchResponse,
 )
 from adloom.serving.tenant_files import tenant_subdir
@@ -62,6 +67,84 @@ def search_library(
             )
             for h in hits
         ]
+    )
+
+
+LibrarySort = Literal["impressions", "ctr", "cvr", "ctcvr", "recent"]
+
+
+def _entry_fields(item: LibraryItem) -> dict[str, object]:
+    p = item.performance
+    return {
+        "id": item.id,
+        "title": item.title,
+        "industry": item.industry,
+        "platform": item.platform,
+        "language": item.language,
+        "aspect": item.aspect,
+        "hook_type": item.script.hook_type.value,
+        "angle": item.script.angle.value,
+        "source": item.source,
+        "impressions": p.impressions,
+        "play_3s_rate": p.play_3s_rate,
+        "ctr": p.ctr,
+        "cvr": p.cvr,
+        "ctcvr": p.conversions / p.impressions if p.impressions else 0.0,
+    }
+
+
+@router.get("/items", response_model=LibraryListResponse)
+def list_library(
+    store: StoreDep,
+    industry: Industry | None = None,
+    platform: Platform | None = None,
+    language: Language | None = None,
+    aspect: Aspect | None = None,
+    min_impressions: Annotated[int, Query(ge=0, description="Only items delivered at least this often.")] = 0,
+    source: Annotated[
+        Literal["sample", "import", "generated"] | None,
+        Query(description="Only the bundled sample items, the tenant's imported ones, or generated ones."),
+    ] = None,
+    sort: Annotated[LibrarySort, Query(description="Best first by this rate, by impressions, or newest.")] = (
+        "impressions"
+    ),
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> LibraryListResponse:
+    """Browse the tenant's library without a query (the sample library is seeded on first use), filtered and
+    sorted; search ranks by similarity instead."""
+    from adloom.serving.scripts_service import ensure_library
+
+    ensure_library(store)
+    items = [
+        i
+        for i in store.list_library_items(industry=industry, platform=platform, language=language, aspect=aspect)
+        if i.performance.impressions >= min_impressions and (source is None or i.source == source)
+    ]
+    rows = [LibraryEntry.model_validate(_entry_fields(i)) for i in items]
+    if sort == "recent":
+        order = sorted(range(len(items)), key=lambda j: (items[j].created_at, items[j].id), reverse=True)
+        rows = [rows[j] for j in order]
+    else:
+        rows.sort(key=lambda r: (-float(getattr(r, sort)), r.id))
+    return LibraryListResponse(data=rows[offset : offset + limit], total=len(rows), has_more=offset + limit < len(rows))
+
+
+@router.get("/items/{item_id}", response_model=LibraryItemDetail, responses=NOT_FOUND)
+def get_library_item(
+    item_id: Annotated[str, PathParam(max_length=64, description="A library item id (from search or the list).")],
+    store: StoreDep,
+) -> LibraryItemDetail:
+    """One library item: its structured script shot by shot, its delivery counts and rates."""
+    item = store.get_library_item(item_id)
+    return LibraryItemDetail.model_validate(
+        _entry_fields(item)
+        | {
+            "script": item.script,
+            "performance": item.performance,
+            "created_at": item.created_at,
+            "has_media": bool(item.media_path),
+        }
     )
 
 
