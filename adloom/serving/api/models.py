@@ -77,6 +77,8 @@ class LibraryHit(BaseModel):
     similarity: float
     prior: float
     score: float
+    script: Script | None = Field(None, description="The creative's structured script (hook, shots, CTA).")
+    has_media: bool = Field(False, description="Whether the library holds the creative's video.")
 
 
 class LibrarySearchResponse(BaseModel):
