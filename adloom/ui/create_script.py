@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from adloom.core.client import ApiError
-from adloom.core.types import Aspect, Industry, Language, Platform
+from adloom.core.types import Aspect, Industry, Platform
 from adloom.ui.conn import attempt, client, friendly, lang, t
 
 S = st.session_state
@@ -69,7 +69,10 @@ def _upload(file: Any) -> dict[str, Any] | None:
 
 
 def brief_form() -> None:
-    industries = [i.value for i in Industry]
+    # labels are looked up now, not in format_func (which may run outside this session, e.g. in AppTest)
+    industries = {i.value: t(f"create.industry.{i.value}") for i in Industry}
+    platforms = {p.value: t(f"create.platform.{p.value}") for p in Platform}
+    languages = {"zh": "中文", "en": "English"}
     with st.form("create.brief_form", border=True):
         st.subheader(t("create.brief.title"))
         st.text_input(t("create.brief.name"), key="create.f.name", max_chars=120)
@@ -82,31 +85,29 @@ def brief_form() -> None:
         left, right = st.columns(2)
         left.selectbox(
             t("create.brief.industry"),
-            industries,
+            list(industries),
             key="create.f.industry",
-            format_func=lambda v: t(f"create.industry.{v}"),
+            format_func=industries.__getitem__,
         )
         right.selectbox(
             t("create.brief.platform"),
-            [p.value for p in Platform],
+            list(platforms),
             key="create.f.platform",
-            format_func=lambda v: t(f"create.platform.{v}"),
+            format_func=platforms.__getitem__,
         )
         left, mid, right = st.columns(3)
         left.selectbox(
             t("create.brief.language"),
-            [x.value for x in Language],
+            list(languages),
             key="create.f.language",
             index=0 if lang() == "zh" else 1,
-            format_func=lambda v: {"zh": "中文", "en": "English"}[v],
+            format_func=languages.__getitem__,
         )
         mid.selectbox(t("create.brief.aspect"), [a.value for a in Aspect], key="create.f.aspect")
         right.number_input(
             t("create.brief.duration"), key="create.f.duration", min_value=5, max_value=120, value=15, step=5
         )
-        st.file_uploader(
-            t("create.brief.images"), type=IMAGE_TYPES, accept_multiple_files=True, key="create.f.images"
-        )
+        st.file_uploader(t("create.brief.images"), type=IMAGE_TYPES, accept_multiple_files=True, key="create.f.images")
         st.file_uploader(t("create.brief.clips"), type=CLIP_TYPES, accept_multiple_files=True, key="create.f.clips")
         submitted = st.form_submit_button(t("create.brief.submit"), type="primary", key="create.f.submit")
     _previews()
@@ -123,7 +124,10 @@ def _previews() -> None:
     with st.expander(t("create.brief.previews", n=len(images) + len(clips)), expanded=True):
         cols = st.columns(3)
         for i, f in enumerate(images):
-            cols[i % 3].image(f.getvalue(), caption=f.name, use_container_width=True)
+            try:
+                cols[i % 3].image(f.getvalue(), caption=f.name, width="stretch")
+            except Exception:  # not a picture whatever its name says: the upload check will say what it is
+                cols[i % 3].caption(t("create.brief.no_preview", name=f.name))
         for f in clips:
             st.video(f.getvalue())
             st.caption(f.name)
@@ -256,9 +260,7 @@ def _card(brief_id: str, hit: dict[str, Any]) -> None:
     with st.expander(t("create.exemplars.script")):
         for shot in script.get("shots", []):
             st.markdown(f"{shot['index'] + 1}. {shot.get('narration') or shot.get('visual')}")
-    if st.button(
-        t("create.exemplars.pick"), key=f"create.pick.{hit['id']}", type="primary" if chosen else "secondary"
-    ):
+    if st.button(t("create.exemplars.pick"), key=f"create.pick.{hit['id']}", type="primary" if chosen else "secondary"):
         _pick(brief_id, exemplar_id=hit["id"])
 
 
@@ -299,7 +301,7 @@ def structured_view(script: dict[str, Any]) -> None:
         }
         for s in script["shots"]
     ]
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
 
 
 # -- 4. variants ----------------------------------------------------------------------------------------------------
@@ -368,6 +370,9 @@ def variant_tabs() -> None:
     variants: list[dict[str, Any]] = S.get("create.variants") or []
     if not variants:
         return
+    flash = S.pop("create.flash", None)
+    if flash:
+        st.success(flash, icon=":material/check:")
     labels = [
         t("create.variant.own") if S.get("create.own_script") and i == 0 else t("create.variant.tab", n=i + 1)
         for i in range(len(variants))
@@ -464,7 +469,8 @@ def _save(pos: int, script: dict[str, Any]) -> None:
     variants = list(S["create.variants"])
     variants[pos] = saved.model_dump(mode="json")
     S["create.variants"] = variants
-    st.success(t("create.edit.saved", n=len(edits)), icon=":material/check:")
+    S["create.flash"] = t("create.edit.saved", n=len(edits))
+    st.rerun()  # show the stored script (authorship included), with the confirmation on top
 
 
 def chosen_script_ids() -> list[str]:
