@@ -14,6 +14,7 @@ from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue
 from adloom.serving.jobs.executors import LocalExecutor
 from adloom.serving.jobs.worker import Worker
+from adloom.ui.create_script import render_idempotency_key
 from tests.serving.api.conftest import BRIEF, Tenants
 
 SRT = """1
@@ -167,7 +168,11 @@ def test_render_chosen_scripts_once_per_key_and_the_worker_uses_them(
     line = "A great bar for busy mornings."
     client.patch(f"/v1/scripts/{chosen[1]}", json={"shots": [{"index": 1, "narration": line}]}, headers=tenants.a)
     body = {"brief_id": brief_id, "script_ids": chosen, "aspect": "1:1", "height": 360}
-    headers = {**tenants.a, "Idempotency-Key": f"render-{brief_id}-{'-'.join(sorted(chosen))}-1:1-360"}
+    key = render_idempotency_key(brief_id, chosen, "1:1", 360)  # the key the console sends with Render
+    assert key == render_idempotency_key(brief_id, chosen[::-1], "1:1", 360) != render_idempotency_key(
+        brief_id, chosen, "9:16", 360
+    )
+    headers = {**tenants.a, "Idempotency-Key": key}
     first = client.post("/v1/batches", json=body, headers=headers)
     second = client.post("/v1/batches", json=body, headers=headers)
     assert first.status_code == 201 and second.status_code == 201, (first.text, second.text)

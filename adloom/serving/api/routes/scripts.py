@@ -65,7 +65,9 @@ def get_script(script_id: str, store: StoreDep) -> Script:
     return store.get_script(script_id)
 
 
-_CANNOT_STRUCTURE: dict[int | str, dict[str, Any]] = {422: _doc("The text or SRT holds no script that can be structured; the message says why.")}
+_CANNOT_STRUCTURE: dict[int | str, dict[str, Any]] = {
+    422: _doc("The text or SRT holds no script that can be structured; the message says why.")
+}
 _REFUSED_EDIT: dict[int | str, dict[str, Any]] = {
     422: _doc("An edited line still breaks advertising rules: nothing was stored; error.details lists the findings.")
 }
