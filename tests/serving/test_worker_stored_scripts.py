@@ -9,10 +9,10 @@ from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue
 from adloom.core.types import BatchStatus
+from adloom.scripts_gen.writer import ScriptWriter
 from adloom.serving.jobs.worker import start_in_process
 from adloom.serving.script_edit import ShotEdit, checker, edit_shots
 from adloom.serving.scripts_service import build_retriever, ensure_library, generate_scripts
-from adloom.scripts_gen.writer import ScriptWriter
 from tests.serving.test_worker import _brief, _wait_ended, sqlite_env  # noqa: F401 - the fixture
 
 
