@@ -17,9 +17,7 @@ st.set_page_config(page_title="adloom", page_icon=":material/movie:", layout="wi
 language_switch()
 navigation = st.navigation(
     [
-        st.Page(
-            PAGES / "create.py", title=t("nav.create"), icon=":material/movie_edit:", url_path="create", default=True
-        ),
+        st.Page(PAGES / "create.py", title=t("nav.create"), icon=":material/movie_edit:", url_path="create", default=True),
         st.Page(PAGES / "live.py", title=t("nav.live"), icon=":material/live_tv:", url_path="live"),
         st.Page(PAGES / "reports.py", title=t("nav.reports"), icon=":material/monitoring:", url_path="reports"),
         st.Page(PAGES / "library.py", title=t("nav.library"), icon=":material/video_library:", url_path="library"),
