@@ -66,6 +66,7 @@ class ApiError(AdloomError):
         param: str | None = None,
         *,
         retry_after_s: float | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         text = f"{status} {code}: {message}" + (f" (param: {param})" if param else "")
         if retry_after_s is not None:
@@ -73,6 +74,8 @@ class ApiError(AdloomError):
         super().__init__(text)
         self.status, self.type, self.code, self.message, self.param = status, type_, code, message, param
         self.retry_after_s = retry_after_s
+        #: structured problems the API sent along (e.g. the compliance findings of a refused script edit)
+        self.details: list[dict[str, Any]] = list(details or [])
 
 
 class ScriptsCreated(BaseModel):
@@ -244,8 +247,18 @@ class AdloomClient:
         writer: str | None = None,
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        script_ids: Sequence[str] | None = None,
+        aspect: str | None = None,
+        height: int | None = None,
     ) -> Batch:
+        """``n`` creatives for a brief; with ``script_ids``, one per stored script (``n`` must be their count)."""
         body: dict[str, Any] = {"brief_id": brief_id, "n": n}
+        if script_ids is not None:
+            body["script_ids"] = list(script_ids)
+        if aspect is not None:
+            body["aspect"] = aspect
+        if height is not None:
+            body["height"] = height
         if writer:
             body["writer"] = writer
         if metadata:
@@ -538,6 +551,41 @@ class AdloomClient:
     def creative_file(self, creative_id: str, kind: CreativeFile) -> bytes:
         """A creative's video, cover, subtitles or manifest in memory (for a page that shows it)."""
         return self._send("GET", f"/v1/creatives/{_seg(creative_id)}/{_seg(kind)}").content
+    # -- scripts editing (console) ------------------------------------------------------------------------
+    def structure_script(
+        self,
+        brief_id: str,
+        *,
+        exemplar_id: str | None = None,
+        text: str | None = None,
+        srt: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Script:
+        """A stored script of the brief, shot by shot, from a library item, pasted copy or an SRT's text (one)."""
+        body = {"brief_id": brief_id} | _given(exemplar_id=exemplar_id, text=text, srt=srt)
+        data = self._json("POST", "/v1/scripts/structure", json=body, headers=self._idem(idempotency_key))
+        return Script.model_validate(data)
+
+    def write_variants(
+        self, brief_id: str, exemplar_id: str, n: int = 3, *, seed: int = 0, writer: str | None = None
+    ) -> ScriptsCreated:
+        """``n`` (1–5) variants led by the library item the advertiser picked."""
+        body: dict[str, Any] = {"brief_id": brief_id, "n": n, "exemplar_id": exemplar_id, "seed": seed}
+        if writer:
+            body["writer"] = writer
+        return ScriptsCreated.model_validate(self._json("POST", "/v1/scripts", json=body, headers=self._idem(None)))
+
+    def check_compliance(self, text: str, *, language: str, industry: str) -> dict[str, Any]:
+        """``{findings: [{term, rule, reason, suggestion, start, end, severity}], fixed_text}`` for one line."""
+        body = {"text": text, "language": language, "industry": industry}
+        data: dict[str, Any] = self._json("POST", "/v1/compliance/check", json=body)
+        return data
+
+    def edit_script(self, script_id: str, shots: Sequence[Mapping[str, Any]]) -> Script:
+        """Store edited shots (``{index, narration?, caption?, visual?}``); a line that breaks a rule is an
+        :class:`ApiError` 422 whose ``details`` are the findings, and nothing is stored."""
+        data = self._json("PATCH", f"/v1/scripts/{_seg(script_id)}", json={"shots": [dict(s) for s in shots]})
+        return Script.model_validate(data)
 
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:
@@ -585,6 +633,7 @@ def _error(response: httpx.Response, key: str = "") -> ApiError:
             clean(str(err["message"])),
             err.get("param"),
             retry_after_s=retry_after_s,
+            details=err.get("details") if isinstance(err.get("details"), list) else None,
         )
     except (ValueError, KeyError, TypeError):
         text = clean(response.text[:300]) or response.reason_phrase

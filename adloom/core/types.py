@@ -620,6 +620,9 @@ class RenderRequest(BaseModel):
         None, description="Compose template; default: rotate through all."
     )
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    script_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="Render this stored script of the brief instead of writing a new one."
+    )
 
 
 class Batch(BaseModel):

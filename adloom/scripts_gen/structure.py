@@ -319,6 +319,20 @@ def structure_text(
     )
 
 
+def structure_srt(text: str, **kwargs: object) -> Script:
+    """Structure an SRT file's text: like :func:`structure_text`, but text without a single timed cue
+    (``00:00:01,000 --> 00:00:03,500`` followed by a line) is refused instead of read as plain copy."""
+    if not text or not text.strip():
+        raise InputError("the SRT file is empty; export the subtitles of the ad again", field="srt")
+    if _parse_srt(text) is None:
+        raise InputError(
+            "the SRT file has no subtitle cue: each cue needs a timing line like "
+            "'00:00:01,000 --> 00:00:03,500' followed by its text; check the file is an .srt export",
+            field="srt",
+        )
+    return structure_text(text, **kwargs)  # type: ignore[arg-type]
+
+
 def structure_exemplar(item: LibraryItem) -> Script:
     """The exemplar's script as a starting point: library items are stored structured already;
     a copy with fresh provenance pointing back to the exemplar is returned."""

@@ -311,6 +311,8 @@ class _Brief:
     facts: BriefFacts
     exemplars: Sequence[Script]
     findings: list[Finding]
+    #: What the variants were modelled on, the leading (picked) one first: library item ids where known.
+    exemplar_ids: list[str] = field(default_factory=list)
     _verdicts: dict[tuple[str, str, ShotRole], bool] = field(default_factory=dict)
 
     def accept(self, text: str, field_: str, role: ShotRole) -> bool:
@@ -381,7 +383,8 @@ class ScriptWriter:
             offer_usable="product.offer" not in banned_fields,
             audience_usable="audience" not in banned_fields,
         )
-        ctx = _Brief(brief, reviewer, facts, same_language, findings)
+        led_by = [(ex.provenance.exemplar_ids or [ex.id])[0] for ex in exemplars[:2]]
+        ctx = _Brief(brief, reviewer, facts, same_language, findings, exemplar_ids=led_by)
         plans = plan_variants(brief, n, exemplar=exemplars[0] if exemplars else None, seed=seed, points=points)
         result = WriteResult(scripts=[], brief_findings=findings)
         for plan in plans:
@@ -431,7 +434,7 @@ class ScriptWriter:
             backend=self.backend.name if self.backend else "",
             model=self.backend.model if self.backend else "",
             attempts=0,
-            exemplar_ids=[ex.id for ex in ctx.exemplars[:2]],
+            exemplar_ids=list(ctx.exemplar_ids),
             seed=seed,
             notes=list(notes),
         )

@@ -102,13 +102,15 @@ class JobQueue:
         metadata: Mapping[str, str] | None = None,
         defaults: Mapping[str, Any] | None = None,
         quotas: TenantQuotas | None = None,
+        script_ids: Sequence[str] | None = None,
     ) -> Batch:
         """A new batch: ``n`` creatives for ``brief_id``, or one creative per request line.
 
         Lines naming a brief this tenant does not have, and ``rejected`` lines, become failed items (in the
         errors file); the rest wait as ``pending`` until a worker writes their scripts. Quotas are checked
         here, in the same transaction that stores the batch, so two racing submissions cannot both slip
-        under a limit. ``defaults`` (aspect, height, template) apply to every line of an N-form batch.
+        under a limit. ``defaults`` (aspect, height, template) apply to every line of an N-form batch;
+        ``script_ids`` (N-form only, ``n`` of them) gives each line a stored script to render instead of a new one.
         """
         quotas = quotas or TenantQuotas()
         if brief_id is not None:
@@ -116,9 +118,12 @@ class JobQueue:
                 raise InputError("give either brief_id with n, or request lines, not both", field="brief_id")
             if n is None or n < 1:
                 raise InputError("n: ask for at least 1 creative with brief_id", field="n")
+            if script_ids is not None and len(script_ids) != n:
+                raise InputError(f"n={n} but {len(script_ids)} script ids; give one per creative", field="script_ids")
             lines = [
                 RenderRequest.model_validate(
                     {**(defaults or {}), "custom_id": f"creative-{i + 1}", "brief_id": brief_id}
+                    | ({"script_id": script_ids[i]} if script_ids is not None else {})
                 )
                 for i in range(n)
             ]

@@ -30,6 +30,7 @@ from adloom.serving.api.routes import (
     batches,
     briefs,
     campaigns,
+    compliance,
     creatives,
     feedback,
     health,
@@ -153,7 +154,19 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
     install_error_handlers(app)
     app.include_router(health.router)
     for module in (
-        briefs, uploads, scripts, batches, creatives, library, feedback, ranking, reports, campaigns, webhooks, live
+        briefs,
+        uploads,
+        scripts,
+        compliance,
+        batches,
+        creatives,
+        library,
+        feedback,
+        ranking,
+        reports,
+        campaigns,
+        webhooks,
+        live,
     ):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.

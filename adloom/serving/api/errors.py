@@ -58,6 +58,9 @@ class ErrorDetail(BaseModel):
     code: str = Field(description="A stable machine-readable code, e.g. invalid_json, not_found, rate_limited.")
     message: str = Field(description="What was wrong, naming the field, and what to do.")
     param: str | None = Field(None, description="The request field at fault (a dotted path), if one is.")
+    details: list[dict[str, Any]] | None = Field(
+        None, description="Structured problems where a message is not enough, e.g. compliance findings of a 422."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -77,10 +80,12 @@ class ApiError(Exception):
         *,
         param: str | None = None,
         headers: Mapping[str, str] | None = None,
+        details: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.param = status, code, message, param
         self.headers = dict(headers or {})
+        self.details = [dict(d) for d in details] if details is not None else None
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -99,14 +104,27 @@ def error_status_type(status: int) -> ErrorType:
     return "api_error" if status >= 500 else "invalid_request_error"
 
 
-def error_payload(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    return {"error": {"type": error_status_type(status), "code": code, "message": message, "param": param}}
+def error_payload(
+    status: int, code: str, message: str, param: str | None = None, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": error_status_type(status), "code": code, "message": message, "param": param}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
 
 
 def error_response(
-    status: int, code: str, message: str, *, param: str | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    *,
+    param: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_payload(status, code, message, param), status_code=status, headers=dict(headers or {}))
+    return JSONResponse(
+        error_payload(status, code, message, param, details), status_code=status, headers=dict(headers or {})
+    )
 
 
 def too_large_message(limit: int) -> str:
@@ -241,7 +259,9 @@ def adloom_error(request: Request, exc: AdloomError) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, param=exc.param, headers=exc.headers)
+        return error_response(
+            exc.status, exc.code, exc.message, param=exc.param, headers=exc.headers, details=exc.details
+        )
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

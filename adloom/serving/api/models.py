@@ -77,6 +77,8 @@ class LibraryHit(BaseModel):
     similarity: float
     prior: float
     score: float
+    script: Script | None = Field(None, description="The creative's structured script (hook, shots, CTA).")
+    has_media: bool = Field(False, description="Whether the library holds the creative's video.")
 
 
 class LibrarySearchResponse(BaseModel):
@@ -195,12 +197,25 @@ class RankingResponse(BaseModel):
 
 
 class BatchCreate(BaseModel):
-    """N creatives for one stored brief. (A JSONL body of RenderRequest lines is the other way to submit.)"""
+    """N creatives for one stored brief, or one creative per stored script of the brief (``script_ids``, as the
+    console sends after the advertiser picked and edited them). (A JSONL body of RenderRequest lines is the
+    other way to submit.)"""
 
     model_config = ConfigDict(extra="forbid")
 
     brief_id: Id
-    n: int = Field(ge=1, le=100_000, description="How many creatives (the tenant's max_batch_items caps it).")
+    n: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="How many creatives (the tenant's max_batch_items caps it); with script_ids, their count.",
+    )
+    script_ids: list[Id] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Render these stored scripts of the brief (one creative each) instead of writing new ones.",
+    )
     writer: Writer | None = Field(None, description="Script writer: llm or template; default: the server's.")
     metadata: dict[
         Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=512)]
@@ -210,6 +225,87 @@ class BatchCreate(BaseModel):
     template: Annotated[str, StringConstraints(max_length=32)] | None = Field(
         None, description="Compose template; default: rotate through all."
     )
+
+    @model_validator(mode="after")
+    def _count(self) -> BatchCreate:
+        if self.script_ids is None:
+            if self.n is None:
+                raise ValueError("give n (how many creatives), or script_ids (which stored scripts to render)")
+            return self
+        if len(set(self.script_ids)) != len(self.script_ids):
+            raise ValueError("script_ids names a script twice; list each script once")
+        if self.n is not None and self.n != len(self.script_ids):
+            raise ValueError(f"n={self.n} but script_ids has {len(self.script_ids)} scripts; leave n out")
+        self.n = len(self.script_ids)
+        return self
+
+
+# -- the console's script editing -------------------------------------------------------------------------------
+ScriptSource = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class StructureRequest(BaseModel):
+    """What to structure into a stored script of the brief: a library item, pasted copy, or an SRT's text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brief_id: Id
+    exemplar_id: Id | None = Field(None, description="A library item (from GET /v1/library/search).")
+    text: ScriptSource | None = Field(None, description="A pasted script: shots marked or one sentence per shot.")
+    srt: ScriptSource | None = Field(None, description="The text of an SRT subtitle file.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StructureRequest:
+        given = [n for n in ("exemplar_id", "text", "srt") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "send exactly one of exemplar_id, text or srt" + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class ComplianceCheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(max_length=4000)]
+    language: Language
+    industry: Industry
+
+
+class ComplianceHit(BaseModel):
+    """One advertising-law problem in the text: where it is, which rule, why, and the compliant rewrite."""
+
+    term: str = Field(description="The offending words as they appear in the text.")
+    rule: str = Field(description="The rule's id, e.g. absolute_claim, medical_claim.")
+    reason: str = Field(description="The rule in a sentence, naming the law's article.")
+    suggestion: str = Field(description="Replacement for the term; empty: the sentence has to go.")
+    start: int
+    end: int
+    severity: Literal["fix", "warn"] = Field(description="fix: must change before saving; warn: told, not blocked.")
+    field: str = Field("", description="Which line, e.g. shots[2].narration (in a PATCH refusal).")
+
+
+class ComplianceCheckResponse(BaseModel):
+    object: Literal["compliance.check"] = "compliance.check"
+    findings: list[ComplianceHit]
+    fixed_text: str = Field(description="The text with every 'fix' finding rewritten (empty: nothing can stay).")
+
+
+class ShotPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0, le=19)
+    narration: Annotated[str, StringConstraints(max_length=400)] | None = None
+    caption: Annotated[str, StringConstraints(max_length=60)] | None = None
+    visual: Annotated[str, StringConstraints(max_length=400)] | None = None
+
+
+class ScriptPatch(BaseModel):
+    """Edited lines of a stored script; each must pass the compliance check, or nothing is stored (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shots: list[ShotPatch] = Field(min_length=1, max_length=20)
 
 
 ReportFormat = Literal["html", "json", "pdf"]

@@ -193,6 +193,20 @@ def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, "param": None, **extra}
 
 
+def _stored_script(scoped: Store, item: BatchItem) -> Job:
+    """The item's request with its stored script, or the error that fails it (the script was deleted, or is
+    another brief's)."""
+    script_id, brief_id = str(item.request["script_id"]), str(item.request["brief_id"])
+    try:
+        script = scoped.get_script(script_id)
+    except NotFoundError as exc:
+        return _error("script_not_found", f"script {script_id!r}: {exc}", param="script_id")
+    if script.brief_id != brief_id:
+        message = f"script {script_id} belongs to brief {script.brief_id}, not {brief_id}"
+        return _error("script_not_of_brief", message, param="script_id")
+    return {**item.request, "script": script.model_dump(mode="json")}
+
+
 def _derived_seed(batch_id: str, first_seq: int, seed: int) -> int:
     """A script seed per batch, chunk and request seed: a rerun of the same chunk writes the same variants."""
     digest = hashlib.sha256(f"{batch_id}:{first_seq}:{seed}".encode()).digest()
@@ -365,11 +379,15 @@ class Worker:
     ) -> tuple[dict[str, Job], dict[str, Job]]:
         scoped = self.root.scoped(lease.tenant_id)
         groups: dict[tuple[str, int], list[BatchItem]] = {}
-        for item in items:
-            groups.setdefault((str(item.request["brief_id"]), int(item.request.get("seed", 0))), []).append(item)
-        writer_name = lease.batch.writer or self.settings.batch_writer
         planned: dict[str, Job] = {}
         failed: dict[str, Job] = {}
+        for item in items:
+            if item.request.get("script_id"):  # a stored script the advertiser chose (and maybe edited)
+                outcome = _stored_script(scoped, item)
+                (planned if "script" in outcome else failed)[item.id] = outcome
+                continue
+            groups.setdefault((str(item.request["brief_id"]), int(item.request.get("seed", 0))), []).append(item)
+        writer_name = lease.batch.writer or self.settings.batch_writer
         for (brief_id, seed), group in groups.items():
             try:
                 brief = scoped.get_brief(brief_id)

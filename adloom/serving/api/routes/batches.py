@@ -133,6 +133,20 @@ def create_from_jsonl(
     )
 
 
+def _check_scripts(store: Store, brief_id: str, script_ids: list[str]) -> None:
+    """Every script exists for this tenant and belongs to the brief (a 404 or a 400 naming the first that does
+    not), so a batch never starts with a line that cannot render."""
+    store.get_brief(brief_id)
+    for sid in script_ids:
+        script = store.get_script(sid)
+        if script.brief_id != brief_id:
+            raise InputError(
+                f"script {sid} belongs to brief {script.brief_id}, not {brief_id}; render each brief's scripts "
+                "in its own batch",
+                field="script_ids",
+            )
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -169,6 +183,8 @@ async def create_batch(
             raise InputError(message, field=param) from None
         if writer is not None:
             raise InputError("the writer query parameter is for JSONL bodies; put writer in the JSON", field="writer")
+        if body.script_ids is not None:
+            await anyio.to_thread.run_sync(lambda: _check_scripts(store, body.brief_id, body.script_ids or []))
         defaults: dict[str, Any] = {"height": body.height}
         if body.aspect is not None:
             defaults["aspect"] = body.aspect.value
@@ -182,6 +198,7 @@ async def create_batch(
                 metadata=body.metadata,
                 defaults=defaults,
                 quotas=tenant.quotas,
+                script_ids=body.script_ids,
             )
         )
     if ctype in JSONL_TYPES:

@@ -64,6 +64,8 @@ def search_library(
                 similarity=float(h.similarity),
                 prior=float(h.prior),
                 score=float(h.score),
+                script=h.item.script,
+                has_media=bool(h.item.media_path),
             )
             for h in hits
         ]
