@@ -219,6 +219,11 @@ CLIENT_FOR: dict[str, Call] = {
     "list_creatives": lambda c, w, tmp: c.list_creatives(brief_id=w.brief_id, status="rendered"),
     "get_creative": lambda c, w, tmp: c.get_creative(w.creative_id),
     "download": lambda c, w, tmp: c.download(w.creative_id, "manifest", tmp / "manifest.json"),
+    "review_creative": lambda c, w, tmp: c.review_creative(w.creative_id, "approved"),
+    "create_export": lambda c, w, tmp: c.create_export([w.creative_id], review="any"),
+    "get_export": lambda c, w, tmp: c.download_export(
+        c.create_export([w.creative_id], review="any")["id"], tmp / "x.zip"
+    ),
     "search_library": lambda c, w, tmp: c.search_library("oat protein bar", limit=2, industry="food"),
     "import_library_file": lambda c, w, tmp: c.import_library(_library_csv(tmp)),
     "post_feedback": lambda c, w, tmp: c.post_feedback(_events(w.creative_id, "map")),
