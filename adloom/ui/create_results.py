@@ -90,21 +90,19 @@ def _render_controls(brief_id: str, script_ids: list[str], n: int | None) -> Non
         if brief is None:
             return
         st.session_state[f"create.brief.{brief_id}"] = brief
-    aspects = list(Aspect)
+    # labels computed now, in this run's language (a format_func may also be called outside the run)
+    aspects = {a.value: t(f"results.aspect_{_ASPECT_LABEL[a]}") for a in Aspect}
+    heights = {h: t("results.height_option", height=h) for h in HEIGHTS}
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     aspect = left.selectbox(
         t("results.aspect"),
-        aspects,
-        index=aspects.index(brief.aspect),
-        format_func=lambda a: t(f"results.aspect_{_ASPECT_LABEL[a]}"),
+        list(aspects),
+        index=list(aspects).index(brief.aspect.value),
+        format_func=aspects.__getitem__,
         key="create.render_aspect",
     )
     height = mid.selectbox(
-        t("results.height"),
-        HEIGHTS,
-        index=1,
-        format_func=lambda h: t("results.height_option", height=h),
-        key="create.render_height",
+        t("results.height"), list(heights), index=1, format_func=heights.__getitem__, key="create.render_height"
     )
     count = len(script_ids) or (n or 0)
     pressed = right.button(
