@@ -17,7 +17,6 @@ from adloom.core.client import AdloomClient
 from adloom.serving.ui_cli import LocalApi
 from tests.serving.api.conftest import BRIEF
 
-
 #: The page under test. The guard matters: the worker renders in spawned processes, and spawn re-runs the
 #: ``__main__`` module of the moment (the script AppTest is running) as ``__mp_main__`` in each child.
 DRIVER = """
