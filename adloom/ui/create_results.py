@@ -112,7 +112,7 @@ def _render_controls(brief_id: str, script_ids: list[str], n: int | None) -> Non
         help=t("results.render_help"),
         key="create.render",
         icon=":material/play_arrow:",
-        use_container_width=True,
+        width="stretch",
     )
     if count == 0:
         st.caption(t("results.pick_scripts"))
@@ -321,7 +321,7 @@ def _authors(creative: Creative) -> None:
                 for where, text, who in rows
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 
@@ -356,7 +356,7 @@ def _review(creative: Creative) -> None:
         args=(cid, "approved"),
         disabled=not can_approve or (review is not None and review.decision == "approved"),
         icon=":material/thumb_up:",
-        use_container_width=True,
+        width="stretch",
     )
     right.button(
         t("results.reject"),
@@ -364,7 +364,7 @@ def _review(creative: Creative) -> None:
         on_click=_do_review,
         args=(cid, "rejected"),
         icon=":material/thumb_down:",
-        use_container_width=True,
+        width="stretch",
     )
     st.text_input(
         t("results.reject_reason"),
@@ -410,4 +410,4 @@ def _export(creatives: list[Creative]) -> None:
         key="create.download",
         icon=":material/download:",
     )
-    st.dataframe(made["manifest"], hide_index=True, use_container_width=True, column_order=made["columns"])
+    st.dataframe(made["manifest"], hide_index=True, width="stretch", column_order=made["columns"])
