@@ -378,6 +378,43 @@ class AdloomClient:
         # the local part does not match the server's file: fetch all of it
         return self._download(path, dest, resume=False)
 
+    # -- review and export (console) ----------------------------------------------------------------------
+    def review_creative(
+        self, creative_id: str, decision: Literal["approved", "rejected"], reason: str = ""
+    ) -> Creative:
+        """Approve or reject a rendered creative (a later review replaces an earlier one)."""
+        body = {"decision": decision, "reason": reason}
+        return Creative.model_validate(self._json("POST", f"/v1/creatives/{_seg(creative_id)}/review", json=body))
+
+    def list_reviewed(
+        self, review: Literal["approved", "rejected", "none"], *, brief_id: str | None = None, limit: int = 100
+    ) -> Page[Creative]:
+        """Creatives with this review decision (``none``: not reviewed yet), newest first."""
+        params = _page(limit, None) | _given(review=review, brief_id=brief_id)
+        return Page[Creative].model_validate(self._json("GET", "/v1/creatives", params=params))
+
+    def create_export(
+        self,
+        creative_ids: Sequence[str] | None = None,
+        *,
+        batch_id: str | None = None,
+        review: Literal["approved", "any"] = "approved",
+    ) -> dict[str, Any]:
+        """Build a ZIP of the creatives (only approved ones unless ``review="any"``); the answer names it (``id``,
+        ``url``), counts it, lists the manifest rows and the creatives ``skipped`` with why."""
+        body: dict[str, Any] = {"review": review}
+        body |= {"batch_id": batch_id} if batch_id is not None else {"creative_ids": list(creative_ids or [])}
+        data: dict[str, Any] = self._json("POST", "/v1/exports", json=body)
+        return data
+
+    def download_export(self, export_id: str, dest: Path) -> Path:
+        """Stream an export's ZIP to ``dest``."""
+        return self._download(f"/v1/exports/{_seg(export_id)}", Path(dest), resume=False)
+
+    def export_creatives(self, ids: Sequence[str], dest: Path) -> Path:
+        """The approved creatives among ``ids`` as one ZIP at ``dest`` (videos, covers, subtitles, manifest.csv)."""
+        return self.download_export(str(self.create_export(ids)["id"]), dest)
+
     # -- library, feedback, ranking, reports --------------------------------------------------------------
     def search_library(self, q: str, *, limit: int = 8, **filters: str | None) -> list[dict[str, Any]]:
         """Past creatives like ``q``; filters: industry, platform, language, aspect."""

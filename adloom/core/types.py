@@ -433,6 +433,20 @@ class CreativeStatus(StrEnum):
     pruned = "pruned"
 
 
+ReviewDecision = Literal["approved", "rejected"]
+
+
+class CreativeReview(BaseModel):
+    """A person's verdict on a rendered creative before launch (generated ads are reviewed, never launched
+    unseen). Kept apart from ``status``, which the pipeline owns (``rejected`` there is the quality gate's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: ReviewDecision
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
 class Creative(BaseModel):
     """A rendered (or to-be-rendered) ad: one script, its media and its scores."""
 
@@ -451,6 +465,7 @@ class Creative(BaseModel):
     aigc_label: bool = True
     scores: dict[str, float] = Field(default_factory=dict)
     reasons: list[str] = Field(default_factory=list)
+    review: CreativeReview | None = Field(None, description="The advertiser's approve/reject verdict, if given.")
     created_at: datetime = Field(default_factory=utcnow)
 
 

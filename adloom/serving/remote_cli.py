@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 import typer
 
@@ -41,7 +41,8 @@ briefs_app = _group("briefs", "Briefs: create, list, get.")
 uploads_app = _group("uploads", "Uploads: media files briefs name as upload:<id>.")
 scripts_app = _group("scripts", "Scripts: write a few variants for a brief now, list, get.")
 batches_app = _group("batches", "Render batches: submit, follow, cancel, read results and errors.")
-creatives_app = _group("creatives", "Creatives: list, get, download their files.")
+creatives_app = _group("creatives", "Creatives: list, get, review, download their files.")
+exports_app = _group("exports", "Exports: a ZIP of approved creatives with a manifest for bulk upload.")
 library_app = _group("library", "The tenant's creative library: search, browse, show one, import.")
 feedback_app = _group("feedback", "Delivery feedback: import events.")
 ranking_app = _group("ranking", "Ranking: score candidate creatives or scripts.")
@@ -628,6 +629,55 @@ def creatives_download(
         return
     resumed = f", resumed after the {had} bytes already there" if 0 < had < size else ""
     _note(f"saved {creative_id}'s {what} to {out} ({size} bytes{resumed})")
+
+
+@creatives_app.command("review")
+@_remote
+def creatives_review(
+    creative_id: Annotated[str, typer.Argument(help="Creative id (crv_…).")],
+    decision: Annotated[str, typer.Option(help="approved or rejected.")],
+    reason: Annotated[str, typer.Option(help="Why (useful on a rejection).")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Approve or reject a rendered creative before launch; only approved ones are exported by default."""
+    from adloom.core.errors import InputError
+
+    if decision not in ("approved", "rejected"):
+        raise InputError(f"--decision {decision!r}: use approved or rejected", field="decision")
+    with _client() as c:
+        creative = c.review_creative(creative_id, cast(Literal["approved", "rejected"], decision), reason)
+    cols = [*CREATIVE_COLS, ("review", lambda x: x.review.decision if x.review else ""), ("reason", lambda x: reason)]
+    _show(creative, cols, json_out, title=f"creative {creative_id}")
+
+
+@exports_app.command("create")
+@_remote
+def exports_create(
+    out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False, help="Where to save the ZIP.")],
+    creative_id: Annotated[
+        list[str] | None, typer.Option("--creative-id", help="A creative to export (repeat).")
+    ] = None,
+    batch_id: Annotated[str | None, typer.Option("--batch-id", help="Export this batch's creatives.")] = None,
+    any_review: Annotated[bool, typer.Option("--any", help="Also creatives not approved in review.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build a ZIP of approved creatives (videos, covers, subtitles, manifest.csv) and save it to --out."""
+    with _client() as c:
+        made = c.create_export(creative_id or [], batch_id=batch_id, review="any" if any_review else "approved")
+        c.download_export(made["id"], _out_path(out))
+    if json_out:
+        _echo_json(made)
+    else:
+        cols: list[Column] = [
+            ("creative", lambda r: r["creative_id"]),
+            ("video", lambda r: r["video_file"]),
+            ("title", lambda r: r["title"]),
+            ("decision", lambda r: r["decision"]),
+        ]
+        _table(f"export {made['id']}", made["manifest"], cols)
+        for skip in made["skipped"]:
+            _note(f"left out {skip['creative_id']}: {skip['reason']}")
+    _note(f"saved {made['count']} creatives to {out} ({out.stat().st_size} bytes)")
 
 
 # -- library, feedback, ranking, reports -----------------------------------------------------------------------

@@ -227,6 +227,53 @@ def prior_score(script: Script, retriever: LibraryRetriever) -> float:
     return prior_scores([script], retriever)[0]
 
 
+def _rates(items: Sequence[Any], metric: str) -> list[float]:
+    from adloom.analytics.percentile import MIN_CLICKS, MIN_IMPRESSIONS
+
+    if metric == "ctr":
+        return sorted(it.performance.ctr for it in items if it.performance.impressions >= MIN_IMPRESSIONS)
+    return sorted(it.performance.cvr for it in items if it.performance.clicks >= MIN_CLICKS)
+
+
+def library_placements(
+    scripts: Sequence[Script],
+    retriever: LibraryRetriever,
+    *,
+    pctr: Sequence[float] | None = None,
+    pcvr: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> list[dict[str, float]]:
+    """Each script's predicted CTR and CVR as percentiles of the library's observed rates, with intervals and
+    ``percentile_confident`` (1.0 or 0.0), as ``Creative.scores`` keys (see :mod:`adloom.analytics.percentile`
+    for the rule). The reference is the library items of the script's industry, or the whole library when the
+    industry has fewer than ``MIN_REFERENCE`` items with enough delivery. With ``pctr``/``pcvr``/``std`` from a
+    trained predictor the prediction is placed; without, the script is placed by the library items of its
+    industry and hook type (the performance prior's evidence)."""
+    from adloom.analytics.percentile import MIN_REFERENCE, place_by_similar, place_prediction
+
+    items = list(retriever.items)
+    out: list[dict[str, float]] = []
+    for i, script in enumerate(scripts):
+        same = [it for it in items if it.industry == script.industry]
+        similar = [it for it in same if it.script.hook_type == script.hook_type]
+        row: dict[str, float] = {}
+        confident = True
+        for metric, predicted in (("ctr", pctr), ("cvr", pcvr)):
+            reference = _rates(same, metric)
+            if len(reference) < MIN_REFERENCE:
+                reference = _rates(items, metric)
+            if predicted is not None and std is not None:
+                placed = place_prediction(float(predicted[i]), float(std[i]), reference)
+            else:
+                placed = place_by_similar(_rates(similar, metric), reference)
+            row |= placed.as_scores(metric)
+            confident = confident and placed.confident
+            row["reference_n"] = float(min(row.get("reference_n", placed.reference_n), placed.reference_n))
+        row["percentile_confident"] = 1.0 if confident else 0.0
+        out.append(row)
+    return out
+
+
 @dataclass(frozen=True)
 class BatchRanking:
     """How a batch was ranked: by the trained predictor (``model_version``) or by the prior fallback."""
@@ -269,7 +316,8 @@ def rank_batch(
     if found is None or not ids:
         priors = prior_scores([scripts[i] for i in ids], retriever)
         note = "ranked by the performance prior of similar library creatives: no trained predictor yet"
-        scores = {cid: {"prior": p} for cid, p in zip(ids, priors, strict=True)}
+        placed = library_placements([scripts[i] for i in ids], retriever)
+        scores = {cid: {"prior": p, **pl} for cid, p, pl in zip(ids, priors, placed, strict=True)}
         decisions = {
             cid: DecisionRecord(
                 creative_id=cid,
@@ -302,12 +350,16 @@ def rank_batch(
         rng=np.random.default_rng(seed),
         baseline_name=f"{brief.industry.value} benchmark",
     )
+    placed = library_placements(
+        [scripts[i] for i in ids], retriever, pctr=list(sc.pctr), pcvr=list(sc.pcvr), std=list(sc.std)
+    )
     scores = {
         cid: {
             "pctr": float(sc.pctr[i]),
             "pcvr": float(sc.pcvr[i]),
             "pctcvr": float(sc.pctcvr[i]),
             "uncertainty": float(sc.std[i]),
+            **placed[i],
         }
         for i, cid in enumerate(ids)
     }

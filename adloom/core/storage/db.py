@@ -65,6 +65,7 @@ from adloom.core.types import (
     ApiKeyInfo,
     Brief,
     Creative,
+    CreativeReview,
     FeedbackEvent,
     FeedbackKind,
     Job,
@@ -566,10 +567,15 @@ class Store:
 
     # -- creatives ------------------------------------------------------------------------
     def save_creatives(self, creatives: Sequence[Creative]) -> None:
-        """Insert or replace creatives by id (a re-rendered creative keeps its row)."""
+        """Insert or replace creatives by id (a re-rendered creative keeps its row).
+
+        A creative saved without a review keeps the one stored (a re-rank or a re-render must not drop a person's
+        verdict given meanwhile); reviews are given with :meth:`review_creative`."""
         with self.session() as s:
             for c in creatives:
-                self._own(s, CreativeRow, c.id, "creative")
+                existing = self._own(s, CreativeRow, c.id, "creative")
+                if c.review is None and existing is not None and existing.body_json.get("review"):
+                    c = c.model_copy(update={"review": CreativeReview.model_validate(existing.body_json["review"])})
                 s.merge(
                     CreativeRow(
                         id=c.id,
@@ -578,10 +584,22 @@ class Store:
                         campaign_id=c.campaign_id,
                         script_id=c.script.id,
                         status=str(c.status),
+                        review=c.review.decision if c.review is not None else None,
                         body_json=c.model_dump(mode="json"),
                         created_at=c.created_at,
                     )
                 )
+
+    def review_creative(self, creative_id: str, review: CreativeReview) -> Creative:
+        """Record a person's approve/reject verdict on one of this tenant's creatives (replacing an earlier one)."""
+        with self.session() as s:
+            row = s.get(CreativeRow, creative_id)
+            if row is None or row.tenant_id != self.tenant_id:
+                raise NotFoundError(f"no creative {creative_id!r}")
+            creative = Creative.model_validate(row.body_json).model_copy(update={"review": review})
+            row.review = review.decision
+            row.body_json = creative.model_dump(mode="json")
+            return creative
 
     def get_creative(self, creative_id: str) -> Creative:
         with self.session() as s:
@@ -597,13 +615,19 @@ class Store:
         after: str | None = None,
         brief_id: str | None = None,
         status: str | None = None,
+        review: str | None = None,
     ) -> Page[Creative]:
-        """This tenant's creatives, newest first, optionally of one brief and/or in one status."""
+        """This tenant's creatives, newest first, optionally of one brief, in one status and/or with one review
+        decision (``review="none"``: not reviewed yet)."""
         where = [
             cond
             for cond, value in ((CreativeRow.brief_id == brief_id, brief_id), (CreativeRow.status == status, status))
             if value is not None
         ]
+        if review == "none":
+            where.append(CreativeRow.review.is_(None))
+        elif review is not None:
+            where.append(CreativeRow.review == review)
         return self._page(
             CreativeRow, lambda r: Creative.model_validate(r.body_json), limit=limit, after=after, where=where
         )

@@ -130,6 +130,8 @@ class CreativeRow(Base):
     campaign_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     script_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
+    #: The person's review ("approved" / "rejected"), None until reviewed (also in body_json; here to filter on).
+    review: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     body_json: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -294,6 +294,11 @@ def _doc(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
 
+def doc_error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """One documented error answer of a route (in the one error shape), for its ``responses``."""
+    return {status: _doc(description)}
+
+
 #: Error answers every authenticated route may give, documented in the OpenAPI.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _doc("Bad input: malformed JSON, a wrong type, an unknown field; `param` names the field."),

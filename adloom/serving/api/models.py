@@ -4,11 +4,11 @@ uploads are sent as the core types themselves). Request models forbid unknown fi
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from adloom.core.types import Aspect, Industry, Language, Performance, Platform, Script, utcnow
+from adloom.core.types import Aspect, Industry, Language, Performance, Platform, ReviewDecision, Script, utcnow
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Writer = Literal["llm", "template"]
@@ -186,6 +186,29 @@ class RankedCandidate(BaseModel):
     baseline: float
     scores: dict[str, float]
     reason: str
+    ctr_percentile: float = Field(
+        ge=0, le=100, description="Predicted CTR as a percentile of the library's observed CTRs (0–100)."
+    )
+    ctr_interval: tuple[float, float] = Field(description="Low and high percentile of the CTR (90 % interval).")
+    cvr_percentile: float = Field(ge=0, le=100, description="Predicted CVR as a percentile of the library's CVRs.")
+    cvr_interval: tuple[float, float] = Field(description="Low and high percentile of the CVR (90 % interval).")
+    reference_n: int = Field(ge=0, description="Library items the percentiles are measured against.")
+    confident: bool = Field(
+        description="False when the library is too small or an interval too wide to trust the percentiles "
+        "(show 'not enough data')."
+    )
+
+    @staticmethod
+    def percentiles(scores: dict[str, float]) -> dict[str, Any]:
+        """The percentile fields from a creative's ``scores`` (see serving.render_pipeline.library_placements)."""
+        return {
+            "ctr_percentile": scores["ctr_percentile"],
+            "ctr_interval": (scores["ctr_percentile_low"], scores["ctr_percentile_high"]),
+            "cvr_percentile": scores["cvr_percentile"],
+            "cvr_interval": (scores["cvr_percentile_low"], scores["cvr_percentile_high"]),
+            "reference_n": int(scores["reference_n"]),
+            "confident": scores["percentile_confident"] >= 0.5,
+        }
 
 
 class RankingResponse(BaseModel):
@@ -306,6 +329,59 @@ class ScriptPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shots: list[ShotPatch] = Field(min_length=1, max_length=20)
+
+
+class ReviewRequest(BaseModel):
+    """A person's verdict on a rendered creative."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: ReviewDecision
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        "", description="Why (shown to the team; useful on a rejection)."
+    )
+
+
+class ExportRequest(BaseModel):
+    """What to export: named creatives, or a batch's creatives; by default only the approved ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    creative_ids: list[Id] | None = Field(None, max_length=500)
+    batch_id: Id | None = None
+    review: Literal["approved", "any"] = Field(
+        "approved", description="approved: only creatives approved in review; any: every delivered creative."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ExportRequest:
+        if (self.creative_ids is None) == (self.batch_id is None):
+            raise ValueError("send exactly one of creative_ids or batch_id")
+        return self
+
+
+class ExportSkip(BaseModel):
+    creative_id: str
+    reason: str
+
+
+class Export(BaseModel):
+    """A ZIP of videos, covers, subtitles and manifest.csv, ready for an ad platform's bulk upload."""
+
+    id: str
+    object: Literal["export"] = "export"
+    created_at: datetime = Field(default_factory=utcnow)
+    count: int = Field(ge=1, description="Creatives in the ZIP.")
+    creative_ids: list[str]
+    skipped: list[ExportSkip] = Field(default_factory=list, description="Selected creatives left out, and why.")
+    columns: list[str] = Field(description="The manifest's columns.")
+    manifest: list[dict[str, str]] = Field(description="The manifest's rows, as in manifest.csv.")
+    size_bytes: int
+    url: str = Field(description="Where to fetch the ZIP.")
+
+
+def export_url(export_id: str) -> str:
+    return f"/v1/exports/{export_id}"
 
 
 ReportFormat = Literal["html", "json", "pdf"]

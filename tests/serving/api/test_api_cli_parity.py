@@ -222,6 +222,11 @@ CLIENT_FOR: dict[str, Call] = {
     "list_creatives": lambda c, w, tmp: c.list_creatives(brief_id=w.brief_id, status="rendered"),
     "get_creative": lambda c, w, tmp: c.get_creative(w.creative_id),
     "download": lambda c, w, tmp: c.download(w.creative_id, "manifest", tmp / "manifest.json"),
+    "review_creative": lambda c, w, tmp: c.review_creative(w.creative_id, "approved"),
+    "create_export": lambda c, w, tmp: c.create_export([w.creative_id], review="any"),
+    "get_export": lambda c, w, tmp: c.download_export(
+        c.create_export([w.creative_id], review="any")["id"], tmp / "x.zip"
+    ),
     "search_library": lambda c, w, tmp: c.search_library("oat protein bar", limit=2, industry="food"),
     "import_library_file": lambda c, w, tmp: c.import_library(_library_csv(tmp)),
     "post_feedback": lambda c, w, tmp: c.post_feedback(_events(w.creative_id, "map")),
@@ -528,3 +533,19 @@ def test_errors_are_the_apis_message_and_exit_1(server: Server, world: World, tm
     assert api(server, "uploads", "create", str(tmp_path / "missing.png"), code=2).output
     r = api(server, "batches", "create", "--brief-id", world.brief_id, code=2)
     assert "--n" in r.output
+
+
+def test_review_and_export(server: Server, world: World, tmp_path: Path):
+    import zipfile
+
+    r = api(server, "creatives", "review", world.creative_id, "--decision", "approved", "--reason", "good hook")
+    assert world.creative_id in r.stdout and "approved" in r.stdout
+    out = tmp_path / "export" / "ads.zip"
+    r = api(server, "exports", "create", "--creative-id", world.creative_id, "--out", str(out))
+    assert "saved 1 creatives" in r.output
+    with zipfile.ZipFile(out) as zf:
+        assert "manifest.csv" in zf.namelist() and f"videos/{world.creative_id}.mp4" in zf.namelist()
+    r = api(server, "creatives", "review", world.creative_id, "--decision", "maybe", code=2)  # usage error
+    assert "approved or rejected" in r.output and "Traceback" not in r.output
+    r = api(server, "exports", "create", "--out", str(tmp_path / "none.zip"), code=1)
+    assert "select at least one" in r.output

@@ -1,7 +1,8 @@
 """Ranking: score candidate creatives or scripts with the newest trained predictor (pCTCVR against the
 industry benchmark, launch / explore / prune with reasons), or by the performance prior of similar library
 creatives when no predictor is trained yet. The same scoring ``adloom render`` ranks a batch with; nothing
-is stored."""
+is stored. Each candidate's predicted CTR and CVR also come as percentiles of the library's observed rates, with
+a 90 % interval and ``confident`` (see :mod:`adloom.analytics.percentile`)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def score(body: RankingRequest, store: StoreDep, state: StateDep) -> RankingResp
 
     from adloom.analytics.ranking import rank_and_prune
     from adloom.serving.predictor_service import industry_baseline, load_latest, score_scripts
-    from adloom.serving.render_pipeline import prior_scores
+    from adloom.serving.render_pipeline import library_placements, prior_scores
 
     scripts = _candidates(body, store)
     ids = list(scripts)
@@ -47,6 +48,7 @@ def score(body: RankingRequest, store: StoreDep, state: StateDep) -> RankingResp
     found = load_latest(store)
     if found is None:
         priors = prior_scores([scripts[i] for i in ids], retriever)
+        placed = dict(zip(ids, library_placements([scripts[i] for i in ids], retriever), strict=True))
         ranked = sorted(zip(ids, priors, strict=True), key=lambda p: -p[1])
         return RankingResponse(
             method="prior",
@@ -63,12 +65,16 @@ def score(body: RankingRequest, store: StoreDep, state: StateDep) -> RankingResp
                     scores={"prior": p},
                     reason=f"launch: no trained predictor, so nothing is pruned; performance prior {p:.2f} "
                     "(1.00 = industry average)",
+                    **RankedCandidate.percentiles(placed[cid]),
                 )
                 for n, (cid, p) in enumerate(ranked, 1)
             ],
         )
     predictor, mv = found
     sc = score_scripts(predictor, [scripts[i] for i in ids], retriever.items, seed=body.seed)
+    placements = library_placements(
+        [scripts[i] for i in ids], retriever, pctr=list(sc.pctr), pcvr=list(sc.pcvr), std=list(sc.std)
+    )
     baselines = [industry_baseline(scripts[i].industry.value) for i in ids]
     decisions = rank_and_prune(
         ids,
@@ -99,6 +105,7 @@ def score(body: RankingRequest, store: StoreDep, state: StateDep) -> RankingResp
                     "uncertainty": float(sc.std[i]),
                 },
                 reason=by_id[ids[i]].reason,
+                **RankedCandidate.percentiles(placements[i]),
             )
             for n, i in enumerate(order, 1)
         ],
