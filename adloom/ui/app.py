@@ -11,7 +11,8 @@ import streamlit as st
 from adloom.core.client import URL_ENV
 from adloom.ui.conn import LOCAL_ENV, language_switch, t
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit would list a folder of that name as its own navigation next to st.navigation.
+PAGES = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="adloom", page_icon=":material/movie:", layout="wide")
 st.sidebar.markdown(f"**{t('app.title')}**")

@@ -1,4 +1,4 @@
-"""Feedback ingestion on a real store (SQLite and PostgreSQL): idempotence, funnel, late events, files, bounded memory."""
+"""Feedback ingestion on a real store (SQLite and PostgreSQL): idempotence, funnel, late events, files, memory."""
 
 from __future__ import annotations
 

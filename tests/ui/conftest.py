@@ -3,7 +3,7 @@
 * ``local_api``: the real batch API (the same app ``adloom ui`` hosts) on a loopback port over this test's store,
   with a console key for the local tenant; ``$ADLOOM_API_URL``/``$ADLOOM_API_KEY`` point at it so the pages'
   :class:`AdloomClient` reaches it exactly as in production.
-* ``page_test(name)``: a Streamlit :class:`AppTest` of ``adloom/ui/pages/<name>.py`` (AppTest runs the page
+* ``page_test(name)``: a Streamlit :class:`AppTest` of ``adloom/ui/views/<name>.py`` (AppTest runs the page
   script in this process; only its HTTP calls leave it).
 * ``console`` / ``browser_page``: ``adloom ui --port P`` as a real child process and headless Debian chromium driven
   by Playwright (end-to-end tests); screenshots go to ``$ADLOOM_TEST_ARTIFACTS`` (default
@@ -70,7 +70,7 @@ def page_test(local_api: LocalApi) -> Callable[..., Any]:
     from streamlit.testing.v1 import AppTest
 
     def make(name: str, *, lang: str = "en", timeout: float = 60.0) -> AppTest:
-        at = AppTest.from_file(str(UI / "pages" / f"{name}.py"), default_timeout=timeout)
+        at = AppTest.from_file(str(UI / "views" / f"{name}.py"), default_timeout=timeout)
         at.session_state["lang"] = lang
         return at
 
