@@ -34,6 +34,7 @@ from adloom.serving.api.routes import (
     health,
     library,
     live,
+    live_console,
     ranking,
     reports,
     scripts,
@@ -151,7 +152,20 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
     app.state.background = list(background)
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (briefs, uploads, scripts, batches, creatives, library, feedback, ranking, reports, webhooks, live):
+    for module in (
+        briefs,
+        uploads,
+        scripts,
+        batches,
+        creatives,
+        library,
+        feedback,
+        ranking,
+        reports,
+        webhooks,
+        live,
+        live_console,
+    ):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.
     app.add_middleware(TenantGate, state=state)
