@@ -32,7 +32,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from adloom.core.errors import AdloomError, BackendUnavailableError, InputError, NotFoundError, UnsupportedContentError
+from adloom.core.errors import (
+    AdloomError,
+    BackendUnavailableError,
+    GenerationError,
+    InputError,
+    NotFoundError,
+    UnsupportedContentError,
+)
 from adloom.core.paths import safe_filename, sniff, write_atomic
 from adloom.core.settings import Settings
 from adloom.core.types import Industry, Language, LiveRoom, Product, new_id, utcnow
@@ -579,19 +586,22 @@ def render_preview(room_folder: Path, seconds: float = 10.0) -> Path:
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", str(fps), "-i", "-",
                "-i", str(wav), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
                "-c:a", "aac", "-b:a", "96k", "-shortest", "-movflags", "+faststart", str(part)]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert proc.stdin is not None
-        try:
-            for i in range(n):
-                pose = mouths[i] if i < len(mouths) else REST
-                proc.stdin.write(np.ascontiguousarray(avatar.frame(i, pose), dtype=np.uint8).tobytes())
-            proc.stdin.close()
-            _, err = proc.communicate(timeout=120)
-        except BaseException:
-            proc.kill()
-            raise
+        log_path = Path(tmp) / "ffmpeg.log"
+        with log_path.open("wb") as err_log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=err_log)
+            assert proc.stdin is not None
+            try:
+                for i in range(n):
+                    pose = mouths[i] if i < len(mouths) else REST
+                    proc.stdin.write(np.ascontiguousarray(avatar.frame(i, pose), dtype=np.uint8).tobytes())
+                proc.stdin.close()
+                proc.wait(timeout=120)
+            except BaseException:
+                proc.kill()
+                raise
         if proc.returncode != 0:
-            raise AdloomError(f"the preview could not be encoded: {err.decode(errors='replace')[-300:]}")
+            err = log_path.read_text(errors="replace")[-300:]
+            raise GenerationError(f"the preview could not be encoded: {err}")
         part.replace(out)
     return out
 
