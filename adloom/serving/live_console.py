@@ -624,7 +624,8 @@ def hls_file(room_folder: Path, preview_dir: str, name: str) -> Path:
 
 
 def snapshot(room_folder: Path, preview_dir: str, width: int = 360) -> bytes:
-    """A JPEG of the newest frame the room has streamed: the last frame of its newest HLS segment."""
+    """A JPEG of the newest frame the room has streamed: the first frame of its newest HLS segment (a segment
+    is 1–2 s, so it is that old at most)."""
     from adloom.digital_human.live.outputs import ffmpeg_exe
 
     folder = room_folder / preview_dir
@@ -632,7 +633,7 @@ def snapshot(room_folder: Path, preview_dir: str, width: int = 360) -> bytes:
     for seg in reversed(segments[-3:]):  # the newest may still be being written
         try:
             proc = subprocess.run(
-                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-sseof", "-0.5", "-i", str(seg),
+                [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(seg),
                  "-frames:v", "1", "-vf", f"scale={width}:-2", "-f", "image2", "-c:v", "mjpeg", "-"],
                 capture_output=True, timeout=15, check=False,
             )  # fmt: skip
