@@ -588,6 +588,7 @@ class AdloomClient:
     def creative_file(self, creative_id: str, kind: CreativeFile) -> bytes:
         """A creative's video, cover, subtitles or manifest in memory (for a page that shows it)."""
         return self._send("GET", f"/v1/creatives/{_seg(creative_id)}/{_seg(kind)}").content
+
     # -- scripts editing (console) ------------------------------------------------------------------------
     def structure_script(
         self,
@@ -623,6 +624,68 @@ class AdloomClient:
         :class:`ApiError` 422 whose ``details`` are the findings, and nothing is stored."""
         data = self._json("PATCH", f"/v1/scripts/{_seg(script_id)}", json={"shots": [dict(s) for s in shots]})
         return Script.model_validate(data)
+    # -- live console ---------------------------------------------------------------------------------------
+    def live_avatars(self) -> list[dict[str, Any]]:
+        """Presenter looks (rig:<look>) and this tenant's photo avatars (avatar:<id>), with thumbnail URLs."""
+        return list(self._json("GET", "/v1/live/avatars")["data"])
+
+    def live_avatar_thumbnail(self, avatar_id: str) -> bytes:
+        return self._send("GET", f"/v1/live/avatars/{_seg(avatar_id)}/thumbnail.png").content
+
+    def create_live_avatar(
+        self, image: bytes, filename: str, *, subject: str, granted_by: str, statement: str
+    ) -> dict[str, Any]:
+        """A photo avatar from a portrait, with the pictured person's consent (every field required)."""
+        form = {"subject": subject, "granted_by": granted_by, "statement": statement}
+        data: dict[str, Any] = self._json("POST", "/v1/live/avatars", files={"image": (filename, image)}, data=form)
+        return data
+
+    def live_voices(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/v1/live/voices")["data"])
+
+    def live_voice_preview(self, voice_id: str, lang: str = "zh") -> bytes:
+        """A WAV of the voice saying a sample sentence."""
+        return self._send("GET", f"/v1/live/voices/{_seg(voice_id)}/preview", params={"lang": lang}).content
+
+    def create_live_knowledge(self, data: bytes, filename: str, *, language: str = "zh") -> dict[str, Any]:
+        """An FAQ file (txt/md/csv/yaml/json, any common encoding) read into Q/A pairs and knowledge-base lines."""
+        files = {"file": (filename, data)}
+        out: dict[str, Any] = self._json("POST", "/v1/live/knowledge", files=files, data={"language": language})
+        return out
+
+    def get_live_knowledge(self, kb_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._json("GET", f"/v1/live/knowledge/{_seg(kb_id)}")
+        return data
+
+    def live_script(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The live script for ``{name, language, industry, products}`` as segments with compliance findings."""
+        data: dict[str, Any] = self._json("POST", "/v1/live/scripts", json=dict(body))
+        return data
+
+    def check_live_script(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``{language, industry, segments: [{id, text}]}`` checked: findings and the fixed line per segment."""
+        data: dict[str, Any] = self._json("POST", "/v1/live/scripts/check", json=dict(body))
+        return data
+
+    def preview_room(self, room_id: str) -> dict[str, Any]:
+        """Render ~10 s of the room to an MP4 (fetch it with :meth:`room_preview_video`)."""
+        data: dict[str, Any] = self._json("POST", f"/v1/live/rooms/{_seg(room_id)}/preview")
+        return data
+
+    def room_preview_video(self, room_id: str) -> bytes:
+        return self._send("GET", f"/v1/live/rooms/{_seg(room_id)}/preview.mp4").content
+
+    def room_hls_file(self, room_id: str, name: str) -> bytes:
+        return self._send("GET", f"/v1/live/rooms/{_seg(room_id)}/hls/{_seg(name)}").content
+
+    def room_snapshot(self, room_id: str) -> bytes:
+        """The newest frame of the room's preview stream (JPEG)."""
+        return self._send("GET", f"/v1/live/rooms/{_seg(room_id)}/snapshot.jpg").content
+
+    def room_events(self, room_id: str, *, after: int = 0) -> dict[str, Any]:
+        """Comments, answers and says after ``after`` (a seq), with the room's counters."""
+        data: dict[str, Any] = self._json("GET", f"/v1/live/rooms/{_seg(room_id)}/events", params={"after": after})
+        return data
 
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from adloom.serving.api.routes import (
     health,
     library,
     live,
+    live_console,
     ranking,
     reports,
     scripts,
@@ -169,6 +170,7 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
         campaigns,
         webhooks,
         live,
+        live_console,
     ):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.

@@ -48,6 +48,50 @@ from adloom.serving.rooms.schema import SCRIPT_FILE, STATE_FILE, RoomFile, room_
 
 log = logging.getLogger(__name__)
 
+#: What a room tells its watchers, one JSON object a line: comments as they arrive, every line spoken out of
+#: the script (answers, acknowledgements, welcomes, the operator's says). The console's feed reads it.
+EVENTS_FILE = "events.jsonl"
+#: The event log rolls over to ``events.1.jsonl`` past this size, like the transcript.
+EVENTS_MAX_BYTES = 2_000_000
+
+
+class EventLog:
+    """Append-only ``events.jsonl`` with a sequence number per event (continuing across restarts), so a
+    reader asks for the events after the last one it saw. Thread-safe: comments arrive on the control API's
+    thread, answers on the interaction thread."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.path = path
+        self._lock = threading.Lock()
+        self.seq = self._last_seq()
+
+    def _last_seq(self) -> int:
+        for path in (self.path, self.path.with_suffix(".1.jsonl")):
+            try:
+                lines = path.read_bytes().splitlines()
+            except OSError:
+                continue
+            for raw in reversed(lines):
+                try:
+                    return int(json.loads(raw)["seq"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return 0
+
+    def add(self, event: str, **fields: Any) -> None:
+        with self._lock:
+            self.seq += 1
+            row = {"seq": self.seq, "ts": round(time.time(), 3), "type": event, **fields}
+            try:
+                if self.path.exists() and self.path.stat().st_size > EVENTS_MAX_BYTES:
+                    os.replace(self.path, self.path.with_suffix(".1.jsonl"))
+                with self.path.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            except OSError as exc:  # a full disk must not stop the room talking
+                log.warning("room event log %s not written: %s", self.path, exc)
+
 
 def _segment(line: LiveLine, product: str | None) -> Segment:
     """A script line as the director's segment, its paraphrases kept for the variety budget."""
@@ -176,8 +220,16 @@ class RoomRuntime:
             )
         else:
             self.engine = "media"
-        self.interaction.interject_fn = self.session.interject
+        self.events = EventLog(folder / EVENTS_FILE)
+        self.interaction.interject_fn = self._interject
         self.started_at = time.time()
+        self.events.add("started", engine=self.engine)
+
+    def _interject(self, j: Any) -> None:
+        """The session's ``interject``, with the line logged for the room's watchers first."""
+        kind = getattr(j.kind, "value", str(j.kind))
+        self.events.add(kind, text=j.text, viewer=j.viewer, comment_id=j.comment_id)
+        self.session.interject(j)
 
     def _counters(self) -> dict[str, Any]:
         return {"intake": self.intake.snapshot(), "interaction": self.interaction.counters.as_dict()}
@@ -205,6 +257,7 @@ class RoomRuntime:
         """Stop answering, save the position, then stop the session (the media engine flushes its outputs,
         which can take a while) and save again with what it reported while stopping."""
         self.interaction.stop()
+        self.events.add("stopped")
         self.director.save()
         try:
             self.session.stop()
@@ -217,6 +270,9 @@ class RoomRuntime:
             raise InputError("comment: the text is empty", field="text")
         cid = comment_id or f"c_{secrets.token_hex(6)}"
         adm = self.intake.submit(Comment(cid, viewer, text, time.monotonic()))
+        self.events.add(
+            "comment", comment_id=adm.comment_id, viewer=viewer, text=text, kind=adm.kind.value, outcome=adm.outcome
+        )
         return {"comment_id": adm.comment_id, "kind": adm.kind.value, "outcome": adm.outcome, "reason": adm.reason}
 
     def say(self, text: str) -> dict[str, Any]:

@@ -188,6 +188,7 @@ class Recorder(httpx.BaseTransport):
 Call = Callable[[AdloomClient, World, Path], object]
 _ROOMS: list[str] = []
 _NO_ROOM = "room_000000000000"
+_KB: list[dict[str, Any]] = []
 
 
 def _refused(call: Callable[[], object], status: int) -> None:
@@ -251,6 +252,27 @@ CLIENT_FOR: dict[str, Call] = {
     "stop_room": lambda c, w, tmp: _refused(lambda: c.stop_room(_ROOMS[-1]), 409),
     "post_comment": lambda c, w, tmp: _refused(lambda: c.room_comment(_ROOMS[-1], "v", "多少钱？"), 409),
     "say": lambda c, w, tmp: _refused(lambda: c.room_say(_ROOMS[-1], "欢迎来到直播间"), 409),
+    # the live console: looks, voices, FAQ, script for real; room-scoped calls against a defined room (not started)
+    "list_live_avatars": lambda c, w, tmp: c.live_avatars(),
+    "get_live_avatar_thumbnail": lambda c, w, tmp: c.live_avatar_thumbnail("rig:look2"),
+    "create_live_avatar": lambda c, w, tmp: _refused(
+        lambda: c.create_live_avatar(png_bytes(), "me.png", subject="", granted_by="x", statement="y"), 422
+    ),
+    "list_live_voices": lambda c, w, tmp: c.live_voices(),
+    "get_live_voice_preview": lambda c, w, tmp: c.live_voice_preview("en-us", "en"),
+    "create_live_knowledge": lambda c, w, tmp: _KB.append(c.create_live_knowledge(b"Q: Size?\nA: 30 ml", "faq.txt")),
+    "get_live_knowledge": lambda c, w, tmp: c.get_live_knowledge(_KB[-1]["id"]),
+    "create_live_script": lambda c, w, tmp: c.live_script(
+        {k: room_body()[k] for k in ("name", "language", "industry", "products")}
+    ),
+    "check_live_script": lambda c, w, tmp: c.check_live_script(
+        {"industry": "beauty", "segments": [{"id": "x/1", "text": "全网最好的精华"}]}
+    ),
+    "create_live_room_preview": lambda c, w, tmp: _refused(lambda: c.preview_room(_NO_ROOM), 404),
+    "get_live_room_preview": lambda c, w, tmp: _refused(lambda: c.room_preview_video(_ROOMS[-1]), 404),
+    "get_live_room_hls": lambda c, w, tmp: _refused(lambda: c.room_hls_file(_ROOMS[-1], "index.m3u8"), 404),
+    "get_live_room_snapshot": lambda c, w, tmp: _refused(lambda: c.room_snapshot(_ROOMS[-1]), 404),
+    "list_live_room_events": lambda c, w, tmp: c.room_events(_ROOMS[-1]),
     "delete_room": lambda c, w, tmp: c.delete_room(_ROOMS[-1]),
 }
 

@@ -33,11 +33,11 @@ from adloom.core.redact import mask_url, redact
 from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.types import Industry, Language, LineText, Page, Product, ShortText, new_id, utcnow
-from adloom.serving import rooms
+from adloom.serving import live_console, rooms
 from adloom.serving.api.deps import After, Limit, SettingsDep, StateDep, StoreDep
 from adloom.serving.api.errors import NOT_FOUND, ApiError, ErrorBody, retry_after_header
 from adloom.serving.rooms.schema import ROOM_FILE, RoomFile, RoomPreset, ScheduleSlot
-from adloom.serving.tenant_files import asset_file, tenant_root
+from adloom.serving.tenant_files import asset_file, tenant_root, tenant_subdir
 
 router = APIRouter(prefix="/v1/live/rooms", tags=["live"])
 log = logging.getLogger("adloom.api")
@@ -51,6 +51,7 @@ META_FILE = "api.json"
 START_WAIT_S = 60.0
 
 _RIG = re.compile(r"^(rig:)?[A-Za-z0-9_-]{1,40}$")
+_PHOTO = re.compile(r"^avatar:avt_[0-9a-f]{12}$")
 _VOICE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 STATE_CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -73,7 +74,11 @@ class LiveRoomCreate(BaseModel):
 
     name: ShortText
     language: Language = Language.zh
-    avatar: ShortText = Field("rig:default", description="The presenter's look: rig:<look> (e.g. rig:look2).")
+    avatar: ShortText = Field(
+        "rig:default",
+        description="The presenter: rig:<look> (e.g. rig:look2), or avatar:<id> of a photo avatar uploaded with its "
+        "consent (POST /v1/live/avatars).",
+    )
     voice: ShortText = Field("default", description="TTS voice name (letters, digits, - and _), or default.")
     background: str | None = Field(
         None, max_length=64, description="upload:<upload id> of an image uploaded with POST /v1/uploads."
@@ -98,6 +103,13 @@ class LiveRoomCreate(BaseModel):
     variety_window_min: float = Field(_preset_default("variety_window_min"), ge=0, le=1440)
     banned_words: list[ShortText] = Field(default_factory=list, max_length=200)
     engine: Literal["auto", "media", "text"] = "auto"
+    script_edits: dict[Annotated[str, StringConstraints(max_length=64)], LineText] = Field(
+        default_factory=dict,
+        max_length=400,
+        description="Lines of the live script as edited (line id → text, ids from POST /v1/live/scripts with the "
+        "same name, products, language and industry); the room speaks the script with these lines, after the same "
+        "advertising-law review as any script.",
+    )
     speech_rate: float = Field(_preset_default("speech_rate"), gt=0, le=100)
     width: Literal[720, 1080] = _preset_default("width")
 
@@ -274,15 +286,19 @@ def _room_file(body: LiveRoomCreate, settings: Settings, store: Store) -> RoomFi
     """The room file a body describes, its background resolved to this tenant's upload (every check done
     before anything is stored)."""
     avatar = body.avatar
-    if not _RIG.match(avatar):
+    ts = tenant_settings(settings, store.tenant_id)
+    if _PHOTO.match(avatar):
+        avatar = f"photo:{live_console.photo_avatar_dir(ts, avatar)}"
+    elif not _RIG.match(avatar):
         raise InputError(
-            "avatar: use a rig look, rig:<look> (letters, digits, - and _); photo avatars are not available over "
-            "the API",
+            "avatar: use a rig look, rig:<look> (letters, digits, - and _), or avatar:<id> of a photo avatar "
+            "uploaded with its consent (POST /v1/live/avatars)",
             field="avatar",
         )
     if body.voice != "default" and not _VOICE.match(body.voice):
         raise InputError("voice: a voice name uses letters, digits, - and _ only (or 'default')", field="voice")
-    data = body.model_dump(mode="json", exclude={"background", "outputs"})
+    data = body.model_dump(mode="json", exclude={"background", "outputs", "script_edits"})
+    data["avatar"] = avatar
     data["outputs"] = _outputs(body.outputs)
     if body.background is not None:
         path = asset_file(settings, store, body.background, field="background")
@@ -294,7 +310,12 @@ def _room_file(body: LiveRoomCreate, settings: Settings, store: Store) -> RoomFi
                 field="background",
             )
         data["background"] = str(path)
-    return rooms.parse_room(data, source="body", default_id=new_id("room"))
+    rf = rooms.parse_room(data, source="body", default_id=new_id("room"))
+    if body.script_edits:
+        path = tenant_subdir(settings, store.tenant_id, "tmp") / f"{rf.room_id}_script.yaml"
+        live_console.save_edited_script(rf, body.script_edits, path)
+        rf = RoomFile(rf.room, rf.preset.model_copy(update={"script": str(path)}))
+    return rf
 
 
 # -- routes ---------------------------------------------------------------------------------------------------
