@@ -624,6 +624,7 @@ class AdloomClient:
         :class:`ApiError` 422 whose ``details`` are the findings, and nothing is stored."""
         data = self._json("PATCH", f"/v1/scripts/{_seg(script_id)}", json={"shots": [dict(s) for s in shots]})
         return Script.model_validate(data)
+
     # -- live console ---------------------------------------------------------------------------------------
     def live_avatars(self) -> list[dict[str, Any]]:
         """Presenter looks (rig:<look>) and this tenant's photo avatars (avatar:<id>), with thumbnail URLs."""
