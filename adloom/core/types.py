@@ -163,7 +163,7 @@ class Product(BaseModel):
     brand: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] = ""
     description: LongText = ""
     selling_points: list[ShortText] = Field(min_length=1, max_length=8)
-    price: float | None = Field(None, ge=0)
+    price: float | None = Field(None, ge=0, le=1e12)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
     offer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 

@@ -134,14 +134,20 @@ def browser_page(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture
-def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
-    """``shot(page, "01_brief")`` saves a full-page screenshot under the artefacts folder, per test."""
+def shot(request: pytest.FixtureRequest) -> Callable[..., Path]:
+    """``shot(page, "01_brief", focus=locator)`` saves a screenshot of the window under the artefacts folder, per
+    test, scrolled so ``focus`` is in view (Streamlit scrolls inside its main block, so a "full page" screenshot
+    would only ever show the top)."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str) -> Path:
+    def take(page: Any, name: str, focus: Any = None) -> Path:
+        if focus is not None:
+            focus.first.scroll_into_view_if_needed()
+            focus.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+            page.wait_for_timeout(300)
         path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path))
         return path
 
     return take

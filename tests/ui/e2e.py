@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-#: Streamlit shows this widget while a script run is in progress.
-RUNNING = '[data-testid="stStatusWidget"]'
+#: Streamlit shows the status widget while a script run is in progress, and a spinner while a call of ours runs.
+RUNNING = '[data-testid="stStatusWidget"], [data-testid="stSpinner"]'
 
 
 def wait_idle(page: Any, timeout_s: float = 120.0, settle_ms: int = 400) -> None:
@@ -15,7 +15,7 @@ def wait_idle(page: Any, timeout_s: float = 120.0, settle_ms: int = 400) -> None
     quiet = 0
     while time.monotonic() < deadline:
         page.wait_for_timeout(settle_ms)
-        running = page.locator(RUNNING).count() > 0 and page.locator(RUNNING).first.is_visible()
+        running = any(el.is_visible() for el in page.locator(RUNNING).all())
         quiet = 0 if running else quiet + 1
         if quiet >= 2:
             return

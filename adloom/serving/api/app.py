@@ -105,7 +105,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for method, op in path_item.items():
             if not isinstance(op, dict):
                 continue
-            op.get("responses", {}).pop("422", None)
+            # only FastAPI's own validation 422 goes; a route's documented 422 (review findings, unusable uploads) stays
+            if op.get("responses", {}).get("422", {}).get("description") == "Validation Error":
+                op["responses"].pop("422")
             if method == "post" and path.startswith("/v1/"):
                 op.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
                 op["responses"].setdefault(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.storage.tables import ApiKeyRow
-from tests.serving.api.conftest import BRIEF, Tenants
+from tests.serving.api.conftest import BRIEF, Tenants, png_bytes
 from tests.serving.api.seed import seed_tenant
 
 
@@ -27,6 +27,17 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     own = "id,title,industry,platform,language,aspect,script_text\nlib_acme_only,Oaty,food,douyin,en,9:16,Hi. Buy.\n"
     r = client.post("/v1/library/import", files={"file": ("mine.csv", own.encode())}, headers=tenants.a)
     assert r.status_code == 200, r.text
+    faq = "Q: How much protein?\nA: 10 g per bar.\n".encode()
+    r = client.post("/v1/live/knowledge", files={"file": ("faq.txt", faq)}, data={"language": "en"}, headers=tenants.a)
+    assert r.status_code == 201, r.text
+    kb_id = r.json()["id"]
+    consent = {"subject": "Ann Lee", "granted_by": "Ann Lee", "statement": "May be used as a live presenter."}
+    r = client.post("/v1/live/avatars", files={"image": ("me.png", png_bytes((64, 64)))}, data=consent, headers=tenants.a)
+    assert r.status_code == 201, r.text
+    avatar_id = r.json()["id"]
+    r = client.post("/v1/exports", json={"creative_ids": [a.creative_id], "review": "any"}, headers=tenants.a)
+    assert r.status_code == 201, r.text
+    export_id = r.json()["id"]
     by_id = {
         "/v1/briefs/{brief_id}": [("GET", f"/v1/briefs/{a.brief_id}")],
         "/v1/uploads/{upload_id}": [("GET", f"/v1/uploads/{a.upload_id}")],
@@ -57,10 +68,23 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
             ("POST", f"/v1/live/rooms/{room_id}/comments", {"viewer": "b", "text": "Oat Crunch price?"})
         ],
         "/v1/live/rooms/{room_id}/say": [("POST", f"/v1/live/rooms/{room_id}/say", {"text": "hello"})],
+        "/v1/creatives/{creative_id}/review": [
+            ("POST", f"/v1/creatives/{a.creative_id}/review", {"decision": "approved"})
+        ],
+        "/v1/exports/{export_id}": [("GET", f"/v1/exports/{export_id}")],
+        "/v1/live/knowledge/{kb_id}": [("GET", f"/v1/live/knowledge/{kb_id}")],
+        "/v1/live/avatars/{avatar_id}/thumbnail.png": [("GET", f"/v1/live/avatars/{avatar_id}/thumbnail.png")],
+        "/v1/live/rooms/{room_id}/preview": [("POST", f"/v1/live/rooms/{room_id}/preview")],
+        "/v1/live/rooms/{room_id}/preview.mp4": [("GET", f"/v1/live/rooms/{room_id}/preview.mp4")],
+        "/v1/live/rooms/{room_id}/hls/{name}": [("GET", f"/v1/live/rooms/{room_id}/hls/index.m3u8")],
+        "/v1/live/rooms/{room_id}/snapshot.jpg": [("GET", f"/v1/live/rooms/{room_id}/snapshot.jpg")],
+        "/v1/live/rooms/{room_id}/events": [("GET", f"/v1/live/rooms/{room_id}/events")],
     }
+    # the deployment's voices are shared by every tenant: no tenant object behind their ids
+    shared = {"/v1/live/voices/{voice_id}/preview"}
     # every route with an id in its path is in the table above: a new one needs its tenancy check here
     templated = {p for p in client.get("/openapi.json").json()["paths"] if "{" in p}
-    assert templated == set(by_id)
+    assert templated == set(by_id) | shared
     for calls in by_id.values():
         for method, url, *body in calls:
             for range_header in ({}, {"Range": "bytes=0-99"}):
