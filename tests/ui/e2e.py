@@ -25,7 +25,7 @@ def wait_idle(page: Any, timeout_s: float = 120.0, settle_ms: int = 400) -> None
 def open_page(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector('[data-testid="stApp"]')
-    page.wait_for_selector('[data-testid="stMainBlockContainer"]')
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] [data-testid="stHeading"]')  # every page's title
     wait_idle(page)
 
 

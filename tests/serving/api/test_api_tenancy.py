@@ -27,12 +27,13 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     own = "id,title,industry,platform,language,aspect,script_text\nlib_acme_only,Oaty,food,douyin,en,9:16,Hi. Buy.\n"
     r = client.post("/v1/library/import", files={"file": ("mine.csv", own.encode())}, headers=tenants.a)
     assert r.status_code == 200, r.text
-    faq = "Q: How much protein?\nA: 10 g per bar.\n".encode()
+    faq = b"Q: How much protein?\nA: 10 g per bar.\n"
     r = client.post("/v1/live/knowledge", files={"file": ("faq.txt", faq)}, data={"language": "en"}, headers=tenants.a)
     assert r.status_code == 201, r.text
     kb_id = r.json()["id"]
     consent = {"subject": "Ann Lee", "granted_by": "Ann Lee", "statement": "May be used as a live presenter."}
-    r = client.post("/v1/live/avatars", files={"image": ("me.png", png_bytes((64, 64)))}, data=consent, headers=tenants.a)
+    portrait = {"image": ("me.png", png_bytes((64, 64)))}
+    r = client.post("/v1/live/avatars", files=portrait, data=consent, headers=tenants.a)
     assert r.status_code == 201, r.text
     avatar_id = r.json()["id"]
     r = client.post("/v1/exports", json={"creative_ids": [a.creative_id], "review": "any"}, headers=tenants.a)
