@@ -485,6 +485,36 @@ def _negation_regex(words: dict[Language, tuple[str, ...]]) -> dict[Language, re
 _TERMINATORS = "。！？!?；;…\n"
 
 
+_CLAUSE_END = re.compile(r"(?<=[,，;；])")
+_SENTENCE_END = re.compile(r"[.!?。！？…]+[\"'”’)）]*$")
+
+
+def _without_clauses(sentence: str, offsets: list[int], language: Language | str) -> str | None:
+    """``sentence`` without the clauses (split at , ， ; ；) holding ``offsets``, closed with its own end mark;
+    ``None`` when nothing with a word would be left."""
+    lead = sentence[: len(sentence) - len(sentence.lstrip())]
+    body = sentence.strip()
+    trail = sentence[len(lead) + len(body) :]
+    end_mark = _SENTENCE_END.search(body)
+    end = end_mark.group(0) if end_mark else ""
+    core = body[: len(body) - len(end)]
+    kept, pos, dropped = [], len(lead), False
+    for part in _CLAUSE_END.split(core):
+        a, b = pos, pos + len(part)
+        pos = b
+        if any(a <= o < b for o in offsets):
+            dropped = True
+            continue
+        kept.append(part)
+    rest = "".join(kept).strip().rstrip(",，;； ")
+    if not dropped or not kept or not re.search(r"\w", rest):
+        return None
+    if rest[0].islower() and body[0].isupper():
+        rest = rest[0].upper() + rest[1:]
+    zh = str(getattr(language, "value", language)).startswith("zh")
+    return lead + rest + (end or ("。" if zh else ".")) + trail
+
+
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
     """Split ``text`` into sentences as ``(start, end)`` spans covering it entirely.
 
@@ -726,12 +756,21 @@ class ComplianceChecker:
         return [f for f, rule in scanned if rule.severity == "warn"]
 
     def rewrite(
-        self, text: str, *, language: Language | str, industry: Industry | str, field: str = ""
+        self,
+        text: str,
+        *,
+        language: Language | str,
+        industry: Industry | str,
+        field: str = "",
+        keep_clauses: bool = False,
     ) -> tuple[str | None, list[ComplianceFinding]]:
         """Apply the suggestions to ``text`` until it checks clean.
 
         A finding whose suggestion is empty drops its whole sentence; the rest of
-        the line is kept. Findings of ``warn`` rules are left in place (see
+        the line is kept. With ``keep_clauses`` (the console's one-click fix of a
+        line a person typed) only the clauses holding such findings go, when the
+        sentence has others: "The best serum, it cures dry skin" becomes "A great
+        serum." rather than nothing. Findings of ``warn`` rules are left in place (see
         :meth:`warnings`). Returns ``(new_text, fixed_findings)``, where new_text
         is ``None`` when nothing compliant is left (the line must be dropped) or
         when it does not converge. Offsets of findings from a second pass refer
@@ -748,6 +787,10 @@ class ComplianceChecker:
             for s_start, s_end in _sentence_spans(current):
                 inside = [f for f in findings if s_start <= f.start < s_end]
                 if any(f.suggestion == "" for f in inside):
+                    drop = [f.start - s_start for f in inside if f.suggestion == ""]
+                    kept = _without_clauses(current[s_start:s_end], drop, language) if keep_clauses else None
+                    if kept is not None:
+                        pieces.append(kept)  # the other findings in it are fixed on the next pass
                     continue
                 sentence = current[s_start:s_end]
                 lead = len(sentence) - len(sentence.lstrip())

@@ -66,7 +66,7 @@ def check_line(
     severities: list[Literal["fix", "warn"]] = [
         "warn" if (f.start, f.end, f.rule_id) in warned else "fix" for f in findings
     ]
-    fixed, _ = chk.rewrite(text, language=language, industry=industry, field=field)
+    fixed, _ = chk.rewrite(text, language=language, industry=industry, field=field, keep_clauses=True)
     return LineCheck(findings, severities, fixed if fixed is not None else "")
 
 

@@ -422,7 +422,7 @@ def _findings_under(key: str, value: str, script: dict[str, Any]) -> None:
         (st.info if f["severity"] == "warn" else st.warning)(shown, icon=":material/gavel:")
     if found["fixed_text"] != value and any(f["severity"] == "fix" for f in found["findings"]):
         st.button(
-            t("create.finding.apply"),
+            t("create.finding.apply") if found["fixed_text"].strip() else t("create.finding.apply_drop"),
             key=f"create.fix.{key.removeprefix('create.edit.')}",
             on_click=_apply(key, found["fixed_text"]),
         )

@@ -151,3 +151,24 @@ def test_a_suggestion_naming_a_missing_group_is_refused_at_load(tmp_path: Path) 
     )
     with pytest.raises(InputError, match=rf"{path}:2: rules\[0\]: .*\\g<np>.*'\\\\btop\\\\s\+\\\\w\+'"):
         ComplianceChecker(extra_terms=path)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "whole", "clauses"),
+    [
+        ("The best serum in the world, it cures dry skin for good", "en", None, "A great serum."),
+        ("Hydrates all day, cures eczema, and absorbs fast!", "en", None, "Hydrates all day, and absorbs fast!"),
+        ("补水保湿，还能治疗湿疹。质地清爽。", "zh", "质地清爽。", "补水保湿。质地清爽。"),
+        ("It cures dry skin for good.", "en", None, None),
+    ],
+)
+def test_keep_clauses_drops_only_the_clause_that_cannot_be_reworded(
+    text: str, language: str, whole: str | None, clauses: str | None
+) -> None:
+    """The pipeline drops a sentence with an unfixable claim; a person's line keeps its other clauses."""
+    chk = ComplianceChecker()
+    assert chk.rewrite(text, language=language, industry="beauty")[0] == whole
+    fixed, _ = chk.rewrite(text, language=language, industry="beauty", keep_clauses=True)
+    assert fixed == clauses
+    if fixed is not None:
+        assert not chk.check(fixed, language=language, industry="beauty")
