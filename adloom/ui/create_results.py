@@ -253,10 +253,11 @@ def _scores(creative: Creative) -> None:
         return
     left, right = st.columns(2)
     for col, key, label in ((left, "ctr", "results.ctr"), (right, "cvr", "results.cvr")):
+        p, low, high = s[f"{key}_percentile"], s[f"{key}_percentile_low"], s[f"{key}_percentile_high"]
         col.metric(
             t(label),
-            t("results.percentile", p=_pct(s[f"{key}_percentile"])),
-            help=t("results.interval", low=_pct(s[f"{key}_percentile_low"]), high=_pct(s[f"{key}_percentile_high"])),
+            t("results.percentile", top=f"{max(1.0, 100.0 - p):.0f}"),  # short enough for a narrow card
+            help=t("results.percentile_help", p=_pct(p), low=_pct(low), high=_pct(high)),
             border=False,
         )
         col.caption(t("results.interval", low=_pct(s[f"{key}_percentile_low"]), high=_pct(s[f"{key}_percentile_high"])))

@@ -28,6 +28,14 @@ FIELDS = ("narration", "caption", "visual")
 MAX_SHOWN_EXEMPLARS = 4  # one row that still reads on a 1366 px screen (columns stack on a phone)
 
 
+def _label(group: str, value: str) -> str:
+    """The interface name of an enum value (``create.hook.demo`` → "Demo"); the value itself if none is written."""
+    try:
+        return t(f"{group}.{value}")
+    except KeyError:
+        return str(value)
+
+
 def render_idempotency_key(brief_id: str, script_ids: list[str], aspect: str, height: int) -> str:
     """The Idempotency-Key of "render these scripts": the same choice pressed twice is one batch."""
     raw = json.dumps([brief_id, sorted(script_ids), aspect, int(height)])
@@ -247,7 +255,8 @@ def _card(brief_id: str, hit: dict[str, Any]) -> None:
     if hit.get("has_media"):
         st.caption(t("create.exemplars.has_video"))
     else:
-        st.caption(f"“{script.get('hook', '')}”")
+        hook = str(script.get("hook", "")).strip().strip("\"'“”「」")  # a quoted hook is not quoted twice
+        st.caption(f"“{hook}”")
     st.caption(
         t(
             "create.exemplars.perf",
@@ -256,7 +265,14 @@ def _card(brief_id: str, hit: dict[str, Any]) -> None:
             impressions=f"{hit['impressions']:,}",
         )
     )
-    st.caption(t("create.exemplars.kind", hook=hit["hook_type"], angle=hit["angle"], platform=hit["platform"]))
+    st.caption(
+        t(
+            "create.exemplars.kind",
+            hook=_label("create.hook", hit["hook_type"]),
+            angle=_label("create.angle", hit["angle"]),
+            platform=_label("create.platform", hit["platform"]),
+        )
+    )
     with st.expander(t("create.exemplars.script")):
         for shot in script.get("shots", []):
             st.markdown(f"{shot['index'] + 1}. {shot.get('narration') or shot.get('visual')}")

@@ -49,6 +49,7 @@ def ui_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Fast, offline settings: the hashing embedder and the template writer (the LLM paths have their own tests)."""
     monkeypatch.setenv("ADLOOM_EMBEDDER", "hashing")
     monkeypatch.setenv("ADLOOM_API_DEFAULT_WRITER", "template")
+    monkeypatch.setenv("ADLOOM_BATCH_WRITER", "template")
     get_settings.cache_clear()
     return get_settings()
 
@@ -141,10 +142,10 @@ def shot(request: pytest.FixtureRequest) -> Callable[..., Path]:
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str, focus: Any = None) -> Path:
+    def take(page: Any, name: str, focus: Any = None, block: str = "center") -> Path:
         if focus is not None:
             focus.first.scroll_into_view_if_needed()
-            focus.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+            focus.first.evaluate(f"e => e.scrollIntoView({{block: '{block}'}})")
             page.wait_for_timeout(300)
         path = folder / f"{name}.png"
         page.screenshot(path=str(path))
