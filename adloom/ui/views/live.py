@@ -171,7 +171,7 @@ def voice_picker(language: str) -> None:
 
 def products_form(language: str) -> None:
     st.markdown(f"**{t('live.products')}**")
-    n = int(st.number_input(t("live.product_count"), 1, 10, 1, key="live.n_products"))
+    n = int(st.number_input(t("live.product_count"), 1, 5, 1, key="live.n_products"))
     for i in range(n):
         c1, c2 = st.columns([3, 1])
         c1.text_input(t("live.product_name", n=i + 1), key=f"live.p{i}.name")

@@ -209,7 +209,8 @@ class LiveScriptCreate(BaseModel):
     name: ShortText
     language: Language = Language.zh
     industry: Industry
-    products: list[Product] = Field(min_length=1, max_length=50)
+    # Written while the page waits (~1 s a product on 2 cores): a longer show is written in parts.
+    products: list[Product] = Field(min_length=1, max_length=5)
     seed: int = Field(0, ge=0)
 
 
