@@ -113,6 +113,26 @@ def console(tmp_path: Path, ui_settings: Settings) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+        _end_rooms_under(os.environ["ADLOOM_HOME"])
+
+
+def _end_rooms_under(home: str) -> None:
+    """Live rooms outlive the API that started them (a 24/7 room survives a console restart), so a test that
+    went live ends the room processes of its own home, and their encoders, however it ended."""
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if "adloom.serving.rooms" in cmdline and home in cmdline:
+            try:
+                family = [proc, *proc.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for member in family:
+                try:
+                    member.kill()
+                except psutil.NoSuchProcess:
+                    pass
 
 
 @pytest.fixture
