@@ -251,8 +251,8 @@ def _scores(creative: Creative) -> None:
         st.markdown(f":material/help: {t('results.not_enough_data')}")
         st.caption(t("results.not_enough_help", n=int(s.get("reference_n", 0))))
         return
-    left, right = st.columns(2)
-    for col, key, label in ((left, "ctr", "results.ctr"), (right, "cvr", "results.cvr")):
+    # one above the other: a card in a three-wide grid has no room for two metrics side by side
+    for col, key, label in ((st.container(), "ctr", "results.ctr"), (st.container(), "cvr", "results.cvr")):
         p, low, high = s[f"{key}_percentile"], s[f"{key}_percentile_low"], s[f"{key}_percentile_high"]
         col.metric(
             t(label),
