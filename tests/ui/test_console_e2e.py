@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 from adloom.core.settings import Settings
 from adloom.core.storage import open_store
 from adloom.core.storage.queue import JobQueue
+from tests.serving.test_render_pipeline import TINY_EXPERIMENT
 from tests.ui.e2e import open_page, wait_idle, wait_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,18 +66,6 @@ def choose(page: Any, widget: str, option: str) -> None:
     wait_idle(page)
 
 
-#: A predictor small enough to train in seconds on simulated delivery (as `make demo` trains a full one), so the
-#: grid shows predicted percentiles rather than only the library prior.
-TINY_PREDICTOR = {
-    "name": "tiny",
-    "seed": 1,
-    "data": {"n_creatives": 120, "n_impressions": 60_000, "n_days": 6},
-    "split": {"test_days": 1, "calibration_days": 1},
-    "lightgbm": {"n_estimators": 20, "min_child_samples": 200, "cvr_min_child_samples": 1000},
-    "uncertainty": {"n_bags": 1, "bag_estimators": 10},
-}
-
-
 @pytest.fixture
 def trained_predictor(ui_settings: Settings, tmp_path: Path) -> None:
     """Only when refreshing the docs' screenshots (training takes ~50 s on 2 cores): without a predictor the grid
@@ -86,7 +75,7 @@ def trained_predictor(ui_settings: Settings, tmp_path: Path) -> None:
     from adloom.serving.cli import app
 
     config = tmp_path / "tiny_predictor.yaml"
-    config.write_text(yaml.safe_dump(TINY_PREDICTOR), encoding="utf-8")
+    config.write_text(yaml.safe_dump(TINY_EXPERIMENT), encoding="utf-8")  # trains in seconds
     result = CliRunner().invoke(app, ["predictor", "train", "--simulate", "--config", str(config)])
     assert result.exit_code == 0, result.output
 
@@ -99,8 +88,7 @@ def document(shots: dict[str, Path]) -> None:
 
 
 def test_brief_to_approved_export_in_the_browser(
-    trained_predictor: None,
-    console: str, browser_page: Any, shot: Any, ui_settings: Settings, tmp_path: Path
+    trained_predictor: None, console: str, browser_page: Any, shot: Any, ui_settings: Settings, tmp_path: Path
 ) -> None:
     page = browser_page
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -120,7 +108,7 @@ def test_brief_to_approved_export_in_the_browser(
     press(page, key("create.f.submit"))
 
     # 2. the exemplar row: pick the first one
-    picks = page.locator(f'{keyed("create.pick.")} button')
+    picks = page.locator(f"{keyed('create.pick.')} button")
     picks.first.wait_for()
     assert picks.count() >= 2, "a row of retrieved exemplars"
     exemplars_shot = shot(page, "02_exemplars", picks)
@@ -139,7 +127,7 @@ def test_brief_to_approved_export_in_the_browser(
     narration.fill("The best serum in the world, it cures dry skin for good")
     narration.press("Tab")
     wait_idle(page)
-    fix = page.locator(f'{keyed("create.fix.")} button').first
+    fix = page.locator(f"{keyed('create.fix.')} button").first
     fix.wait_for()
     finding_shot = shot(page, "04_compliance_finding", fix)
     fix.click()
@@ -153,7 +141,7 @@ def test_brief_to_approved_export_in_the_browser(
     choose(page, key("create.render_height"), "360p")
     press(page, key("create.render"))
     press(page, key("create.render"))
-    approve = page.locator(f'{keyed("create.approve.")} button')
+    approve = page.locator(f"{keyed('create.approve.')} button")
     deadline_s = 600
     for _ in range(deadline_s // 2):
         if approve.count() >= 2:
@@ -166,16 +154,16 @@ def test_brief_to_approved_export_in_the_browser(
     assert "beats " in page.inner_text('[data-testid="stMain"]').lower() or "not enough data" in (
         page.inner_text('[data-testid="stMain"]').lower()
     )
-    grid_shot = shot(page, "05_results_grid", page.locator(f'{keyed("create.approve.")}').first, block="end")
+    grid_shot = shot(page, "05_results_grid", page.locator(f"{keyed('create.approve.')}").first, block="end")
 
     # 6. approve both, export, download the ZIP and read it
     for _ in range(2):
-        page.locator(f'{keyed("create.approve.")} button:not([disabled])').first.click()
+        page.locator(f"{keyed('create.approve.')} button:not([disabled])").first.click()
         wait_idle(page)
-    assert page.locator(f'{keyed("create.approve.")} button:not([disabled])').count() == 0, "both approved"
+    assert page.locator(f"{keyed('create.approve.')} button:not([disabled])").count() == 0, "both approved"
     press(page, key("create.export_button"))
     with page.expect_download() as download:
-        page.locator(f'{key("create.download")} button').first.click()
+        page.locator(f"{key('create.download')} button").first.click()
     target = tmp_path / "export.zip"
     download.value.save_as(target)
     export_shot = shot(page, "06_export", page.locator(key("create.download")))
@@ -220,7 +208,7 @@ def test_live_room_from_nothing_to_an_answer_in_the_browser(console: str, browse
     shot(page, "02_preview", page.locator('[data-testid="stVideo"]'))
     press(page, key("live.go_live"), timeout_s=180)
     shot(page, "03_on_air", page.locator(key("live.comment_send")))
-    on_air = page.locator(f'{key("live.comment_send")} button:not([disabled])')
+    on_air = page.locator(f"{key('live.comment_send')} button:not([disabled])")
     assert on_air.count() == 1, page.inner_text('[data-testid="stMain"]')[:3000]
     fill(page, key("live.comment_viewer"), "mia")
     fill(page, key("live.comment_text"), "How much is the serum?")

@@ -62,7 +62,9 @@ class ScriptsResponse(BaseModel):
     dropped: list[str] = Field(default_factory=list, description="Variants not emitted because they failed review.")
 
 
-class LibraryHit(BaseModel):
+class _LibraryItemKind(BaseModel):
+    """What a library item is: the fields a search hit and a listing row share."""
+
     id: str
     title: str
     industry: Industry
@@ -71,6 +73,9 @@ class LibraryHit(BaseModel):
     aspect: Aspect
     hook_type: str
     angle: str
+
+
+class LibraryHit(_LibraryItemKind):
     ctr: float
     cvr: float
     impressions: int
@@ -86,17 +91,9 @@ class LibrarySearchResponse(BaseModel):
     data: list[LibraryHit]
 
 
-class LibraryEntry(BaseModel):
+class LibraryEntry(_LibraryItemKind):
     """A library item as a row of a listing: what it is and how it performed (rates derived from the counts)."""
 
-    id: str
-    title: str
-    industry: Industry
-    platform: Platform
-    language: Language
-    aspect: Aspect
-    hook_type: str
-    angle: str
     source: str
     impressions: int
     play_3s_rate: float
