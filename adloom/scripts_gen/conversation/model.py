@@ -57,7 +57,11 @@ REACH_FIELDS: tuple[ContactField, ...] = ("phone", "wechat", "email")
 #: baseline that asks for a phone number from the first reply on (kept for the benchmark and A/B tests).
 PolicyName = Literal["answer_first", "lead_first"]
 
-ReplyKind = Literal["greeting", "answer", "ask", "thanks", "handover", "notice", "decline"]
+#: ``ask``: the lead agent asks for contact details; ``clarify``: a detail the person gave did not validate and
+#: the agent says what is wrong (not an ask: the person is already sharing); ``thanks``: a lead was captured;
+#: ``notice``: anything else that is not an answer (stickers, empty messages, off-hours, a refusal accepted);
+#: ``decline``: abuse or an instruction the agent will not follow.
+ReplyKind = Literal["greeting", "answer", "ask", "clarify", "thanks", "handover", "notice", "decline"]
 DecisionAction = Literal[
     "greet", "answer", "ask", "answer_then_ask", "thanks", "answer_then_thanks", "handover", "decline", "notice"
 ]
@@ -225,6 +229,7 @@ class ConversationState(BaseModel):
     refused: bool = False  # the person declined to share contact details: never ask again
     captured: bool = False  # a way to reach them is stored
     handed_over: bool = False  # a person has taken over: the agent stays quiet
+    minor: bool = False  # the person said they are under 18: never ask for, or keep, their contact details
     history: list[Message] = Field(default_factory=list)
     lead: LeadInfo = Field(default_factory=LeadInfo)
 
