@@ -203,7 +203,7 @@ def test_the_agent_never_asks_twice_in_a_row() -> None:
     )
     asked = ["ask" in kinds(r) for r in results]
     assert any(asked)
-    assert not any(a and b for a, b in zip(asked, asked[1:]))
+    assert not any(a and b for a, b in zip(asked, asked[1:], strict=False))
 
 
 def test_lead_first_baseline_asks_in_its_first_reply() -> None:

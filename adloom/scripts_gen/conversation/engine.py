@@ -274,7 +274,9 @@ class ConversationEngine:
         fix_log = list(fixes or [])
         planned = self._comply(planned, st.language, fix_log)
         pauses = delays([p.text for p in planned], self.profile.pacing, rng)
-        replies = [Reply(text=p.text, kind=p.kind, delay_s=d, sources=p.sources) for p, d in zip(planned, pauses)]
+        replies = [
+            Reply(text=p.text, kind=p.kind, delay_s=d, sources=p.sources) for p, d in zip(planned, pauses, strict=True)
+        ]
         for r in replies:
             st.remember(Message(role="agent", text=r.text[:_HISTORY_CHARS], kind=r.kind))
         return TurnResult(
