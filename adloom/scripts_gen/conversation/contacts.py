@@ -373,8 +373,8 @@ def _compile(data: ContactsFile) -> _Patterns:
     amt = rf"\d{{1,9}}(?:\.\d{{1,4}})?|[{_ZH_NUM}]{{1,6}}"
     unit = _alt(b.zh_units)
     zh_budget = re.compile(
-        rf"(?<![\d.$£€¥{_ZH_NUM}])(?P<a>{amt})\s?(?P<u1>{unit})?"
-        rf"(?:\s?(?:-|~|到|至|—)\s?(?P<b>{amt})\s?(?P<u2>{unit})?)?(?P<q>{_alt(b.zh_qualifiers)})?"
+        rf"(?<![\d.$£€¥{_ZH_NUM}])(?P<a>{amt})\s?(?:(?P<u1>{unit})(?![A-Za-z]))?"
+        rf"(?:\s?(?:-|~|到|至|—)\s?(?P<b>{amt})\s?(?:(?P<u2>{unit})(?![A-Za-z]))?)?(?P<q>{_alt(b.zh_qualifiers)})?"
     )
     cur = _alt(b.en_currency)
     scale = _alt(b.en_scale)
@@ -583,7 +583,9 @@ def _find_email(
     text: str, norm: _Mapped, p: _Patterns, invalid: list[tuple[ContactField, str, str]], taken: list[tuple[int, int]]
 ) -> str | None:
     found: str | None = None
-    for hit in p.email.finditer(norm.text):
+    pos = 0
+    while (hit := p.email.search(norm.text, pos)) is not None:
+        pos = hit.start() + 1  # a rejected "me at anna.lee" must not hide "anna.lee@mail.co.uk"
         at = hit.group("at")
         real_at = at == "@"
         word_at = at.lower() == " at "
@@ -603,6 +605,7 @@ def _find_email(
                 invalid.append(("email", raw, f"{raw} is not a valid email address: {exc}"))
             continue
         taken.append(norm.span(hit.start(), hit.end()))
+        pos = hit.end()
         found = found or checked.normalized
     return found
 
@@ -617,8 +620,12 @@ def _find_wechat(
 ) -> tuple[str | None, str | None]:
     """(WeChat ID, phone number) from "微信号 xxx" / "wx: xxx"; a mobile number given as the ID is both."""
     s = norm.text
+    scanned = 0
     for kw in p.wechat_kw.finditer(s):
-        pos, strong = kw.end(), False
+        if kw.start() < scanned:
+            continue  # "wechat" inside the ID just read
+        pos = kw.end()
+        strong = any(kw.group().lower().endswith(w) for w in p.strong)  # "微信号", "wechat id"
         for _ in range(4):  # words between the keyword and the ID
             while pos < len(s) and s[pos] in " \t:：,，=":
                 strong = strong or s[pos] in ":：="
@@ -633,6 +640,7 @@ def _find_wechat(
         tok = _WECHAT_TOKEN.match(s, pos)
         if tok is None:
             continue
+        scanned = tok.end()
         span = norm.span(tok.start(), tok.end())
         if _overlaps(span, taken):
             continue
