@@ -39,7 +39,10 @@ AUTO = profile(
         Offer(text="置换补贴5000元", until=date(2030, 1, 1)),
     ],
 )
-HOME = profile(Industry.home, knowledge=[FaqEntry(question="全包多少钱一平？", answer="全包套餐每平米1299元起，含主材辅材和施工。")])
+HOME = profile(
+    Industry.home,
+    knowledge=[FaqEntry(question="全包多少钱一平？", answer="全包套餐每平米1299元起，含主材辅材和施工。")],
+)
 EDU = profile(Industry.education, language=Language.en)
 FIN = profile(Industry.finance)
 PROFILES = {Industry.auto: AUTO, Industry.home: HOME, Industry.education: EDU, Industry.finance: FIN}

@@ -241,7 +241,8 @@ class AnswerAgent:
         fresh = [h for h in hits if h.id not in used]
         ranked = [h for h in fresh if h.source != "offer"] or fresh
         on_topic = [h for h in ranked if topic is not None and h.topic == topic]
-        return (on_topic or ranked or [None])[0]
+        best = on_topic or ranked
+        return best[0] if best else None
 
     # ------------------------------------------------------------------ wording
 
