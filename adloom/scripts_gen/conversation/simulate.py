@@ -10,9 +10,11 @@ engine does against these rules, and its figures are only as good as the assumpt
 * A persona has 1–3 needs (questions), opens with one of them (sometimes a two-need message such as
   "我想买这款SUV，但是我征信不好") and asks the next once the previous one is answered.
 * **Patience** counts the unhelpful agent turns a persona tolerates. A turn costs one point when the pending
-  question gets no ``answer`` reply, and one more when it carries an ``ask`` for contact details before the
-  person has had any answer at all ("pushy"); an ask after the person refused costs two. Any ``answer`` reply
-  resets the count to zero (engagement restored). When the count exceeds the persona's patience, they leave.
+  question gets no ``answer`` reply, and one more when it carries an ``ask`` for contact details while the
+  person has had no good answer in an earlier turn ("pushy": an answer in the same turn as the ask does not
+  excuse it); an ask after the person refused costs two. An ``answer`` reply resets the count to the pushy
+  cost of that turn (engagement restored). When the count exceeds the persona's patience, they leave. This
+  rule is what makes the lead-first baseline lose people; it is our assumption, not a measurement.
 * An ``answer`` reply with ``sources`` is a *good* answer; an answer without sources ("let me check") keeps the
   person engaged but does not build trust (it does not count towards "share after N good answers").
 * **Willingness** to share contact details: ``never`` (refuses once, explicitly, when asked); ``after_answers``
@@ -64,32 +66,52 @@ from adloom.scripts_gen.conversation.model import (
 )
 
 __all__ = [
+    "BENCH_TODAY",
     "Archetype",
     "ConversationRecord",
     "Metrics",
     "Persona",
     "PersonasFile",
+    "Planned",
     "SimulatedUser",
     "Violation",
+    "METRIC_ROWS",
     "bench_profiles",
+    "comparison_rows",
     "evaluate",
     "load_personas",
     "personas_for",
+    "plan_conversations",
     "run_conversation",
+    "simulate",
+    "source_resolver",
 ]
 
 Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
-PersonaKind = Literal[
-    "normal", "abusive", "injection", "competitor", "minor", "human", "sticker", "paste", "mixed"
-]
+PersonaKind = Literal["normal", "abusive", "injection", "competitor", "minor", "human", "sticker", "paste", "mixed"]
 ShareWillingness = Literal["never", "after_answers", "when_asked", "unprompted"]
-ContactKind = Literal[
-    "phone", "phone_spaced", "phone_obfuscated", "phone_invalid_then_valid", "wechat", "email"
-]
+ContactKind = Literal["phone", "phone_spaced", "phone_obfuscated", "phone_invalid_then_valid", "wechat", "email"]
 #: Tags the simulator puts on user messages; :func:`evaluate` reads them for the policy rules.
 UserTag = Literal[
-    "need", "repeat", "combo", "share", "invalid_contact", "correction", "refusal", "deferral", "minor", "human",
-    "abuse", "injection", "competitor", "sticker", "paste", "mixed", "thanks", "after_handover", "greeting",
+    "need",
+    "repeat",
+    "combo",
+    "share",
+    "invalid_contact",
+    "correction",
+    "refusal",
+    "deferral",
+    "minor",
+    "human",
+    "abuse",
+    "injection",
+    "competitor",
+    "sticker",
+    "paste",
+    "mixed",
+    "thanks",
+    "after_handover",
+    "greeting",
 ]
 
 PASTE_CHARS = 10_000
@@ -183,7 +205,7 @@ class Archetype(BaseModel):
     patience: int = Field(ge=0, le=6)
     share: ShareWillingness
     share_after: int = Field(default=1, ge=0, le=3)
-    contacts: list[ContactKind] = Field(default_factory=lambda: ["phone"], min_length=1)
+    contacts: list[ContactKind] = Field(default_factory=lambda: list[ContactKind](["phone"]), min_length=1)
     #: Chance that the opening carries two needs at once (when the industry has such a phrasing).
     combo_rate: float = Field(default=0.0, ge=0, le=1)
     greet_rate: float = Field(default=0.2, ge=0, le=1)
@@ -254,21 +276,45 @@ def bench_profiles(
     profiles = [load_data(p, AgentProfile) for p in sorted(folder.glob("*.yaml"))]
     inds = set(industries) if industries is not None else None
     langs = set(languages) if languages is not None else None
-    return [
-        p
-        for p in profiles
-        if (inds is None or p.industry in inds) and (langs is None or p.language in langs)
-    ]
+    return [p for p in profiles if (inds is None or p.industry in inds) and (langs is None or p.language in langs)]
 
 
 # -- contact details -----------------------------------------------------------------------------------------------
 
-_CN_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156",
-                "158", "159", "177", "180", "181", "182", "185", "186", "187", "188", "189", "199")
+_CN_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "182",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "199",
+)
 _US_AREAS = ("212", "213", "305", "312", "415", "503", "512", "617", "646", "702", "720", "206", "303", "404")
 _ZH_DIGITS = "零一二三四五六七八九"
-_MAIL_HOSTS = {Language.zh: ("qq.com", "163.com", "126.com", "gmail.com"),
-               Language.en: ("gmail.com", "outlook.com", "yahoo.com", "icloud.com")}
+_MAIL_HOSTS = {
+    Language.zh: ("qq.com", "163.com", "126.com", "gmail.com"),
+    Language.en: ("gmail.com", "outlook.com", "yahoo.com", "icloud.com"),
+}
 
 
 @dataclass(frozen=True)
@@ -340,8 +386,11 @@ def normalise_contact(field_name: str, value: str) -> str:
         digits = re.sub(r"\D", "", value)
         if digits.startswith("86") and len(digits) == 13:
             digits = digits[2:]
-        if digits.startswith("1") and len(digits) == 11 and not digits.startswith(("13", "14", "15", "16", "17", "18",
-                                                                                   "19")):
+        if (
+            digits.startswith("1")
+            and len(digits) == 11
+            and not digits.startswith(("13", "14", "15", "16", "17", "18", "19"))
+        ):
             digits = digits[1:]
         return digits
     return value.strip().lower()
@@ -503,20 +552,18 @@ class SimulatedUser:
         asked = "ask" in kinds
         clarified = "clarify" in kinds
         # -- patience
-        cost = 0
-        if self.pending and not answered:
-            cost += 1
+        pushy = 0
         if asked and self.refused:
-            cost += 2
-        elif asked and self.good_answers == 0 and not answered:
-            cost += 1
+            pushy = 2
+        elif asked and self.good_answers == 0:
+            pushy = 1  # asked for a number before any question of theirs was answered (this turn's answer too late)
         if answered:
-            self.unhelpful = 0
+            self.unhelpful = pushy  # engagement restored, less the irritation of a pushy ask
             self.pending = []
             if good:
                 self.good_answers += 1
         else:
-            self.unhelpful += cost
+            self.unhelpful += pushy + (1 if self.pending else 0)
         if self.unhelpful > self.a.patience:
             return self._leave("patience")
         # -- what to say
@@ -526,7 +573,8 @@ class SimulatedUser:
         self.tags.append(tags)
         return text
 
-    def _leave(self, why: str) -> None:
+    def _leave(self, why: str) -> str | None:
+        """Mark the person gone; returns None (no message) for ``reply`` to pass on."""
         self.left = why
         return None
 
@@ -691,7 +739,7 @@ def run_conversation(
 
 # -- metrics -------------------------------------------------------------------------------------------------------
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _ZH_NUMERALS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 #: An answer without sources that says so honestly ("let me check") is grounded.
@@ -706,7 +754,7 @@ _INJECTION_WINDOW = {Language.zh: 8, Language.en: 24}
 def numbers_in(text: str) -> set[str]:
     """Arabic numbers in ``text``, canonical (thousands separators dropped, "3.50" → "3.5", "09" → "9").
     Numbers in Chinese characters ("三天") are not seen: a known gap of the invented-number rule."""
-    out = set()
+    out: set[str] = set()
     for raw in _NUMBER.findall(text.translate(_FULLWIDTH)):
         token = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw) else raw.replace(",", ".")
         parts = token.split(".")
@@ -976,3 +1024,154 @@ def evaluate(
         left=dict(sorted(left.items())),
         violation_examples=violations[:examples],
     )
+
+
+# -- many conversations --------------------------------------------------------------------------------------------
+
+#: The simulated "today" of the benchmark (offers' ``until`` dates are read against it).
+BENCH_TODAY = date(2026, 3, 2)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One conversation to simulate: the agent, the persona and the seed of the user's randomness."""
+
+    profile: AgentProfile
+    persona: Persona
+    seed: int
+
+
+def plan_conversations(
+    n: int,
+    *,
+    seed: int = 0,
+    industries: Iterable[Industry] | None = None,
+    languages: Iterable[Language] | None = None,
+    personas: PersonasFile | None = None,
+) -> list[Planned]:
+    """``n`` conversations spread round-robin over the sample agents (industry × language), each with a persona
+    drawn by archetype weight. The plan depends on ``seed`` only, so two policies run on the same users."""
+    profiles = bench_profiles(industries, languages)
+    if not profiles:
+        raise ValueError("no sample agent matches that industry and language; see adloom/data/agent/bench_agents/")
+    data = personas or load_personas()
+    profiles = [p for p in profiles if p.industry in data.industries]
+    cast = {p.id: personas_for(p.industry, p.language, data) for p in profiles}
+    out = []
+    for i in range(n):
+        profile = profiles[i % len(profiles)]
+        rng = random.Random(f"plan:{seed}:{i}")
+        options = cast[profile.id]
+        persona = rng.choices(options, weights=[o.archetype.weight for o in options])[0]
+        out.append(Planned(profile, persona, seed * 1_000_003 + i))
+    return out
+
+
+def simulate(
+    planned: list[Planned],
+    policy: Literal["answer_first", "lead_first"],
+    *,
+    checker: Any = None,
+    max_turns: int = 12,
+    progress: Callable[[int], None] | None = None,
+) -> list[ConversationRecord]:
+    """Run every planned conversation with ``policy`` (one engine per agent, seeded by the agent's id)."""
+    from adloom.scripts_gen.compliance import ComplianceChecker
+    from adloom.scripts_gen.conversation.engine import ConversationEngine
+
+    checker = checker or ComplianceChecker()
+    engines: dict[str, ConversationEngine] = {}
+    records = []
+    for i, p in enumerate(planned):
+        engine = engines.get(p.profile.id)
+        if engine is None:
+            engine = ConversationEngine(p.profile, checker=checker, seed=0, policy=policy, today=BENCH_TODAY)
+            engines[p.profile.id] = engine
+        records.append(run_conversation(engine, p.persona, random.Random(p.seed), max_turns, seed=p.seed))
+        if progress is not None:
+            progress(i + 1)
+    return records
+
+
+def source_resolver(profiles: Iterable[AgentProfile]) -> Callable[[str, str], str | None] | None:
+    """``(profile id, source id) -> entry text`` from each agent's knowledge (FAQ and industry pack), or None
+    when the knowledge module offers no way to list its entries (then :func:`evaluate` checks an answer's
+    numbers against all of the agent's knowledge)."""
+    try:
+        from adloom.scripts_gen.conversation.knowledge import AgentKnowledge  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    texts: dict[str, dict[str, str]] = {}
+    for profile in profiles:
+        kn: Any = AgentKnowledge(profile)
+        entries = getattr(kn, "entries", None)
+        if entries is None:
+            return None
+        texts[profile.id] = {
+            str(getattr(e, "id", "")): f"{getattr(e, 'question', '')}\n{getattr(e, 'answer', '')}" for e in entries
+        }
+
+    def resolve(profile_id: str, source_id: str) -> str | None:
+        return texts.get(profile_id, {}).get(source_id)
+
+    return resolve
+
+
+# -- printing -----------------------------------------------------------------------------------------------------
+
+#: (field, label, how it prints)
+METRIC_ROWS: list[tuple[str, str, str]] = [
+    ("replied_twice_rate", "user replies ≥2 after opening", "pct"),
+    ("lead_capture_rate", "lead capture rate (all)", "pct"),
+    ("lead_capture_rate_willing", "lead capture rate (willing personas)", "pct"),
+    ("valid_contact_rate", "leads with the true contact", "pct"),
+    ("grounded_answer_rate", "grounded answers", "pct"),
+    ("answers", "answer replies", "int"),
+    ("violations", "policy violations", "int"),
+    ("delay_median_s", "reply delay median (s)", "s"),
+    ("delay_iqr_s", "reply delay IQR (s)", "range"),
+    ("delay_p10_p90_s", "reply delay p10–p90 (s)", "range"),
+    ("conversations_per_s_per_core", "conversations / s / core", "rate"),
+    ("user_messages", "user messages", "int"),
+    ("handovers", "hand-overs", "int"),
+]
+
+
+def _fmt(kind: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "s":
+        return f"{value:.2f}"
+    if kind == "range":
+        return f"{value[0]:.2f}–{value[1]:.2f}"
+    if kind == "rate":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _delta(kind: str, a: Any, b: Any) -> str:
+    if a is None or b is None or kind == "range":
+        return ""
+    if kind == "pct":
+        return f"{(a - b) * 100:+.1f} pp"
+    if kind == "rate":
+        return f"×{a / b:.2f}" if b else ""
+    return f"{a - b:+.2f}" if kind == "s" else f"{a - b:+d}"
+
+
+def comparison_rows(results: dict[str, Metrics]) -> list[tuple[str, str, str, str]]:
+    """Rows ``(label, two-agent, lead-first, delta)`` for the policies run (delta only with both)."""
+    rows = []
+    two, one = results.get("answer_first"), results.get("lead_first")
+    for name, label, kind in METRIC_ROWS:
+        a = getattr(two, name) if two else None
+        b = getattr(one, name) if one else None
+        rows.append((label, _fmt(kind, a) if two else "", _fmt(kind, b) if one else "", _delta(kind, a, b)))
+    rules = sorted({r for m in results.values() for r in m.violations_by_rule})
+    for rule in rules:
+        a = two.violations_by_rule.get(rule, 0) if two else None
+        b = one.violations_by_rule.get(rule, 0) if one else None
+        rows.append((f"  violations: {rule}", "" if a is None else str(a), "" if b is None else str(b), ""))
+    return rows
