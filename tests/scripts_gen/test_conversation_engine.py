@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import BaseModel
 
 from adloom.core.types import Industry, Language
 from adloom.scripts_gen.compliance import ComplianceChecker
@@ -73,7 +74,7 @@ def test_pacing_grows_with_length_and_stays_in_bounds() -> None:
     short, long = "好的", "我们半包每平方米680元起，全包每平方米1280元起，具体以量房报价为准。" * 3
     assert typing_seconds(long, cfg) > typing_seconds(short, cfg)
     d_short, d_long = delays([short], cfg, random.Random(0))[0], delays([long], cfg, random.Random(0))[0]
-    assert d_short == cfg.min_delay_s  # a two-character reply still is not instant
+    assert d_short >= cfg.min_delay_s and d_short < 2.0  # reading time + two characters, never instant
     assert cfg.min_delay_s < d_long <= cfg.max_delay_s
     huge = delays(["字" * 5000], cfg, random.Random(0))[0]
     assert huge == cfg.max_delay_s
@@ -149,7 +150,7 @@ def test_every_shipped_lead_line_passes_the_compliance_rules_in_every_industry()
         if isinstance(node, Variants):
             lines.extend(("zh", t) for t in node.zh)
             lines.extend(("en", t) for t in node.en)
-        elif hasattr(node, "model_fields"):
+        elif isinstance(node, BaseModel):
             for name in type(node).model_fields:
                 walk(getattr(node, name))
 
@@ -173,7 +174,7 @@ def test_answers_first_asks_after_and_thanks_for_an_obfuscated_number() -> None:
     assert first.decision.action == "answer" and "answering first" in first.decision.reason
     assert kinds(second)[0] == "answer" and kinds(second)[-1] == "ask"
     assert second.decision.action == "answer_then_ask"
-    assert "回访" in second.replies[-1].text  # consent: what the number is for
+    assert re.search("回访|用途|只用于", second.replies[-1].text)  # consent: what the number is used for
     assert third.lead_captured and third.state.lead.phone == "13812345678"
     assert kinds(third)[0] == "thanks" and "ask" not in kinds(third)
     needs = " / ".join(third.state.lead.needs)
