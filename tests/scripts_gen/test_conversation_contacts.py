@@ -167,19 +167,29 @@ def test_extracts(text: str, expected: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("text", "field", "why"),
     [
-        ("我的电话是1381234567", "phone", "1381234567 has 10 digits; a mainland mobile number has 11"),
-        ("手机 13812345 67", "phone", "13812345 67 has 10 digits; a mainland mobile number has 11"),
-        ("my phone is 415 555 012", "phone", "415 555 012 has 9 digits; a US number has 10"),
-        ("wechat: ab", "wechat", "WeChat ID 'ab' is too short: 6–20 letters, digits, _ or -, starting with a letter"),
-        ("wechat: 1abcdefg", "wechat", "must start with a letter"),
-        ("my email is tom@gmail", "email", "tom@gmail is not a valid email address"),
+        ("我的电话是1381234567", "phone", "您发的号码是10位数字，手机号应该是11位"),
+        ("手机 13812345 67", "phone", "您发的号码是10位数字，手机号应该是11位"),
+        ("my phone is 415 555 012", "phone", "The number you sent has 9 digits; a US number has 10"),
+        ("wechat: ab", "wechat", "A WeChat ID has 6–20 letters, digits, _ or -, and starts with a letter"),
+        ("微信号：ab", "wechat", "微信号是6到20位的字母、数字、下划线或减号，并以字母开头"),
+        ("wechat: 1abcdefg", "wechat", "starts with a letter"),
+        ("my email is tom@gmail", "email", "That email address doesn't look quite right"),
     ],
 )
-def test_invalid_reasons_name_the_input_and_the_rule(text: str, field: str, why: str) -> None:
+def test_invalid_reasons_say_the_rule_in_the_persons_language(text: str, field: str, why: str) -> None:
     (entry,) = extract_contacts(text).invalid
     assert entry[0] == field
-    assert entry[1] in text
+    assert entry[1] in text  # the raw text, for the log
     assert why in entry[2]
+    assert not any(d in entry[2] for d in ("138", "415", "tom@"))  # never repeated back to the person
+
+
+@pytest.mark.parametrize(
+    ("text", "wechat"),
+    [("加我微信吧：tea4q9om48", "tea4q9om48"), ("微信呀 lily_2024", "lily_2024"), ("vx的是 Tom-88", "Tom-88")],
+)
+def test_wechat_after_a_particle(text: str, wechat: str) -> None:
+    assert extract_contacts(text).wechat == wechat
 
 
 @pytest.mark.parametrize(

@@ -23,10 +23,11 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated, Literal, get_args
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from adloom.core.datafiles import load_package_data
 from adloom.core.types import Language
@@ -136,6 +137,16 @@ class CityData(BaseModel):
     cities: list[City] = Field(min_length=1)
 
 
+ReasonKey = Literal[
+    "mobile_digits", "country_code", "us_digits", "cn_short", "phone_other", "email", "wechat_first_char", "wechat_shape"
+]
+
+
+def _reason(key: ReasonKey, lang: str, **slots: object) -> str:
+    """What was wrong, in the person's language, from the data file (never the number itself)."""
+    return contacts_data().reasons[key]["zh" if lang == "zh" else "en"].format(**slots)
+
+
 class ContactsFile(BaseModel):
     """``adloom/data/agent/contacts.yaml``: the vocabulary of contact details (see the file's header)."""
 
@@ -149,6 +160,15 @@ class ContactsFile(BaseModel):
     budget: BudgetData
     timing: TimingData
     city: CityData
+    reasons: dict[ReasonKey, dict[Literal["zh", "en"], Annotated[str, StringConstraints(min_length=1)]]]
+
+    @field_validator("reasons")
+    @classmethod
+    def _every_reason(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for key in get_args(ReasonKey):
+            if set(v.get(key, {})) != {"zh", "en"}:
+                raise ValueError(f"reasons.{key} needs a zh and an en wording")
+        return v
 
     @field_validator("digits")
     @classmethod
@@ -489,17 +509,17 @@ def _phone_value(candidate: str, region: str, loose: bool) -> str | None:
     return None
 
 
-def _phone_reason(raw: str, digits: str, region: str) -> str:
+def _phone_reason(raw: str, digits: str, region: str, lang: str) -> str:
     n = len(digits)
     if re.match(r"1[3-9]", digits) and n in (9, 10, 12):
-        return f"{raw} has {n} digits; a mainland mobile number has 11"
+        return _reason("mobile_digits", lang, n=n)
     if raw.lstrip().startswith(("+", "00")):
-        return f"{raw} is not a valid number for its country code; check the digits and the code after +"
+        return _reason("country_code", lang)
     if region == "US" and n != 10:
-        return f"{raw} has {n} digits; a US number has 10 (area code and 7 digits)"
+        return _reason("us_digits", lang, n=n)
     if region == "CN" and n < 11:
-        return f"{raw} has {n} digits; a mainland mobile number has 11, a landline needs its area code (010-…)"
-    return f"{raw} is not a valid phone number in {region}; check the digits, or start with + and the country code"
+        return _reason("cn_short", lang, n=n)
+    return _reason("phone_other", lang)
 
 
 # --------------------------------------------------------------------------- extraction
@@ -528,9 +548,10 @@ def extract_contacts(text: str, language: Language | None = None, *, region: str
     invalid: list[tuple[ContactField, str, str]] = []
     taken: list[tuple[int, int]] = []  # spans of the message already read as an email / WeChat ID
 
-    email = _find_email(text, norm, p, invalid, taken)
+    lang = "zh" if _default_region(text, language) == "CN" else "en"
+    email = _find_email(text, norm, p, invalid, taken, lang)
     phone: str | None = None
-    wechat, wechat_phone = _find_wechat(text, norm, p, region, invalid, taken)
+    wechat, wechat_phone = _find_wechat(text, norm, p, region, invalid, taken, lang)
     if wechat_phone:
         phone = wechat_phone
     phone_invalid: list[tuple[ContactField, str, str]] = []
@@ -552,7 +573,7 @@ def extract_contacts(text: str, language: Language | None = None, *, region: str
             digits = re.sub(r"\D", "", candidate)
             if 7 <= len(digits) <= 15:
                 raw = norm.raw(text, hit.start(), hit.end())
-                phone_invalid.append(("phone", raw, _phone_reason(raw, digits, region)))
+                phone_invalid.append(("phone", raw, _phone_reason(raw, digits, region, lang)))
     if phone is None:
         invalid.extend(phone_invalid)
     if wechat is None and phone and p.same_as_phone and p.same_as_phone.search(norm.text):
@@ -580,7 +601,12 @@ def _masked(base: _Mapped, taken: list[tuple[int, int]]) -> str:
 
 
 def _find_email(
-    text: str, norm: _Mapped, p: _Patterns, invalid: list[tuple[ContactField, str, str]], taken: list[tuple[int, int]]
+    text: str,
+    norm: _Mapped,
+    p: _Patterns,
+    invalid: list[tuple[ContactField, str, str]],
+    taken: list[tuple[int, int]],
+    lang: str,
 ) -> str | None:
     found: str | None = None
     pos = 0
@@ -600,9 +626,9 @@ def _find_email(
         raw = norm.raw(text, hit.start(), hit.end())
         try:
             checked = validate_email(address, check_deliverability=False)
-        except EmailNotValidError as exc:
+        except EmailNotValidError:
             if real_at:
-                invalid.append(("email", raw, f"{raw} is not a valid email address: {exc}"))
+                invalid.append(("email", raw, _reason("email", lang)))
             continue
         taken.append(norm.span(hit.start(), hit.end()))
         pos = hit.end()
@@ -617,6 +643,7 @@ def _find_wechat(
     region: str,
     invalid: list[tuple[ContactField, str, str]],
     taken: list[tuple[int, int]],
+    lang: str,
 ) -> tuple[str | None, str | None]:
     """(WeChat ID, phone number) from "微信号 xxx" / "wx: xxx"; a mobile number given as the ID is both."""
     s = norm.text
@@ -650,7 +677,7 @@ def _find_wechat(
             if phone:
                 taken.append(span)
                 return phone, phone
-            invalid.append(("wechat", raw, f"WeChat ID '{raw}' must start with a letter (or be a mobile number)"))
+            invalid.append(("wechat", raw, _reason("wechat_first_char", lang)))
             continue
         marked = strong or any(c.isdigit() or c in "_-" for c in value)
         if _WECHAT_ID.fullmatch(value):
@@ -660,15 +687,7 @@ def _find_wechat(
             continue
         if not marked:
             continue
-        if len(value) < 6:
-            why = "is too short"
-        elif len(value) > 20:
-            why = "is too long"
-        else:
-            why = "has characters WeChat does not allow"
-        invalid.append(
-            ("wechat", raw, f"WeChat ID '{raw}' {why}: 6–20 letters, digits, _ or -, starting with a letter")
-        )
+        invalid.append(("wechat", raw, _reason("wechat_shape", lang)))
     return None, None
 
 
