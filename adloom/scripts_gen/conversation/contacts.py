@@ -138,7 +138,14 @@ class CityData(BaseModel):
 
 
 ReasonKey = Literal[
-    "mobile_digits", "country_code", "us_digits", "cn_short", "phone_other", "email", "wechat_first_char", "wechat_shape"
+    "mobile_digits",
+    "country_code",
+    "us_digits",
+    "cn_short",
+    "phone_other",
+    "email",
+    "wechat_first_char",
+    "wechat_shape",
 ]
 
 
