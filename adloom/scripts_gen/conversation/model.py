@@ -226,6 +226,7 @@ class ConversationState(BaseModel):
     answered_turns: int = 0  # turns in which at least one need was answered
     asks: int = 0
     last_ask_turn: int | None = None
+    asked_extra: bool = False  # the one optional detail after a contact (city, budget or timing) was asked
     refused: bool = False  # the person declined to share contact details: never ask again
     captured: bool = False  # a way to reach them is stored
     handed_over: bool = False  # a person has taken over: the agent stays quiet
