@@ -538,6 +538,14 @@ def list_leads(
         return page_of([_lead(r) for r in rows[:limit]], len(rows) > limit)
 
 
+def get_lead(store: Store, lead_id: str) -> Lead:
+    with store.session(write=False) as s:
+        row = s.get(LeadRow, lead_id)
+        if row is None or row.tenant_id != store.tenant_id:
+            raise NotFoundError(f"no lead {lead_id!r}; list them with GET /v1/leads")
+        return _lead(row)
+
+
 def iter_leads(
     store: Store, *, agent_id: str | None = None, since: datetime | None = None, chunk: int = 500
 ) -> Iterator[Lead]:
