@@ -125,12 +125,12 @@ def chat(
                     console.print(f"[yellow]lead {turn.lead_id}:[/] {escape(shown)}", highlight=False)
             if turn.handed_over:
                 console.print("[dim](handed over to a person)[/]")
-        console.print(f"[dim]conversation {turn_conversation(store, profile.id, user_id)}[/]")
+        console.print(f"[dim]conversation {_conversation_of(store, profile.id, user_id)}[/]")
 
     go()
 
 
-def turn_conversation(store: Any, agent_id: str, user_id: str) -> str:
+def _conversation_of(store: Any, agent_id: str, user_id: str) -> str:
     """The id of the chat's conversation (or "none" when nothing was said)."""
     from adloom.core.storage import conversations
 

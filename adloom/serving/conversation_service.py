@@ -11,14 +11,16 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adloom.core.datafiles import load_data
 from adloom.core.storage import Store
 from adloom.core.storage import conversations as store_conv
 from adloom.core.types import Language
-from adloom.scripts_gen.conversation.engine import ConversationEngine
 from adloom.scripts_gen.conversation.model import AgentProfile, ConversationState, PolicyName
+
+if TYPE_CHECKING:
+    from adloom.scripts_gen.conversation.engine import ConversationEngine
 
 #: Engines kept built (one per distinct profile); building one indexes the advertiser's FAQ.
 _ENGINES_KEPT = 64
@@ -31,6 +33,13 @@ def load_agent_file(path: Path) -> AgentProfile:
     return load_data(path, AgentProfile)
 
 
+def build_engine(profile: AgentProfile, policy: PolicyName | None) -> ConversationEngine:
+    """A new engine for ``profile`` (imported here: the engine's parts load only when an agent first talks)."""
+    from adloom.scripts_gen.conversation.engine import ConversationEngine
+
+    return ConversationEngine(profile, policy=policy)
+
+
 def engine_for(profile: AgentProfile, *, policy: PolicyName | None = None) -> ConversationEngine:
     """The engine of ``profile`` (built once per distinct profile and policy, then reused)."""
     key = hashlib.sha256(
@@ -41,7 +50,7 @@ def engine_for(profile: AgentProfile, *, policy: PolicyName | None = None) -> Co
         if engine is not None:
             _engines.move_to_end(key)
             return engine
-    engine = ConversationEngine(profile, policy=policy)
+    engine = build_engine(profile, policy)
     with _engines_lock:
         _engines[key] = engine
         while len(_engines) > _ENGINES_KEPT:
