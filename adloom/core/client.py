@@ -692,7 +692,6 @@ class AdloomClient:
         data: dict[str, Any] = self._json("GET", f"/v1/live/rooms/{_seg(room_id)}/events", params={"after": after})
         return data
 
-
     # -- lead-capture agents, conversations, leads --------------------------------------------------------
     def put_agent(self, agent_id: str, profile: Mapping[str, Any]) -> AgentRecord:
         """Create or replace agent ``agent_id`` (the profile: the same schema as an agent YAML file)."""
@@ -761,6 +760,7 @@ class AdloomClient:
     def export_leads_csv(self, *, agent_id: str | None = None, since: str | None = None) -> bytes:
         """Every lead as CSV (UTF-8 with a BOM, for Excel)."""
         return self._send("GET", "/v1/leads/export.csv", params=_given(agent_id=agent_id, since=since)).content
+
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:
     return {"limit": limit, **({"after": after} if after else {})}

@@ -43,11 +43,16 @@ class StandInEngine:
             new_fields.append("phone")
         handover = "人工" in text or "human" in text.lower()
         state.handed_over = state.handed_over or handover
-        action, reply = ("thanks", "收到，稍后联系您。") if new_fields else ("answer", f"{self.profile.name}：好的，了解。")
+        action, reply = (
+            ("thanks", "收到，稍后联系您。") if new_fields else ("answer", f"{self.profile.name}：好的，了解。")
+        )
         if handover:
             action, reply = "handover", "马上为您转人工。"
         return TurnResult(
-            replies=[Reply(text=reply, kind=action, delay_s=2.0), Reply(text="还有什么想了解的？", kind="ask", delay_s=1.5)],
+            replies=[
+                Reply(text=reply, kind=action, delay_s=2.0),
+                Reply(text="还有什么想了解的？", kind="ask", delay_s=1.5),
+            ],
             state=state,
             decision=Decision(policy=self.policy, action=action, reason="stand-in"),
             new_fields=new_fields,  # type: ignore[arg-type]
@@ -70,5 +75,7 @@ def conversation_engine(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(conversation_service, "_engines", type(conversation_service._engines)())
     if _real_engine_imports():
         return "real"
-    monkeypatch.setattr(conversation_service, "build_engine", lambda profile, policy: StandInEngine(profile, policy=policy))
+    monkeypatch.setattr(
+        conversation_service, "build_engine", lambda profile, policy: StandInEngine(profile, policy=policy)
+    )
     return "stand-in"

@@ -38,7 +38,8 @@ def test_chat_with_piped_input_captures_a_lead_and_exports_it(tmp_path: Path):
 
 def test_chat_in_english_and_a_broken_agent_file(tmp_path: Path):
     r = runner.invoke(
-        app, ["agent", "chat", str(SAMPLES / "agent_auto_en.yaml"), "--no-wait", "--lang", "en"],
+        app,
+        ["agent", "chat", str(SAMPLES / "agent_auto_en.yaml"), "--no-wait", "--lang", "en"],
         input="How much is the compact SUV?\n",
     )
     assert r.exit_code == 0, r.output

@@ -270,8 +270,9 @@ def receive_message(
             created,
             out.handover,
         )
-        for r in record.replies:
-            enqueue_event(store, WebhookEventType.conversation_reply, _reply_event(conv, r), session=s, now=now)
+        for planned_reply in record.replies:
+            data = _reply_event(conv, planned_reply)
+            enqueue_event(store, WebhookEventType.conversation_reply, data, session=s, now=now)
         if out.handover:
             enqueue_event(store, WebhookEventType.conversation_handed_over, _conv_event(conv), session=s, now=now)
         if created and lead is not None:
@@ -460,7 +461,9 @@ def hand_over(store: Store, conversation_id: str, *, now: datetime | None = None
         return _conversation(s, row)
 
 
-def add_human_message(store: Store, conversation_id: str, text: str, *, now: datetime | None = None) -> ConversationMessage:
+def add_human_message(
+    store: Store, conversation_id: str, text: str, *, now: datetime | None = None
+) -> ConversationMessage:
     """Store the reply of a person of the advertiser (sent now); writing in a conversation takes it over."""
     if not text.strip():
         raise InputError("text is empty; send the person's reply", field="text")
@@ -615,7 +618,7 @@ def _conversation(s: Session, r: ConversationRow) -> Conversation:
         agent_id=r.agent_id,
         user_id=r.user_id,
         channel=r.channel,
-        status=r.status,  # type: ignore[arg-type]  # written from ConversationStatus only
+        status=r.status,
         language=r.language,
         turns=r.turns,
         lead_id=lead_id,
@@ -630,7 +633,7 @@ def _message(r: ConversationMessageRow) -> ConversationMessage:
         id=r.id,
         conversation_id=r.conversation_id,
         seq=r.seq,
-        role=r.role,  # type: ignore[arg-type]  # written from MessageRole only
+        role=r.role,
         text=r.text,
         kind=r.kind,
         turn=r.turn,

@@ -79,16 +79,19 @@ def test_agent_crud_and_main_path(client: TestClient, tenants: Tenants, root_sto
     polled = client.get(f"/v1/conversations/{conv_id}/replies", headers=tenants.a).json()
     assert [m["id"] for m in polled["data"]] == [r["id"] for r in first["replies"]]
     last = polled["data"][-1]["id"]
-    assert client.get(f"/v1/conversations/{conv_id}/replies", params={"after": last}, headers=tenants.a).json()[
-        "data"
-    ] == []
+    assert (
+        client.get(f"/v1/conversations/{conv_id}/replies", params={"after": last}, headers=tenants.a).json()["data"]
+        == []
+    )
 
     second = _say(client, tenants.a, PHONE_MESSAGE, message_id="m2")
     assert second["conversation_id"] == conv_id and second["lead_created"] and second["lead_id"].startswith("lead_")
     conv = client.get(f"/v1/conversations/{conv_id}", headers=tenants.a).json()
     roles = [m["role"] for m in conv["messages"]]
     assert roles[0] == "user" and roles.count("user") == 2 and conv["lead_id"] == second["lead_id"]
-    assert all(m["status"] == "acknowledged" for m in conv["messages"][: len(first["replies"]) + 1] if m["role"] == "agent")
+    assert all(
+        m["status"] == "acknowledged" for m in conv["messages"][: len(first["replies"]) + 1] if m["role"] == "agent"
+    )
     leads = client.get("/v1/leads", params={"agent_id": "reno"}, headers=tenants.a).json()["data"]
     assert [(x["phone"], x["channel"], x["user_id"]) for x in leads] == [("13812345678", "douyin", "u1")]
     listed = client.get("/v1/conversations", params={"agent_id": "reno", "status": "open"}, headers=tenants.a).json()
@@ -124,9 +127,7 @@ def test_burst_of_100_messages_is_stored_and_answered_in_bounded_turns(client: T
     assert len(held) >= 95 and all(a["replies"] == [] for a in held)
 
 
-def test_concurrent_messages_of_one_conversation_are_all_kept(
-    client: TestClient, tenants: Tenants, root_store: Store
-):
+def test_concurrent_messages_of_one_conversation_are_all_kept(client: TestClient, tenants: Tenants, root_store: Store):
     _agent(client, tenants.a)
     store = root_store.scoped("acme")
     from adloom.scripts_gen.conversation.model import AgentProfile
@@ -177,12 +178,14 @@ def test_handover_and_human_reply(client: TestClient, tenants: Tenants, root_sto
 
 def test_lead_created_event_is_signed_by_the_outbox(client: TestClient, tenants: Tenants, root_store: Store):
     r = client.post(
-        "/v1/webhook_endpoints", json={"url": "https://hooks.example.com/leads", "events": ["lead.created"]},
+        "/v1/webhook_endpoints",
+        json={"url": "https://hooks.example.com/leads", "events": ["lead.created"]},
         headers=tenants.a,
     )
     secret = r.json()["secret"]
     r = client.post(
-        "/v1/webhook_endpoints", json={"url": "https://hooks.example.com/replies", "events": ["conversation.reply"]},
+        "/v1/webhook_endpoints",
+        json={"url": "https://hooks.example.com/replies", "events": ["conversation.reply"]},
         headers=tenants.a,
     )
     _agent(client, tenants.a)
@@ -194,10 +197,17 @@ def test_lead_created_event_is_signed_by_the_outbox(client: TestClient, tenants:
         by_type.setdefault(lease.event_type, []).append(lease)
     assert len(by_type["lead.created"]) == 1 and len(by_type["conversation.reply"]) == len(first["replies"])
     lead = by_type["lead.created"][0]
-    assert lead.payload["data"] == {"id": first["lead_id"], "conversation_id": first["conversation_id"], "agent_id": "reno"}
+    assert lead.payload["data"] == {
+        "id": first["lead_id"],
+        "conversation_id": first["conversation_id"],
+        "agent_id": "reno",
+    }
     assert "13812345678" not in str(lead.payload)  # the event names the lead; contact details are read over the API
     planned = {(r["id"], _time(r["send_at"]), r["text"]) for r in first["replies"]}
-    sent = {(x.payload["data"]["id"], _time(x.payload["data"]["send_at"]), x.payload["data"]["text"]) for x in by_type["conversation.reply"]}
+    sent = {
+        (x.payload["data"]["id"], _time(x.payload["data"]["send_at"]), x.payload["data"]["text"])
+        for x in by_type["conversation.reply"]
+    }
     assert sent == planned
     # the dispatcher signs with the lease's secret (Standard Webhooks): it verifies with the endpoint's secret
     body = json.dumps(lead.payload).encode()

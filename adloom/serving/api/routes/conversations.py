@@ -147,7 +147,8 @@ def replies_due(
     conversation_id: str,
     store: StoreDep,
     after: Annotated[
-        str | None, Query(max_length=64, description="The id of the last message you have; it and all before it count as sent.")
+        str | None,
+        Query(max_length=64, description="The id of the last message you have; it and all before it count as sent."),
     ] = None,
 ) -> RepliesDue:
     """Replies (agent and human) after ``after`` whose send time has come, in order; poll again at next_send_at."""
