@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from adloom.core.types import Language
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.conversation.answer import AnswerAgent
-from adloom.scripts_gen.conversation.contacts import Extracted, extract_contacts
+from adloom.scripts_gen.conversation.contacts import extract_contacts
 from adloom.scripts_gen.conversation.intents import Analysis, analyze
 from adloom.scripts_gen.conversation.lead import LeadAgent, LeadMove, Variants
 from adloom.scripts_gen.conversation.model import (
@@ -110,7 +110,10 @@ class ConversationEngine:
             acks.append(Planned(self._fill(phrases.minor, lang, rng), "notice"))
             reasons.append("the person is a minor: contact details are neither asked for nor kept")
 
-        found = Extracted() if st.minor else extract_contacts(a.text, lang)
+        found = extract_contacts(a.text, lang)
+        if st.minor and not acks and (found.fields() or found.invalid):
+            acks.append(Planned(self._fill(phrases.minor_contact, lang, rng), "notice"))
+            reasons.append("a minor shared contact details: not kept")
         new_fields, invalid = self.lead.absorb(st, found)
 
         handover = self._handover(a, lang, open_now, rng)
@@ -150,6 +153,9 @@ class ConversationEngine:
         if a.placeholder and not a.needs:
             acks.append(Planned(self._fill(phrases.placeholder, lang, rng), "notice"))
             reasons.append("an image, sticker or voice message the agent cannot read")
+        if a.injection and not a.needs:
+            acks.append(Planned(self._fill(phrases.steer, lang, rng), "decline"))
+            reasons.append("an instruction to the agent, not a question: not followed")
         if a.greeting and not a.needs and st.turns == 1:
             acks.append(Planned(self._fill(phrases.greeting, lang, rng), "greeting"))
         elif a.thanks and not a.needs and not captured:
@@ -169,7 +175,7 @@ class ConversationEngine:
         ask = Planned(self.lead.ask_text(move, lang, rng), "ask") if move.ask else None
         if not answers and not acks and ask is None:
             # Something was said that no part handles (small talk, a statement): say we are listening.
-            acks.append(Planned(self._fill(phrases.greeting, lang, rng), "greeting"))
+            acks.append(Planned(self._fill(phrases.listening, lang, rng), "notice"))
         replies, action = order(self.policy, acks=acks, answers=answers, ask=ask)
 
         if answered:

@@ -86,6 +86,9 @@ class LeadFile(BaseModel):
     greeting: Variants
     you_are_welcome: Variants
     placeholder: Variants
+    steer: Variants
+    listening: Variants
+    minor_contact: Variants
     abuse: Variants
     minor: Variants
     handover: _Handover

@@ -132,6 +132,13 @@ class HandoverConfig(BaseModel):
     )
 
 
+ExtraField = Literal["city", "budget", "timing"]
+
+
+def _city_only() -> list[ExtraField]:
+    return ["city"]
+
+
 class LeadConfig(BaseModel):
     """The lead agent's manners: when it may ask, how often, and what a complete lead holds."""
 
@@ -145,7 +152,7 @@ class LeadConfig(BaseModel):
     #: Asks in one conversation, at most; after a refusal, none.
     max_asks: int = Field(default=2, ge=1, le=5)
     #: Details worth asking for after a way to reach the person (one at a time, never pressed).
-    extra_fields: list[Literal["city", "budget", "timing"]] = Field(default_factory=lambda: ["city"], max_length=3)
+    extra_fields: list[ExtraField] = Field(default_factory=_city_only, max_length=3)
 
 
 class PacingConfig(BaseModel):
