@@ -293,7 +293,7 @@ _CONVS: list[str] = []
 
 def _agent_profile() -> dict[str, Any]:
     path = REPO / "adloom" / "serving" / "samples" / "agent_home_renovation.yaml"
-    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))) | {"id": "parity"}
 
 
 def _library_csv(folder: Path) -> Path:
