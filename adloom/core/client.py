@@ -25,10 +25,14 @@ from pydantic import BaseModel, Field
 from adloom.core.errors import AdloomError, BackendUnavailableError, ConfigError, InputError
 from adloom.core.redact import MASK, redact
 from adloom.core.types import (
+    AgentRecord,
     Batch,
     BatchItem,
     Brief,
+    Conversation,
+    ConversationMessage,
     Creative,
+    Lead,
     Page,
     Script,
     Upload,
@@ -687,6 +691,75 @@ class AdloomClient:
         """Comments, answers and says after ``after`` (a seq), with the room's counters."""
         data: dict[str, Any] = self._json("GET", f"/v1/live/rooms/{_seg(room_id)}/events", params={"after": after})
         return data
+
+    # -- lead-capture agents, conversations, leads --------------------------------------------------------
+    def put_agent(self, agent_id: str, profile: Mapping[str, Any]) -> AgentRecord:
+        """Create or replace agent ``agent_id`` (the profile: the same schema as an agent YAML file)."""
+        data = self._json("PUT", f"/v1/agents/{_seg(agent_id)}", json=dict(profile))
+        return AgentRecord.model_validate(data)
+
+    def get_agent(self, agent_id: str) -> AgentRecord:
+        return AgentRecord.model_validate(self._json("GET", f"/v1/agents/{_seg(agent_id)}"))
+
+    def list_agents(self, *, limit: int = 20, after: str | None = None) -> Page[AgentRecord]:
+        return Page[AgentRecord].model_validate(self._json("GET", "/v1/agents", params=_page(limit, after)))
+
+    def delete_agent(self, agent_id: str) -> AgentRecord:
+        return AgentRecord.model_validate(self._json("DELETE", f"/v1/agents/{_seg(agent_id)}"))
+
+    def agent_message(
+        self,
+        agent_id: str,
+        user_id: str,
+        text: str,
+        *,
+        channel: str | None = None,
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Pass on a user's private message (the platform's webhook): the replies with their ``send_at``."""
+        body = {"user_id": user_id, "text": text} | _given(channel=channel, message_id=message_id)
+        data: dict[str, Any] = self._json(
+            "POST", f"/v1/agents/{_seg(agent_id)}/messages", json=body, headers=self._idem(idempotency_key)
+        )
+        return data
+
+    def list_conversations(
+        self, *, agent_id: str | None = None, status: str | None = None, limit: int = 20, after: str | None = None
+    ) -> Page[Conversation]:
+        params = _page(limit, after) | _given(agent_id=agent_id, status=status)
+        return Page[Conversation].model_validate(self._json("GET", "/v1/conversations", params=params))
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        return Conversation.model_validate(self._json("GET", f"/v1/conversations/{_seg(conversation_id)}"))
+
+    def conversation_replies(self, conversation_id: str, *, after: str | None = None) -> dict[str, Any]:
+        """Replies due after message ``after`` (``data``) and ``next_send_at``; ``after`` acknowledges them."""
+        data: dict[str, Any] = self._json(
+            "GET", f"/v1/conversations/{_seg(conversation_id)}/replies", params=_given(after=after)
+        )
+        return data
+
+    def hand_over(self, conversation_id: str) -> Conversation:
+        data = self._json("POST", f"/v1/conversations/{_seg(conversation_id)}/handover")
+        return Conversation.model_validate(data)
+
+    def human_message(self, conversation_id: str, text: str) -> ConversationMessage:
+        """A person's reply in a conversation (which takes it over from the agent)."""
+        data = self._json(
+            "POST", f"/v1/conversations/{_seg(conversation_id)}/messages", json={"text": text, "role": "human"}
+        )
+        return ConversationMessage.model_validate(data)
+
+    def list_leads(
+        self, *, agent_id: str | None = None, since: str | None = None, limit: int = 20, after: str | None = None
+    ) -> Page[Lead]:
+        params = _page(limit, after) | _given(agent_id=agent_id, since=since)
+        return Page[Lead].model_validate(self._json("GET", "/v1/leads", params=params))
+
+    def export_leads_csv(self, *, agent_id: str | None = None, since: str | None = None) -> bytes:
+        """Every lead as CSV (UTF-8 with a BOM, for Excel)."""
+        return self._send("GET", "/v1/leads/export.csv", params=_given(agent_id=agent_id, since=since)).content
 
 
 def _page(limit: int, after: str | None) -> dict[str, Any]:

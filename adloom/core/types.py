@@ -705,6 +705,13 @@ class WebhookEventType(StrEnum):
     batch_failed = "batch.failed"
     batch_cancelled = "batch.cancelled"
     batch_expired = "batch.expired"
+    #: One planned agent reply of a lead-capture conversation; the payload carries the text and ``send_at`` so a
+    #: platform can send it on schedule without a read back.
+    conversation_reply = "conversation.reply"
+    #: A person took over a conversation (asked for by the user, a risk word, or POST …/handover).
+    conversation_handed_over = "conversation.handed_over"
+    #: A conversation first gave a way to reach the person (``{"id": "lead_…", "conversation_id", "agent_id"}``).
+    lead_created = "lead.created"
 
 
 #: Subscribes an endpoint to every event type, including ones added later.
@@ -767,6 +774,82 @@ class Page(BaseModel, Generic[_PageItem]):
     first_id: str | None = None
     last_id: str | None = None
     has_more: bool = False
+
+
+# -- lead-capture conversations (the serving side; the engine's own types live in scripts_gen.conversation) ------
+
+ConversationStatus = Literal["open", "handed_over", "closed"]
+#: ``user``: the person writing to the advertiser; ``agent``: the digital employee; ``human``: a person of the
+#: advertiser who took over.
+MessageRole = Literal["user", "agent", "human"]
+
+
+class AgentRecord(BaseModel):
+    """A stored agent: its profile (the AgentProfile JSON, the same schema as an agent YAML file)."""
+
+    id: str
+    object: Literal["agent"] = "agent"
+    profile: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationMessage(BaseModel):
+    """One message of a conversation. Agent replies carry ``send_at`` (the planned send time: the turn's time
+    plus the typing pauses so far) and the turn's decision; a user message is ``held`` while it waits to be
+    answered together with the next one (a burst), ``answered`` once a turn took it, ``quiet`` when a person had
+    taken over."""
+
+    id: str
+    object: Literal["conversation.message"] = "conversation.message"
+    conversation_id: str
+    seq: int = Field(description="Order within the conversation (1, 2, …).")
+    role: MessageRole
+    text: str
+    kind: str = Field(description="user, human, or the reply kind (greeting, answer, ask, …).")
+    turn: int | None = Field(None, description="The agent turn that answered (user) or produced (agent) it.")
+    status: str = Field(description="user: held | answered | quiet; agent/human: planned | acknowledged.")
+    message_id: str | None = Field(None, description="The platform's id of a user message (idempotency key).")
+    created_at: datetime
+    send_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    decision: dict[str, Any] | None = None
+
+
+class Conversation(BaseModel):
+    id: str
+    object: Literal["conversation"] = "conversation"
+    agent_id: str
+    user_id: str
+    channel: str
+    status: ConversationStatus
+    language: str
+    turns: int
+    lead_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None = None
+    messages: list[ConversationMessage] | None = Field(None, description="Only when one conversation is read.")
+
+
+class Lead(BaseModel):
+    """What a conversation captured: at least one way to reach the person, and their needs in their words."""
+
+    id: str
+    object: Literal["lead"] = "lead"
+    conversation_id: str
+    agent_id: str
+    user_id: str
+    channel: str
+    phone: str | None = None
+    wechat: str | None = None
+    email: str | None = None
+    city: str | None = None
+    budget: str | None = None
+    timing: str | None = None
+    needs: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
 
 
 #: Types whose JSON Schema is exported (the public, versioned shapes).

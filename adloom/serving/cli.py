@@ -612,6 +612,7 @@ def schema_export(
 
 
 # Sub-commands that live in modules of their own (they import helpers defined above, so they come last).
+from adloom.serving.agent_cli import agent_app, leads_app  # noqa: E402
 from adloom.serving.api_cli import keys_app, serve  # noqa: E402
 from adloom.serving.jobs.cli import worker as worker_command  # noqa: E402
 from adloom.serving.live_cli import live_app  # noqa: E402
@@ -623,6 +624,8 @@ app.add_typer(video_app, name="video")
 app.add_typer(live_app, name="live")
 app.add_typer(keys_app, name="keys")
 app.add_typer(api_app, name="api")
+app.add_typer(agent_app, name="agent")
+app.add_typer(leads_app, name="leads")
 app.command("serve")(_friendly(serve))
 app.command("worker")(worker_command)
 app.command("ui")(_friendly(ui_command))

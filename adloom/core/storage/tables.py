@@ -366,3 +366,100 @@ class UploadRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- lead-capture conversations (issue 15) -------------------------------------------------------------------
+
+
+class AgentRow(Base):
+    """An advertiser's agent; ``profile_json`` is the AgentProfile. Ids come from users: the tenant is in the key."""
+
+    __tablename__ = "agents"
+
+    tenant_id: Mapped[str] = _tenant_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_agents_tenant_created", "tenant_id", "created_at", "id"),)
+
+
+class ConversationRow(Base):
+    """One person talking to one agent on one channel. ``state_json`` is the engine's ConversationState;
+    ``version`` grows with every write of the state (a turn that read an older version must not write)."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    state_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    #: The last seq given to a message of this conversation.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "agent_id", "channel", "user_id", name="uq_conversations_user"),
+        Index("ix_conversations_tenant_created", "tenant_id", "created_at", "id"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ConversationMessageRow(Base):
+    """One message of a conversation, in ``seq`` order; agent replies carry their planned ``send_at``."""
+
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(8))  # user | agent | human
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The platform's message id (user messages): a retried webhook finds its first answer by it.
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    turn: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # user: held | answered | quiet; others: planned | acknowledged
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decision_json: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_conversation_messages_seq"),
+        UniqueConstraint("conversation_id", "external_id", name="uq_conversation_messages_external"),
+    )
+
+
+class LeadRow(Base):
+    """A captured lead: one per conversation, updated as the person gives more details."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    wechat: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    city: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    budget: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    timing: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    needs_json: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_leads_tenant_created", "tenant_id", "created_at", "id"),)

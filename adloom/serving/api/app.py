@@ -27,14 +27,17 @@ from adloom.serving.api.metrics import ApiMetrics
 from adloom.serving.api.middleware import BodyLimit, RequestContext, TenantGate
 from adloom.serving.api.models import BatchCreate
 from adloom.serving.api.routes import (
+    agents,
     batches,
     briefs,
     campaigns,
     compliance,
+    conversations,
     creatives,
     exports,
     feedback,
     health,
+    leads,
     library,
     live,
     live_console,
@@ -173,6 +176,9 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
         webhooks,
         live,
         live_console,
+        agents,
+        conversations,
+        leads,
     ):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.

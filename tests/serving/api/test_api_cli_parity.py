@@ -274,7 +274,26 @@ CLIENT_FOR: dict[str, Call] = {
     "get_live_room_snapshot": lambda c, w, tmp: _refused(lambda: c.room_snapshot(_ROOMS[-1]), 404),
     "list_live_room_events": lambda c, w, tmp: c.room_events(_ROOMS[-1]),
     "delete_room": lambda c, w, tmp: c.delete_room(_ROOMS[-1]),
+    # lead-capture agents: defined, messaged, handed over and exported for real
+    "put_agent": lambda c, w, tmp: c.put_agent("parity", _agent_profile()),
+    "list_agents": lambda c, w, tmp: c.list_agents(limit=1),
+    "get_agent": lambda c, w, tmp: c.get_agent("parity"),
+    "post_message": lambda c, w, tmp: _CONVS.append(c.agent_message("parity", "u1", "装修多少钱？")["conversation_id"]),
+    "list_conversations": lambda c, w, tmp: c.list_conversations(agent_id="parity"),
+    "get_conversation": lambda c, w, tmp: c.get_conversation(_CONVS[-1]),
+    "replies_due": lambda c, w, tmp: c.conversation_replies(_CONVS[-1]),
+    "hand_over": lambda c, w, tmp: c.hand_over(_CONVS[-1]),
+    "post_human_message": lambda c, w, tmp: c.human_message(_CONVS[-1], "您好，我是设计师小王"),
+    "list_leads": lambda c, w, tmp: c.list_leads(agent_id="parity"),
+    "export_leads": lambda c, w, tmp: c.export_leads_csv(agent_id="parity"),
+    "delete_agent": lambda c, w, tmp: c.delete_agent("parity"),
 }
+_CONVS: list[str] = []
+
+
+def _agent_profile() -> dict[str, Any]:
+    path = REPO / "adloom" / "serving" / "samples" / "agent_home_renovation.yaml"
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8"))) | {"id": "parity"}
 
 
 def _library_csv(folder: Path) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -14,6 +15,8 @@ from adloom.core.storage import Store
 from adloom.core.storage.tables import ApiKeyRow
 from tests.serving.api.conftest import BRIEF, Tenants, png_bytes
 from tests.serving.api.seed import seed_tenant
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
@@ -39,6 +42,11 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     r = client.post("/v1/exports", json={"creative_ids": [a.creative_id], "review": "any"}, headers=tenants.a)
     assert r.status_code == 201, r.text
     export_id = r.json()["id"]
+    agent = yaml.safe_load((REPO / "adloom/serving/samples/agent_home_renovation.yaml").read_text(encoding="utf-8"))
+    assert client.put("/v1/agents/reno", json=agent | {"id": "reno"}, headers=tenants.a).status_code == 200
+    r = client.post("/v1/agents/reno/messages", json={"user_id": "u1", "text": "电话13812345678"}, headers=tenants.a)
+    assert r.status_code == 200, r.text
+    conv_id = r.json()["conversation_id"]
     by_id = {
         "/v1/briefs/{brief_id}": [("GET", f"/v1/briefs/{a.brief_id}")],
         "/v1/uploads/{upload_id}": [("GET", f"/v1/uploads/{a.upload_id}")],
@@ -80,6 +88,14 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
         "/v1/live/rooms/{room_id}/hls/{name}": [("GET", f"/v1/live/rooms/{room_id}/hls/index.m3u8")],
         "/v1/live/rooms/{room_id}/snapshot.jpg": [("GET", f"/v1/live/rooms/{room_id}/snapshot.jpg")],
         "/v1/live/rooms/{room_id}/events": [("GET", f"/v1/live/rooms/{room_id}/events")],
+        "/v1/agents/{agent_id}": [("GET", "/v1/agents/reno"), ("DELETE", "/v1/agents/reno")],
+        "/v1/agents/{agent_id}/messages": [("POST", "/v1/agents/reno/messages", {"user_id": "b", "text": "hi"})],
+        "/v1/conversations/{conversation_id}": [("GET", f"/v1/conversations/{conv_id}")],
+        "/v1/conversations/{conversation_id}/replies": [("GET", f"/v1/conversations/{conv_id}/replies")],
+        "/v1/conversations/{conversation_id}/handover": [("POST", f"/v1/conversations/{conv_id}/handover")],
+        "/v1/conversations/{conversation_id}/messages": [
+            ("POST", f"/v1/conversations/{conv_id}/messages", {"text": "hi"})
+        ],
     }
     # the deployment's voices are shared by every tenant: no tenant object behind their ids
     shared = {"/v1/live/voices/{voice_id}/preview"}
@@ -118,6 +134,9 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
         "/v1/webhook_endpoints",
         "/v1/live/rooms",
         "/v1/campaigns",
+        "/v1/agents",
+        "/v1/conversations",
+        "/v1/leads",
     ):
         assert client.get(path, headers=tenants.b).json()["data"] == [], path
     for path, after in (
@@ -133,6 +152,8 @@ def test_tenant_b_gets_404_for_each_of_tenant_as_objects(
     assert client.get(f"/v1/creatives/{a.creative_id}/video", headers=tenants.a).status_code == 200
     assert client.get(f"/v1/webhook_endpoints/{a.endpoint_id}", headers=tenants.a).status_code == 200  # not deleted
     assert client.get(f"/v1/live/rooms/{room_id}", headers=tenants.a).json()["running"] is False  # kept, not started
+    assert client.get(f"/v1/conversations/{conv_id}", headers=tenants.a).json()["status"] == "open"  # not taken over
+    assert client.get("/v1/agents/reno", headers=tenants.a).status_code == 200  # not deleted
 
 
 def test_keys_table_holds_no_plain_key(root_store: Store, tenants: Tenants, settings: Settings):

@@ -1,0 +1,116 @@
+"""The lead-capture agent as serving runs it: agent files, one engine per agent profile, and the glue that turns
+:class:`~adloom.scripts_gen.conversation.engine.ConversationEngine` into the JSON callbacks the conversation
+store runs inside its transaction (:mod:`adloom.core.storage.conversations`). The API routes and ``adloom agent
+chat`` share it, so a chat in the terminal and a platform's webhook go through the same turn."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adloom.core.datafiles import load_data
+from adloom.core.storage import Store
+from adloom.core.storage import conversations as store_conv
+from adloom.core.types import Language
+from adloom.scripts_gen.conversation.model import AgentProfile, ConversationState, PolicyName
+
+if TYPE_CHECKING:
+    from adloom.scripts_gen.conversation.engine import ConversationEngine
+
+#: Engines kept built (one per distinct profile); building one indexes the advertiser's FAQ.
+_ENGINES_KEPT = 64
+_engines: OrderedDict[str, ConversationEngine] = OrderedDict()
+_engines_lock = threading.Lock()
+
+
+def load_agent_file(path: Path) -> AgentProfile:
+    """An agent YAML file, validated; errors name the file, the key and the line."""
+    return load_data(path, AgentProfile)
+
+
+def build_engine(profile: AgentProfile, policy: PolicyName | None) -> ConversationEngine:
+    """A new engine for ``profile`` (imported here: the engine's parts load only when an agent first talks)."""
+    from adloom.scripts_gen.conversation.engine import ConversationEngine
+
+    return ConversationEngine(profile, policy=policy)
+
+
+def engine_for(profile: AgentProfile, *, policy: PolicyName | None = None) -> ConversationEngine:
+    """The engine of ``profile`` (built once per distinct profile and policy, then reused)."""
+    key = hashlib.sha256(
+        json.dumps([profile.model_dump(mode="json"), policy], sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            _engines.move_to_end(key)
+            return engine
+    engine = build_engine(profile, policy)
+    with _engines_lock:
+        _engines[key] = engine
+        while len(_engines) > _ENGINES_KEPT:
+            _engines.popitem(last=False)
+    return engine
+
+
+def callbacks(
+    profile: AgentProfile, *, policy: PolicyName | None = None, language: Language | None = None
+) -> tuple[store_conv.Start, store_conv.Respond]:
+    """``start`` and ``respond`` for :func:`~adloom.core.storage.conversations.receive_message`."""
+    engine = engine_for(profile, policy=policy)
+
+    def start() -> tuple[dict[str, Any], str]:
+        state = engine.start(language)
+        return state.model_dump(mode="json"), str(state.language)
+
+    def respond(state_json: dict[str, Any], text: str, now: datetime) -> store_conv.TurnOutput:
+        state = ConversationState.model_validate(state_json)
+        result = engine.respond(state, text, now=now)
+        decision = result.decision.model_dump(mode="json") | {
+            "new_fields": list(result.new_fields),
+            "invalid_fields": list(result.invalid_fields),
+            "fixes": list(result.fixes),
+        }
+        lead = result.state.lead
+        return store_conv.TurnOutput(
+            replies=[store_conv.PlannedReply(r.text, str(r.kind), r.delay_s) for r in result.replies],
+            state=result.state.model_dump(mode="json"),
+            decision=decision,
+            language=str(result.state.language),
+            lead=lead.model_dump(mode="json") if lead.reachable() else None,
+            handover=result.handover,
+        )
+
+    return start, respond
+
+
+def receive(
+    store: Store,
+    profile: AgentProfile,
+    *,
+    user_id: str,
+    channel: str,
+    text: str,
+    message_id: str | None = None,
+    now: datetime | None = None,
+    policy: PolicyName | None = None,
+    language: Language | None = None,
+) -> store_conv.TurnRecord:
+    """Store and answer one user message for the stored agent ``profile.id``."""
+    start, respond = callbacks(profile, policy=policy, language=language)
+    return store_conv.receive_message(
+        store,
+        profile.id,
+        user_id=user_id,
+        channel=channel,
+        text=text,
+        message_id=message_id,
+        start=start,
+        respond=respond,
+        now=now,
+    )
