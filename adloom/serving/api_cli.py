@@ -72,8 +72,9 @@ def serve(
 def background_services(workers_in_process: int, *, webhooks: bool = True) -> list[Any]:
     """What runs beside the API in ``adloom serve``, each a :data:`adloom.serving.api.app.BackgroundStarter` the
     app's lifespan starts and stops (:func:`adloom.serving.api.start_background`): the batch worker with
-    ``workers_in_process`` render slots (none when 0: then `adloom worker` processes do the rendering), and the
-    webhook dispatcher that delivers the batches' events."""
+    ``workers_in_process`` render slots (none when 0: then `adloom worker` processes do the rendering), the
+    webhook dispatcher that delivers the batches' events, and the sweep that answers conversations' held
+    messages once the agent's waiting replies are due."""
     starters: list[Any] = []
     if workers_in_process > 0:
 
@@ -102,6 +103,22 @@ def background_services(workers_in_process: int, *, webhooks: bool = True) -> li
             return halt
 
         starters.append(start_dispatcher)
+
+    def start_sweeper(state: Any) -> Any:
+        import threading
+
+        from adloom.serving.conversation_service import run_sweeper
+
+        stop = threading.Event()
+        thread = run_sweeper(state.store, stop)
+
+        def halt() -> None:
+            stop.set()
+            thread.join(timeout=10)
+
+        return halt
+
+    starters.append(start_sweeper)
     return starters
 
 

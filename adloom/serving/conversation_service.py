@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adloom.core.datafiles import load_data
+from adloom.core.errors import NotFoundError
 from adloom.core.storage import Store
 from adloom.core.storage import conversations as store_conv
 from adloom.core.types import Language
@@ -21,6 +23,8 @@ from adloom.scripts_gen.conversation.model import AgentProfile, ConversationStat
 
 if TYPE_CHECKING:
     from adloom.scripts_gen.conversation.engine import ConversationEngine
+
+log = logging.getLogger(__name__)
 
 #: Engines kept built (one per distinct profile); building one indexes the advertiser's FAQ.
 _ENGINES_KEPT = 64
@@ -114,3 +118,44 @@ def receive(
         respond=respond,
         now=now,
     )
+
+
+def answer_held_in(store: Store, conversation_id: str, *, now: datetime | None = None) -> store_conv.TurnRecord | None:
+    """Answer the held messages of one conversation of ``store``'s tenant, if they are due (see
+    :func:`adloom.core.storage.conversations.answer_held`); None when there was nothing to answer or the
+    conversation's agent is gone."""
+    conv = store_conv.get_conversation(store, conversation_id, messages=False)
+    try:
+        agent = store_conv.get_agent(store, conv.agent_id)
+    except NotFoundError:
+        return None  # the agent was deleted: its conversations stay readable, nobody answers
+    _, respond = callbacks(AgentProfile.model_validate(agent.profile))
+    return store_conv.answer_held(store, conversation_id, respond=respond, now=now)
+
+
+def sweep_held(root: Store, *, now: datetime | None = None, limit: int = 50) -> int:
+    """Answer every conversation (all tenants) whose held messages are due; returns how many were answered.
+    One failing conversation is logged and skipped, never stops the others."""
+    answered = 0
+    for item in store_conv.held_due(root, now=now, limit=limit):
+        try:
+            if answer_held_in(root.scoped(item.tenant_id), item.conversation_id, now=now) is not None:
+                answered += 1
+        except Exception:
+            log.exception("answering held messages of %s failed", item.conversation_id)
+    return answered
+
+
+def run_sweeper(root: Store, stop: threading.Event, *, every_s: float = 1.0) -> threading.Thread:
+    """A daemon thread that runs :func:`sweep_held` every ``every_s`` seconds until ``stop`` is set."""
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            try:
+                sweep_held(root)
+            except Exception:
+                log.exception("the held-message sweep failed; retrying")
+
+    thread = threading.Thread(target=loop, name="adloom-conversation-sweeper", daemon=True)
+    thread.start()
+    return thread

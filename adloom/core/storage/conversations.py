@@ -11,12 +11,15 @@ IMMEDIATE``) before it reads the state, runs the turn and writes it back. Two me
 once are therefore answered one after the other, each on the state the other left; the row's ``version``
 (SQLAlchemy's version counter) refuses a write based on a stale read should a path ever skip the lock.
 
-**Bursts.** Every user message is stored. A message that arrives while an agent reply of this conversation is
-still planned (its ``send_at`` not reached) is *held*: it gets no reply of its own. The next message that
-arrives when nothing is planned opens a turn that answers every held message and itself together (their texts
-joined in order, the most recent :data:`TURN_TEXT_CAP` characters). So a person who sends 100 messages in a
-second gets the replies of one turn, then one more turn per pause, never one turn per message.
-Held messages of a person who writes nothing more wait for their next message (a gap: no timer runs here).
+**Bursts.** Every user message is stored and, normally, answered at once: a message that arrives while replies
+of the agent are still planned (their ``send_at`` not reached) gets its own turn, whose replies are planned after
+the ones already waiting, so "你好" followed a second later by the real question gets both answered, in order. A
+person who writes faster than that — :data:`BURST_TURNS` turns already within :data:`BURST_WINDOW_S` while
+replies are still waiting — has further messages *held*: stored, not answered on their own. Held messages are
+answered together in one turn (their texts joined in order, the most recent :data:`TURN_TEXT_CAP` characters)
+by the next message that finds no reply waiting, or by :func:`answer_held` once the waiting replies are due
+(``adloom serve`` runs it in a background thread; a replies poll runs it for its conversation). So 100 messages
+in a second get a few turns, never 100, and none is left unanswered.
 
 **Idempotency.** A user message with the platform's ``message_id`` is stored once per conversation; a retried
 webhook with that id answers what the first delivery answered and changes nothing.
@@ -53,6 +56,9 @@ from adloom.core.types import (
 MAX_MESSAGE_CHARS = 20_000
 #: Characters of held messages one turn reads together (the most recent ones).
 TURN_TEXT_CAP = 10_000
+#: Turns within :data:`BURST_WINDOW_S` while replies still wait, after which further messages are held.
+BURST_TURNS = 2
+BURST_WINDOW_S = 20.0
 #: Leads one export reads at most.
 MAX_EXPORT_LEADS = 100_000
 LEAD_FIELDS = ("phone", "wechat", "email", "city", "budget", "timing")
@@ -203,82 +209,168 @@ def receive_message(
             msg.status = "quiet"
             s.flush()
             return TurnRecord(_conversation(s, conv), _message(msg), handed_over=conv.status == "handed_over")
-        planned = s.scalar(
-            select(func.count())
-            .select_from(ConversationMessageRow)
-            .where(
-                ConversationMessageRow.conversation_id == conv.id,
-                ConversationMessageRow.role == "agent",
-                ConversationMessageRow.status == "planned",
-                ConversationMessageRow.send_at > now,
-            )
-        )
-        if planned:  # a burst: answered with the next message that finds nothing planned
-            s.flush()
+        waiting = _last_planned(s, conv.id, now)
+        if waiting is not None and _recent_turns(s, conv.id, now) >= BURST_TURNS:
+            s.flush()  # a burst: answered together once the waiting replies are due
             return TurnRecord(_conversation(s, conv), _message(msg))
         s.flush()
-        held = list(
-            s.scalars(
-                select(ConversationMessageRow)
-                .where(
-                    ConversationMessageRow.conversation_id == conv.id,
-                    ConversationMessageRow.role == "user",
-                    ConversationMessageRow.status == "held",
-                )
-                .order_by(ConversationMessageRow.seq)
+        return _run_turn(s, store, conv, msg, respond, now, after=waiting)
+
+
+def _last_planned(s: Session, conversation_id: str, now: datetime) -> datetime | None:
+    """When the last agent reply still waiting to be sent is due (None when none waits)."""
+    m = ConversationMessageRow
+    last = s.scalar(
+        select(func.max(m.send_at)).where(
+            m.conversation_id == conversation_id, m.role == "agent", m.status == "planned", m.send_at > now
+        )
+    )
+    return _utc(last) if last is not None else None
+
+
+def _recent_turns(s: Session, conversation_id: str, now: datetime) -> int:
+    """Turns answered within the burst window (by their user messages' arrival)."""
+    m = ConversationMessageRow
+    since = now - timedelta(seconds=BURST_WINDOW_S)
+    return int(
+        s.scalar(
+            select(func.count(func.distinct(m.turn))).where(
+                m.conversation_id == conversation_id, m.role == "user", m.status == "answered", m.created_at >= since
             )
         )
-        joined = "\n".join(m.text for m in held)[-TURN_TEXT_CAP:]
-        out = respond(dict(conv.state_json), joined, now)
-        conv.turns += 1
-        for m in held:
-            m.status, m.turn = "answered", conv.turns
-        replies: list[ConversationMessageRow] = []
-        at = now
-        for r in out.replies:
-            at += timedelta(seconds=max(0.0, r.delay_s))
-            conv.last_seq += 1
-            row = ConversationMessageRow(
-                id=_new("cmsg"),
-                tenant_id=store.tenant_id,
-                conversation_id=conv.id,
-                seq=conv.last_seq,
-                role="agent",
-                text=r.text,
-                kind=r.kind,
-                turn=conv.turns,
-                status="planned",
-                created_at=now,
-                send_at=at,
-                decision_json=out.decision,
+        or 0
+    )
+
+
+def _run_turn(
+    s: Session,
+    store: Store,
+    conv: ConversationRow,
+    msg: ConversationMessageRow | None,
+    respond: Respond,
+    now: datetime,
+    *,
+    after: datetime | None = None,
+) -> TurnRecord:
+    """One engine turn over every held user message of ``conv`` (``msg`` is the one that triggered it, or None
+    for a sweep); replies are planned from ``after`` (the last waiting reply) or ``now``."""
+    held = list(
+        s.scalars(
+            select(ConversationMessageRow)
+            .where(
+                ConversationMessageRow.conversation_id == conv.id,
+                ConversationMessageRow.role == "user",
+                ConversationMessageRow.status == "held",
             )
-            s.add(row)
-            replies.append(row)
-        conv.state_json, conv.language = out.state, out.language
-        if replies:
-            conv.last_message_at = replies[-1].send_at
-        if out.handover:
-            conv.status = "handed_over"
-        lead, created = _save_lead(s, store, conv, out.lead, now)
-        s.flush()
-        record = TurnRecord(
-            _conversation(s, conv),
-            _message(msg),
-            [_message(r) for r in replies],
-            out.decision,
-            lead.id if lead is not None else None,
-            created,
-            out.handover,
+            .order_by(ConversationMessageRow.seq)
         )
-        for planned_reply in record.replies:
-            data = _reply_event(conv, planned_reply)
-            enqueue_event(store, WebhookEventType.conversation_reply, data, session=s, now=now)
-        if out.handover:
-            enqueue_event(store, WebhookEventType.conversation_handed_over, _conv_event(conv), session=s, now=now)
-        if created and lead is not None:
-            data = {"id": lead.id, "conversation_id": conv.id, "agent_id": conv.agent_id}
-            enqueue_event(store, WebhookEventType.lead_created, data, session=s, now=now)
-        return record
+    )
+    if msg is None:
+        msg = held[-1]
+    joined = "\n".join(m.text for m in held)[-TURN_TEXT_CAP:]
+    out = respond(dict(conv.state_json), joined, now)
+    conv.turns += 1
+    for m in held:
+        m.status, m.turn = "answered", conv.turns
+    replies: list[ConversationMessageRow] = []
+    at = max(now, after) if after is not None else now
+    for r in out.replies:
+        at += timedelta(seconds=max(0.0, r.delay_s))
+        conv.last_seq += 1
+        row = ConversationMessageRow(
+            id=_new("cmsg"),
+            tenant_id=store.tenant_id,
+            conversation_id=conv.id,
+            seq=conv.last_seq,
+            role="agent",
+            text=r.text,
+            kind=r.kind,
+            turn=conv.turns,
+            status="planned",
+            created_at=now,
+            send_at=at,
+            decision_json=out.decision,
+        )
+        s.add(row)
+        replies.append(row)
+    conv.state_json, conv.language = out.state, out.language
+    if replies:
+        conv.last_message_at = replies[-1].send_at
+    if out.handover:
+        conv.status = "handed_over"
+    lead, created = _save_lead(s, store, conv, out.lead, now)
+    s.flush()
+    record = TurnRecord(
+        _conversation(s, conv),
+        _message(msg),
+        [_message(r) for r in replies],
+        out.decision,
+        lead.id if lead is not None else None,
+        created,
+        out.handover,
+    )
+    for planned_reply in record.replies:
+        data = _reply_event(conv, planned_reply)
+        enqueue_event(store, WebhookEventType.conversation_reply, data, session=s, now=now)
+    if out.handover:
+        enqueue_event(store, WebhookEventType.conversation_handed_over, _conv_event(conv), session=s, now=now)
+    if created and lead is not None:
+        data = {"id": lead.id, "conversation_id": conv.id, "agent_id": conv.agent_id}
+        enqueue_event(store, WebhookEventType.lead_created, data, session=s, now=now)
+    return record
+
+
+@dataclass(frozen=True)
+class HeldConversation:
+    """A conversation with held messages and no reply left waiting: :func:`answer_held` should run on it."""
+
+    tenant_id: str
+    conversation_id: str
+    agent_id: str
+
+
+def held_due(store: Store, *, now: datetime | None = None, limit: int = 50) -> list[HeldConversation]:
+    """Conversations of every tenant whose held messages can be answered now (the sweep's work list)."""
+    now = now or utcnow()
+    c, m = ConversationRow, ConversationMessageRow
+    waiting = (
+        select(m.id)
+        .where(m.conversation_id == c.id, m.role == "agent", m.status == "planned", m.send_at > now)
+        .exists()
+    )
+    has_held = select(m.id).where(m.conversation_id == c.id, m.role == "user", m.status == "held").exists()
+    stmt = select(c.tenant_id, c.id, c.agent_id).where(c.status == "open", has_held, ~waiting).limit(limit)
+    with store.session(write=False) as s:
+        return [HeldConversation(t, i, a) for t, i, a in s.execute(stmt)]
+
+
+def answer_held(
+    store: Store, conversation_id: str, *, respond: Respond, now: datetime | None = None
+) -> TurnRecord | None:
+    """Answer the held messages of one conversation of this tenant in one turn, if no reply is still waiting
+    (else, or when nothing is held or the conversation was handed over, None)."""
+    now = now or utcnow()
+    with store.session() as s:
+        pick = select(ConversationRow).where(
+            ConversationRow.tenant_id == store.tenant_id, ConversationRow.id == conversation_id
+        )
+        if s.get_bind().dialect.name == "postgresql":
+            pick = pick.with_for_update()
+        conv = s.scalars(pick).first()
+        if conv is None:
+            raise NotFoundError(f"conversation {conversation_id!r} not found")
+        if conv.status != "open" or _last_planned(s, conv.id, now) is not None:
+            return None
+        held = s.scalar(
+            select(func.count()).where(
+                ConversationMessageRow.conversation_id == conv.id,
+                ConversationMessageRow.role == "user",
+                ConversationMessageRow.status == "held",
+            )
+        )
+        if not held:
+            return None
+        return _run_turn(s, store, conv, None, respond, now)
 
 
 def _open_locked(

@@ -151,7 +151,9 @@ def replies_due(
         Query(max_length=64, description="The id of the last message you have; it and all before it count as sent."),
     ] = None,
 ) -> RepliesDue:
-    """Replies (agent and human) after ``after`` whose send time has come, in order; poll again at next_send_at."""
+    """Replies (agent and human) after ``after`` whose send time has come, in order; poll again at next_send_at.
+    Held messages whose turn has come are answered first, so a poll never waits on the background sweep."""
+    conversation_service.answer_held_in(store, conversation_id)
     data, next_at = conversations.replies_due(store, conversation_id, after=after)
     return RepliesDue(data=data, next_send_at=next_at)
 
