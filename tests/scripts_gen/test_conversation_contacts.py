@@ -247,3 +247,16 @@ def test_shipped_data_is_valid_and_bad_regex_is_named() -> None:
     raw["city"]["typo"] = 1
     with pytest.raises(DataFileError, match="typo"):
         validate_data(raw, ContactsFile, nodes=None, source="contacts.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("415-956-223, call me on that", None),  # a US number missing a digit is no landline in 丹东 (0415)
+        ("我的电话 (415) 555-0123", "+14155550123"),  # ten digits without a trunk 0 are no mainland number
+        ("电话 021-12345678", "+862112345678"),
+        ("座机 6552 9988", None),  # a landline without its area code cannot be called back
+    ],
+)
+def test_numbers_are_read_only_in_a_region_where_their_shape_fits(text: str, phone: str | None) -> None:
+    assert extract_contacts(text).phone == phone

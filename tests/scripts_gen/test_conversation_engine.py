@@ -166,7 +166,7 @@ def test_every_shipped_lead_line_passes_the_compliance_rules_in_every_industry()
 
 
 def test_answers_first_asks_after_and_thanks_for_an_obfuscated_number() -> None:
-    engine = ConversationEngine(home_profile(), seed=3)
+    engine = ConversationEngine(home_profile(answers_before_ask=1), seed=3)
     first, second, third = talk(
         engine, ["你好，半包和全包有什么区别？", "装修工期大概多久？", "可以，一三八一二三四五六七八"]
     )
@@ -204,6 +204,11 @@ def test_the_agent_never_asks_twice_in_a_row() -> None:
     asked = ["ask" in kinds(r) for r in results]
     assert any(asked)
     assert not any(a and b for a, b in zip(asked, asked[1:], strict=False))
+
+
+def test_by_default_the_first_ask_follows_the_first_answer_in_the_same_turn() -> None:
+    (first,) = talk(ConversationEngine(home_profile(), seed=0), ["半包和全包有什么区别？"])
+    assert kinds(first) == ["answer", "ask"] and first.decision.action == "answer_then_ask"
 
 
 def test_lead_first_baseline_asks_in_its_first_reply() -> None:

@@ -3,7 +3,6 @@ records, and a small run of the real engine (two-agent vs lead-first)."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import re
 from datetime import datetime
@@ -207,31 +206,18 @@ def test_numbers_are_canonical() -> None:
 # -- the real engine -----------------------------------------------------------------------------------------------
 
 
-def _engine_importable() -> bool:
-    try:
-        return importlib.util.find_spec("adloom.scripts_gen.conversation.engine") is not None and bool(
-            __import__("adloom.scripts_gen.conversation.engine")
-        )
-    except ImportError:
-        return False
-
-
-@pytest.mark.skipif(not _engine_importable(), reason="the conversation engine's parts have not landed yet")
 def test_small_run_has_no_violations_and_answer_first_keeps_people_talking() -> None:
-    """With ``answers_before_ask: 0`` (ask right after the first answer, in the same turn). With the shipped default
-    of 1, answer_first loses on this figure under the simulator's assumptions: single-question people say thanks
-    and leave before an ask comes (n=200, seed 0: 66.5 % vs 91.0 %); see the bench's report."""
-    from adloom.scripts_gen.conversation.simulate import Planned, simulate, source_resolver
+    """On the shipped defaults (``answers_before_ask: 0``: the first ask may follow the first answer, in the same
+    turn). With 1, answer_first loses on this figure under the simulator's assumptions: single-question people
+    say thanks and leave before an ask comes (n=200, seed 0: 66.5 % vs 91.0 %)."""
+    from adloom.scripts_gen.conversation.simulate import simulate, source_resolver
 
-    plan = [
-        Planned(p.profile.model_copy(update={"lead": p.profile.lead.model_copy(update={"answers_before_ask": 0})}),
-                p.persona, p.seed)
-        for p in plan_conversations(32, seed=0)
-    ]  # fmt: skip
+    plan = plan_conversations(32, seed=0)
     profiles = {p.profile.id: p.profile for p in plan}
     resolve = source_resolver(profiles.values())
     two = evaluate(simulate(plan, "answer_first"), profiles, source_text=resolve)
     one = evaluate(simulate(plan, "lead_first"), profiles, source_text=resolve)
     assert two.violations == 0, two.violation_examples
     assert two.replied_twice_rate > one.replied_twice_rate
-    assert one.violations > 0  # the baseline asks minors and people who refused: the rules can see it
+    # both policies share the lead agent's manners (no ask to a minor or after a refusal), so the baseline's
+    # violations are not asserted here; the violation rules are tested on hand-built records above

@@ -489,6 +489,16 @@ def _parse(number: str, region: str | None) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+def _plausible_in(digits: str, region: str) -> bool:
+    """Whether digits written without a country code read as a number of ``region`` other than the message's
+    own: a mainland mobile or a landline with its trunk 0 for CN; ten digits (or 1 + ten) for the US/Canada."""
+    if region == "CN":
+        return bool(_MOBILE.fullmatch(digits)) or (digits.startswith("0") and 10 <= len(digits) <= 12)
+    if region == "US":
+        return len(digits) == 10 or (len(digits) == 11 and digits.startswith("1"))
+    return True
+
+
 def _phone_value(candidate: str, region: str, loose: bool) -> str | None:
     """The stored form of ``candidate`` if it is a valid number, else None. ``loose``: the number was
     formatted like a phone or came after a phone word, so regions other than ``region`` are tried too."""
@@ -506,6 +516,8 @@ def _phone_value(candidate: str, region: str, loose: bool) -> str | None:
     if region != "CN" and _MOBILE.fullmatch(digits) and "CN" not in regions:
         regions.append("CN")  # a mainland mobile in an English message is still one
     for r in regions:
+        if not _plausible_in(digits, r):
+            continue  # "415-956-223" (a US number missing a digit) is no landline in 丹东
         n = _parse(digits, r)
         if n is not None and phonenumbers.is_valid_number(n):
             return _national_mobile(n) or phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)

@@ -382,18 +382,16 @@ def make_contact(kind: ContactKind, language: Language, rng: random.Random) -> C
 
 
 def normalise_contact(field_name: str, value: str) -> str:
-    """Comparable form: phone → national digits (no +86/+1), WeChat ID and email → lower case."""
+    """Comparable form: phone → its national number (phonenumbers; "+1 415…" and "(415) …" compare equal, as do
+    "+86 138…" and "138…"), WeChat ID and email → lower case."""
     if field_name == "phone":
-        digits = re.sub(r"\D", "", value)
-        if digits.startswith("86") and len(digits) == 13:
-            digits = digits[2:]
-        if (
-            digits.startswith("1")
-            and len(digits) == 11
-            and not digits.startswith(("13", "14", "15", "16", "17", "18", "19"))
-        ):
-            digits = digits[1:]
-        return digits
+        raw = value.strip()
+        digits = re.sub(r"\D", "", raw)
+        region = None if raw.startswith("+") else ("CN" if re.fullmatch(r"1[3-9]\d{9}", digits) else "US")
+        try:
+            return str(phonenumbers.parse(raw, region).national_number)
+        except phonenumbers.NumberParseException:
+            return digits
     return value.strip().lower()
 
 
