@@ -288,3 +288,21 @@ def test_a_minor_sharing_a_number_is_told_it_is_not_kept() -> None:
     results = talk(engine, ["我才16岁，想问问装修", "我电话13812345678"])
     assert kinds(results[1]) == ["notice"] and "不会记录" in results[1].replies[0].text
     assert results[1].state.lead.phone is None and results[1].new_fields == []
+
+
+def test_thanks_after_an_answer_gets_one_closing_offer_instead_of_a_bare_youre_welcome() -> None:
+    engine = ConversationEngine(home_profile(answers_before_ask=1), seed=0)
+    results = talk(engine, ["装修工期多久？", "好的，谢谢"])
+    assert kinds(results[1]) == ["ask"] and "不客气" in results[1].replies[0].text
+    assert "wrapping up" in results[1].decision.reason
+    # nothing answered yet, or already asked last turn: a plain "you're welcome"
+    (only,) = talk(ConversationEngine(home_profile(), seed=0), ["谢谢"])
+    assert kinds(only) == ["notice"]
+    asked = talk(ConversationEngine(home_profile(), seed=0), ["装修工期多久？", "谢谢"])
+    assert kinds(asked[0])[-1] == "ask" and kinds(asked[1]) == ["notice"]
+
+
+def test_asking_for_a_person_in_other_words_hands_over() -> None:
+    for line in ("agent please, not a bot", "叫个人来，别跟机器人聊了"):
+        (result,) = talk(ConversationEngine(home_profile(), seed=0), [line])
+        assert result.handover, line

@@ -176,6 +176,8 @@ class ConversationEngine:
         if not answers and not acks and ask is None:
             # Something was said that no part handles (small talk, a statement): say we are listening.
             acks.append(Planned(self._fill(phrases.listening, lang, rng), "notice"))
+        if move.ask == "closing":
+            acks = [p for p in acks if p.text not in phrases.you_are_welcome.zh + phrases.you_are_welcome.en]
         replies, action = order(self.policy, acks=acks, answers=answers, ask=ask)
 
         if answered:
@@ -230,10 +232,16 @@ class ConversationEngine:
             return LeadMove(None, "the person is sharing a detail: no ask while it is being corrected")
         if a.abuse or a.injection:
             return LeadMove(None, "abuse or an injection attempt: no ask this turn")
-        if self.policy == "answer_first" and not (a.needs or a.ready):
-            return LeadMove(None, "nothing asked yet: no ask")
+        closing = a.thanks and not a.needs
+        if self.policy == "answer_first" and not (a.needs or a.ready or closing):
+            return LeadMove(None, "nothing asked: no ask")
         return self.lead.plan(
-            st, answered=answered, unknown=unknown, ready=a.ready, policy_first=self.policy == "lead_first"
+            st,
+            answered=answered,
+            unknown=unknown,
+            ready=a.ready,
+            policy_first=self.policy == "lead_first",
+            closing=closing,
         )
 
     def _fill(self, variants: Variants, lang: Language, rng: random.Random, **slots: str) -> str:

@@ -35,7 +35,7 @@ from adloom.scripts_gen.conversation.model import (
 
 __all__ = ["AskKind", "LeadAgent", "LeadFile", "LeadMove", "Variants", "lead_phrases"]
 
-AskKind = Literal["after_answer", "after_unknown", "ready", "first", "extra"]
+AskKind = Literal["after_answer", "after_unknown", "ready", "closing", "first", "extra"]
 
 
 class Variants(BaseModel):
@@ -57,6 +57,7 @@ class _Asks(BaseModel):
     after_answer: Variants
     after_unknown: Variants
     ready: Variants
+    closing: Variants
     first: Variants
     extra: Variants
 
@@ -164,10 +165,12 @@ class LeadAgent:
         unknown: bool,
         ready: bool,
         policy_first: bool,
+        closing: bool = False,
     ) -> LeadMove:
         """Whether to ask this turn. ``answered``: a need was answered from knowledge this turn; ``unknown``: a need
         could not be answered (a person can); ``ready``: the person asked how to book, visit or be contacted;
-        ``policy_first``: the lead-first baseline, which asks from the first reply on."""
+        ``policy_first``: the lead-first baseline, which asks from the first reply on; ``closing``: the person is
+        saying thanks with no new question (the natural moment for a last, easy offer once they were helped)."""
         why_not = self.blocked(state)
         if why_not:
             return LeadMove(None, why_not)
@@ -181,6 +184,8 @@ class LeadAgent:
             return LeadMove("first", "lead-first baseline: ask before anything else")
         if ready:
             return LeadMove("ready", "the person asked how to book or be contacted")
+        if closing and state.answered_turns >= 1:
+            return LeadMove("closing", "the person is wrapping up after being helped: one last, easy offer")
         if unknown and state.answered_turns + (1 if answered else 0) >= 1:
             return LeadMove("after_unknown", "a question only an advisor can answer, after an answered one")
         if answered and state.answered_turns + 1 > cfg.answers_before_ask:
