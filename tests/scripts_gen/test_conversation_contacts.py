@@ -260,3 +260,17 @@ def test_shipped_data_is_valid_and_bad_regex_is_named() -> None:
 )
 def test_numbers_are_read_only_in_a_region_where_their_shape_fits(text: str, phone: str | None) -> None:
     assert extract_contacts(text).phone == phone
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [("312-632-167, call me on that", "phone"), ("1381234567，打这个就行", "phone"), ("415 555 012 is my cell", "phone")],
+)
+def test_a_wrong_length_number_marked_as_a_phone_after_it_is_reported(text: str, field: str) -> None:
+    got = extract_contacts(text)
+    assert got.phone is None and [i[0] for i in got.invalid] == [field]
+
+
+def test_a_number_before_a_phone_word_is_still_read() -> None:
+    assert extract_contacts("(312) 632-1673, call me on that").phone == "+13126321673"
+    assert extract_contacts("订单号 20240518123，联系我").phone is None  # an order number stays an order number

@@ -67,6 +67,8 @@ class PhoneData(BaseModel):
     model_config = _STRICT
 
     keywords: Words
+    #: Words right after a number that mark it as a phone number ("…, call me on that", "…，打这个就行").
+    keywords_after: Words
     not_after: Words
     window: int = Field(default=16, ge=1, le=60)
 
@@ -351,6 +353,7 @@ def normalise_digits(text: str) -> str:
 @dataclass(frozen=True)
 class _Patterns:
     phone_kw: re.Pattern[str] | None
+    phone_kw_after: re.Pattern[str] | None
     phone_not: re.Pattern[str] | None
     wechat_kw: re.Pattern[str]
     filler: list[str]
@@ -441,6 +444,7 @@ def _compile(data: ContactsFile) -> _Patterns:
             cities.append((re.compile(body, flags), "en", c))
     return _Patterns(
         phone_kw=data.phone.keywords.pattern(),
+        phone_kw_after=data.phone.keywords_after.pattern(),
         phone_not=data.phone.not_after.pattern(),
         wechat_kw=re.compile("|".join(f"(?:{k})" for k in data.wechat.keywords)),
         filler=_by_length([*data.wechat.filler, *data.wechat.strong]),
@@ -473,6 +477,14 @@ def _near_before(pattern: re.Pattern[str] | None, text: str, start: int, window:
     for hit in pattern.finditer(text, lo, start):
         best = start - hit.end()
     return best
+
+
+def _near_after(pattern: re.Pattern[str] | None, text: str, end: int, window: int) -> int | None:
+    """Distance to the first match of ``pattern`` starting within ``window`` characters after ``end``."""
+    if pattern is None:
+        return None
+    hit = pattern.search(text, end, min(len(text), end + window + 40))
+    return hit.start() - end if hit is not None and hit.start() - end <= window else None
 
 
 def _national_mobile(n: phonenumbers.PhoneNumber) -> str | None:
@@ -579,6 +591,8 @@ def extract_contacts(text: str, language: Language | None = None, *, region: str
         if _overlaps(span, taken):
             continue
         kw = _near_before(p.phone_kw, norm.text, hit.start(), data.phone.window)
+        if kw is None:
+            kw = _near_after(p.phone_kw_after, norm.text, hit.end(), 8)
         neg = _near_before(p.phone_not, norm.text, hit.start(), 8)
         if neg is not None and (kw is None or kw > neg):
             continue
