@@ -264,7 +264,11 @@ def test_numbers_are_read_only_in_a_region_where_their_shape_fits(text: str, pho
 
 @pytest.mark.parametrize(
     ("text", "field"),
-    [("312-632-167, call me on that", "phone"), ("1381234567，打这个就行", "phone"), ("415 555 012 is my cell", "phone")],
+    [
+        ("312-632-167, call me on that", "phone"),
+        ("1381234567，打这个就行", "phone"),
+        ("415 555 012 is my cell", "phone"),
+    ],
 )
 def test_a_wrong_length_number_marked_as_a_phone_after_it_is_reported(text: str, field: str) -> None:
     got = extract_contacts(text)
