@@ -22,7 +22,10 @@ from rich.markup import escape
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-agent_app = typer.Typer(help="Lead-capture agents: chat with one in the terminal.", no_args_is_help=True)
+agent_app = typer.Typer(
+    help="Lead-capture agents: chat with one in the terminal, or measure them on simulated users.",
+    no_args_is_help=True,
+)
 leads_app = typer.Typer(help="Leads captured by the agents: export them.", no_args_is_help=True)
 
 _QUIT = {"/quit", "/exit", "/q"}
@@ -185,3 +188,12 @@ def export(
         _cli().err_console.print(f"{len(leads)} leads → {out}")
 
     go()
+
+
+def _register_simulate() -> None:
+    from adloom.serving.agent_sim_cli import simulate
+
+    agent_app.command("simulate")(simulate)
+
+
+_register_simulate()
