@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from adloom.core.datafiles import load_package_data, package_data_path
 from adloom.core.text import detect_language
 from adloom.core.types import Industry, Language
-from adloom.scripts_gen.conversation.intents import detect_topic
+from adloom.scripts_gen.conversation.intents import detect_topic, detect_topics
 from adloom.scripts_gen.conversation.model import AgentProfile
 from adloom.scripts_gen.live_answer import Terms, simplified, tokens
 
@@ -163,6 +163,8 @@ class Hit:
     source: Source
     #: The entry's topic (pack entries: from the data; FAQ: detected from its question; offers: "offer").
     topic: str | None = None
+    #: Whether the entry is about a topic the question is about (any of the topics both mention).
+    on_topic: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,12 +178,26 @@ class _Doc:
     terms: Counter[str]
     length: int
     until: date | None = None
+    #: Every topic the entry is about (FAQ: detected in its question and answer).
+    topics: frozenset[str] = frozenset()
+    #: Whether the answer states a figure (a price, a rate, a duration in numbers).
+    figure: bool = False
 
 
 _SOURCE_RANK: dict[Source, int] = {"advertiser": 0, "offer": 1, "industry": 2}
 #: Relevance multipliers: the advertiser's own word first at equal relevance; the asked topic helps.
 _ADVERTISER_BOOST = 1.15
 _TOPIC_BOOST = 1.25
+#: A question asking for a figure (how much, how long, what rate) prefers the advertiser's FAQ that states one.
+_FIGURE_BOOST = 1.4
+_DIGIT = re.compile(r"\d")
+_FIGURE_QUESTION = re.compile(
+    r"多少|几|多久|多长|多大|多快|价|贵|便宜|利率|利息|费|钱"
+    r"|\bhow (?:much|many|long|big|fast|soon)\b|\bwhat(?:'s| is) the (?:rate|price|cost|fee)|\bprice|\bcost|\bfee"
+    r"|\brate\b|\bcheap|\bexpensive|\bwhen\b",
+    re.IGNORECASE,
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 #: Share of the question's (idf-weighted) terms a document must contain to count as relevant.
 _MIN_COVERAGE = 0.3
 #: Weight of an expansion term (from an alias group) against the question's own terms.
@@ -215,6 +231,8 @@ class AgentKnowledge:
                     topic=detect_topic(faq.question, industry),
                     terms=terms,
                     length=sum(terms.values()),
+                    topics=detect_topics(faq.question + " " + faq.answer, industry),
+                    figure=bool(_DIGIT.search(faq.answer)),
                 )
             )
         for i, offer in enumerate(profile.offers):
@@ -230,6 +248,7 @@ class AgentKnowledge:
                     terms=terms,
                     length=sum(terms.values()),
                     until=offer.until,
+                    topics=frozenset({"offer", "price"}),
                 )
             )
         pack = industry_pack(industry)
@@ -247,6 +266,7 @@ class AgentKnowledge:
                         topic=entry.topic,
                         terms=terms,
                         length=sum(terms.values()),
+                        topics=frozenset({entry.topic}),
                     )
                 )
         self._docs = docs
@@ -278,6 +298,7 @@ class AgentKnowledge:
         """(BM25 score, idf-weighted share of the query's terms the document contains). ``extra`` are
         expansion terms: they add to both at :data:`_ALIAS_WEIGHT`, never to the share's denominator."""
         score = matched = total = 0.0
+        strong = False
         norm = _K1 * (1 - _B + _B * doc.length / max(self._avg_len, 1.0))
         for t in query:
             idf = self._idf.get(t)
@@ -286,12 +307,16 @@ class AgentKnowledge:
             if tf and idf is not None:
                 matched += idf
                 score += idf * tf * (_K1 + 1) / (tf + norm)
+                strong = strong or not (len(t) == 1 and _CJK.match(t))
         for t in extra:
             tf = doc.terms.get(t, 0)
             idf = self._idf.get(t)
             if tf and idf is not None:
                 matched += idf * _ALIAS_WEIGHT
                 score += _ALIAS_WEIGHT * idf * tf * (_K1 + 1) / (tf + norm)
+                strong = True
+        if not strong:
+            return 0.0, 0.0  # single Chinese characters alone ("店", "车") are no evidence of relevance
         return score, (min(1.0, matched / total) if total else 0.0)
 
     def expansion(self, text: str, language: Language) -> frozenset[str]:
@@ -311,6 +336,8 @@ class AgentKnowledge:
         extra = self.expansion(text, language)
         day = today if today is not None else self.today()
         price = is_price_question(text, topic)
+        asked = detect_topics(simplified(text), self.profile.industry) | ({topic} if topic else set())
+        figure = bool(_FIGURE_QUESTION.search(simplified(text)))
         scored: list[tuple[float, int, int, _Doc]] = []
         for order, doc in enumerate(self._docs):
             if doc.language != language:
@@ -325,14 +352,22 @@ class AgentKnowledge:
             score, coverage = self._bm25(query, doc, extra)
             if score <= 0 or coverage < _MIN_COVERAGE:
                 continue
-            if topic is not None and doc.topic == topic:
+            if doc.topics & asked:
                 score *= _TOPIC_BOOST
             if doc.source == "advertiser":
-                score *= _ADVERTISER_BOOST
+                score *= _ADVERTISER_BOOST * (_FIGURE_BOOST if figure and doc.figure else 1.0)
             scored.append((score, _SOURCE_RANK[doc.source], order, doc))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return [
-            Hit(id=d.id, question=d.question, answer=d.answer, score=round(s, 4), source=d.source, topic=d.topic)
+            Hit(
+                id=d.id,
+                question=d.question,
+                answer=d.answer,
+                score=round(s, 4),
+                source=d.source,
+                topic=d.topic,
+                on_topic=bool(d.topics & asked),
+            )
             for s, _, _, d in scored[:k]
         ]
 
