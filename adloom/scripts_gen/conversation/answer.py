@@ -140,6 +140,9 @@ def _shortened(text: str, language: Language, budget_zh: int, budget_en: int) ->
     return kept + ("。" if language == Language.zh else ".")
 
 
+#: Pack topics that may answer a price question in general terms (how quotes, fees and rates work).
+_PRICE_TOPICS = frozenset({"price", "quote", "offer", "package", "fees", "rate"})
+
 _COMMA_LIKE = re.compile(r"[，,；;：:]$")
 
 
@@ -202,10 +205,12 @@ class AnswerAgent:
         elif price:
             # a price question is not answered by general knowledge on another subject ("雅思课多少钱" is no
             # question about pass rates): the advertiser's facts, or a pack entry on what was asked
-            hits = [h for h in hits if h.source != "industry" or h.on_topic]
+            hits = [h for h in hits if h.source != "industry" or h.on_topic or h.topic in _PRICE_TOPICS]
         # the advertiser has the facts, in the other language only: they are not quoted (see .knowledge)
         elsewhere = self.knowledge.other_language_match(need.text, language)
         hit = self._choose(hits, need.topic, used)
+        if cheapest and (hit is None or hit.source != "advertiser"):
+            hit = next((h for h in self.knowledge.price_facts(language) if h.id not in used), hit)
         if hit is not None and hit.source == "industry" and elsewhere and price:
             hit = None  # general knowledge would dodge a question the advertiser's own figures answer
         if hit is None:

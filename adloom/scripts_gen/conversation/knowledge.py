@@ -371,6 +371,15 @@ class AgentKnowledge:
             for s, _, _, d in scored[:k]
         ]
 
+    def price_facts(self, language: Language) -> list[Hit]:
+        """The advertiser's FAQ in ``language`` that state a price (their own figures, for "are you the
+        cheapest?", which words alone rarely match)."""
+        return [
+            Hit(id=d.id, question=d.question, answer=d.answer, score=0.0, source=d.source, topic=d.topic, on_topic=True)
+            for d in self._docs
+            if d.source == "advertiser" and d.language == language and d.figure and "price" in d.topics
+        ]
+
     def other_language_match(self, text: str, language: Language) -> bool:
         """Whether an advertiser FAQ written in the other language matches ``text`` (a brand, a model, a
         number): the advertiser has the facts, but not in a language this reply may quote."""
