@@ -39,8 +39,12 @@ def main() -> None:
     if args.errors:
         for o in outcomes:
             if not o.correct or o.problems:
-                want = "|".join(sorted(o.case.expected)) + (f" + {'|'.join(sorted(o.case.second))}" if o.case.second else "")
-                print(f"\n[{o.case.industry.value}/{o.case.language.value}] {o.case.question}  want {want}  got {o.got}")
+                want = "|".join(sorted(o.case.expected)) + (
+                    f" + {'|'.join(sorted(o.case.second))}" if o.case.second else ""
+                )
+                print(
+                    f"\n[{o.case.industry.value}/{o.case.language.value}] {o.case.question}  want {want}  got {o.got}"
+                )
                 for p in o.pieces:
                     print(f"    {p.sources} {p.text}")
                 for problem in o.problems:

@@ -143,6 +143,9 @@ def _shortened(text: str, language: Language, budget_zh: int, budget_en: int) ->
 #: Pack topics that may answer a price question in general terms (how quotes, fees and rates work).
 _PRICE_TOPICS = frozenset({"price", "quote", "offer", "package", "fees", "rate"})
 
+#: Topics only the advertiser's own FAQ answers (the industry pack knows no address or opening hours).
+_OWN_TOPICS = frozenset({"location", "hours"})
+
 _COMMA_LIKE = re.compile(r"[，,；;：:]$")
 
 
@@ -202,6 +205,9 @@ class AnswerAgent:
         if competitor or cheapest:
             # only the advertiser's own published information, never a comparison
             hits = [h for h in hits if h.source in ("advertiser", "offer")]
+        elif need.topic in _OWN_TOPICS:
+            # where the business is and when it opens: only the advertiser knows, never general knowledge
+            hits = [h for h in hits if h.source == "advertiser"]
         elif price:
             # a price question is not answered by general knowledge on another subject ("雅思课多少钱" is no
             # question about pass rates): the advertiser's facts, or a pack entry on what was asked

@@ -294,7 +294,9 @@ class AgentKnowledge:
         """Today in the agent's timezone (offers end at the end of their ``until`` day there)."""
         return datetime.now(zoneinfo.ZoneInfo(self.profile.working_hours.timezone)).date()
 
-    def _bm25(self, query: set[str], doc: _Doc, extra: frozenset[str] = frozenset()) -> tuple[float, float]:
+    def _bm25(
+        self, query: set[str], doc: _Doc, extra: frozenset[str] = frozenset(), *, need_strong: bool = False
+    ) -> tuple[float, float]:
         """(BM25 score, idf-weighted share of the query's terms the document contains). ``extra`` are
         expansion terms: they add to both at :data:`_ALIAS_WEIGHT`, never to the share's denominator."""
         score = matched = total = 0.0
@@ -315,7 +317,7 @@ class AgentKnowledge:
                 matched += idf * _ALIAS_WEIGHT
                 score += _ALIAS_WEIGHT * idf * tf * (_K1 + 1) / (tf + norm)
                 strong = True
-        if not strong:
+        if need_strong and not strong:
             return 0.0, 0.0  # single Chinese characters alone ("店", "车") are no evidence of relevance
         return score, (min(1.0, matched / total) if total else 0.0)
 
@@ -338,6 +340,9 @@ class AgentKnowledge:
         price = is_price_question(text, topic)
         asked = detect_topics(simplified(text), self.profile.industry) | ({topic} if topic else set())
         figure = bool(_FIGURE_QUESTION.search(simplified(text)))
+        # where the question has words the entries know, matching single characters only is no match;
+        # where it has none ("怎么选课": 选课 is unknown), single characters are all the evidence there is
+        need_strong = any(t in self._idf and not (len(t) == 1 and _CJK.match(t)) for t in query)
         scored: list[tuple[float, int, int, _Doc]] = []
         for order, doc in enumerate(self._docs):
             if doc.language != language:
@@ -349,7 +354,7 @@ class AgentKnowledge:
                 # any current offer answers "any discounts?"; a matching one ranks higher
                 scored.append((0.5 + score, _SOURCE_RANK[doc.source], order, doc))
                 continue
-            score, coverage = self._bm25(query, doc, extra)
+            score, coverage = self._bm25(query, doc, extra, need_strong=need_strong)
             if score <= 0 or coverage < _MIN_COVERAGE:
                 continue
             if doc.topics & asked:
