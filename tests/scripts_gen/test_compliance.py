@@ -65,6 +65,34 @@ def test_absolute_claims_zh_context_not_flagged(checker: ComplianceChecker, text
 
 
 @pytest.mark.parametrize(
+    ("text", "industry"),
+    [
+        ("置换补贴最高5000元", "auto"),
+        ("最高可补贴5000元", "auto"),
+        ("最高达2万元", "auto"),
+        ("首付最低3成", "auto"),
+        ("最低首付两成", "auto"),
+        ("签约最高优惠3000元", "home"),
+        ("最高减800元", "home"),
+        ("最高¥500", "education"),
+    ],
+)
+def test_offer_limits_are_not_superlatives(checker: ComplianceChecker, text: str, industry: str) -> None:
+    """A stated ceiling or floor of the advertiser's own offer ("最高5000元") is a fact, not a ranking."""
+    assert checker.check(text, language="zh", industry=industry) == []
+    assert checker.rewrite(text, language="zh", industry=industry)[0] == text
+
+
+@pytest.mark.parametrize("text", ["这是最高品质", "最高档次的装修", "最低的价格给您"])
+def test_superlatives_next_to_limits_still_flagged(checker: ComplianceChecker, text: str) -> None:
+    assert [f.rule_id for f in checker.check(text, language="zh", industry="home")] != []
+
+
+def test_up_to_amount_is_fine_in_english(checker: ComplianceChecker) -> None:
+    assert checker.check("Trade-in bonus of up to $500", language="en", industry="auto") == []
+
+
+@pytest.mark.parametrize(
     ("text", "term", "suggestion"),
     [
         ("This is the best serum", "the best", "a great"),

@@ -144,7 +144,7 @@ QUESTIONS = {
         "电车冬天续航怎么样",
         "车贷需要什么材料",
         "有什么优惠",
-        "How much is the SUV?",
+        "What documents do I need for a trade-in?",
         "Can I trade in my old car? Also what documents do I need for a loan?",
         "What should I check on a test drive?",
     ],
@@ -233,9 +233,53 @@ def test_language_follows_the_message() -> None:
     assert "零基础" in piece.text
 
 
-def test_faq_in_the_other_language_is_quoted() -> None:
+def test_facts_in_the_other_language_are_never_quoted() -> None:
+    """The advertiser wrote the price in Chinese only: an English reply neither quotes it nor makes one up;
+    it says the advisor gives the exact figures. No Chinese offer inside an English reply either."""
     (piece,) = ask(AUTO, "How much is the SUV?")
-    assert "faq:0" in piece.sources and "15.98" in piece.text
+    assert piece.sources == [] and "15.98" not in piece.text and "advisor" in piece.text
+    for q in ("Any discounts?", "Does a test drive cost anything?", "How much is my old car worth?"):
+        for piece in ask(AUTO, q):
+            assert not any("\u4e00" <= ch <= "\u9fff" for ch in piece.text), (q, piece.text)
+            assert not any(s.startswith(("faq:", "offer:")) for s in piece.sources), (q, piece.sources)
+    # a pack answer standing in for the advertiser's figures says who gives the exact ones
+    (piece,) = ask(HOME, "How much is a full package?")
+    assert piece.sources[0].startswith("ind:") and "exact figures" in piece.text
+
+
+def test_paraphrases_reach_the_faq() -> None:
+    home = profile(
+        Industry.home,
+        knowledge=[FaqEntry(question="可以免费上门量房吗？", answer="主城区可以免费上门量房，量房后3天内出设计方案。")],
+    )
+    for q in ("量房要钱吗", "上门量房收费不", "量房需要花钱吗"):
+        assert ask(home, q)[0].sources == ["faq:0"], q
+
+
+def test_cheapest_gets_own_prices_honestly_offer_after() -> None:
+    home = profile(
+        Industry.home,
+        knowledge=[
+            FaqEntry(question="半包和全包价格多少？", answer="我们半包每平方米680元起，全包每平方米1280元起。"),
+            FaqEntry(question="可以免费上门量房吗？", answer="主城区可以免费上门量房。"),
+        ],
+        offers=[Offer(text="12月签约送全屋水电检测", until=date(2030, 12, 31))],
+    )
+    (piece,) = ask(home, "你们家是不是最便宜的？")
+    assert piece.sources == ["faq:0", "offer:0"]
+    assert piece.text.startswith("价格要看具体方案") and piece.text.index("680") < piece.text.index("水电检测")
+    (piece,) = ask(profile(Industry.home), "你们是不是最便宜的")
+    assert piece.sources == [] and "顾问" in piece.text
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_openers_fit_before_a_factual_answer(language: Language) -> None:
+    from adloom.scripts_gen.conversation.answer import phrase_bank
+
+    openers = phrase_bank().openers.of(language)
+    # acknowledgements of a request read wrong before the answer to a question
+    banned = ("好的", "明白", "收到", "OK", "Sure", "Of course", "Okay", "Got it")
+    assert not any(o.strip().startswith(banned) for o in openers), openers
 
 
 def test_loan_and_investment_answers_carry_the_reminder() -> None:

@@ -72,11 +72,15 @@ class PhraseBank(BaseModel):
     steer: Bilingual
     competitor: Bilingual
     competitor_none: Bilingual
-    other_language: Bilingual
+    cheapest: Bilingual
+    cheapest_none: Bilingual
+    exact_note: Bilingual
+    exact_unknown: Bilingual
     reminders: Reminders
     loan_terms: Terms
     invest_terms: Terms
     competitor_terms: Terms
+    cheapest_terms: Terms
 
 
 def phrase_bank() -> PhraseBank:
@@ -136,6 +140,12 @@ def _shortened(text: str, language: Language, budget_zh: int, budget_en: int) ->
     return kept + ("。" if language == Language.zh else ".")
 
 
+#: Pack topics that may answer a price question in general terms (how quotes, fees and rates work).
+_PRICE_TOPICS = frozenset({"price", "quote", "offer", "package", "fees", "rate"})
+
+#: Topics only the advertiser's own FAQ answers (the industry pack knows no address or opening hours).
+_OWN_TOPICS = frozenset({"location", "hours"})
+
 _COMMA_LIKE = re.compile(r"[，,；;：:]$")
 
 
@@ -159,6 +169,7 @@ class AnswerAgent:
         self._loan = self.phrases.loan_terms.pattern()
         self._invest = self.phrases.invest_terms.pattern()
         self._competitor = self.phrases.competitor_terms.pattern()
+        self._cheapest = self.phrases.cheapest_terms.pattern()
 
     # ------------------------------------------------------------------ public
 
@@ -187,29 +198,55 @@ class AnswerAgent:
 
     def _answer_need(self, need: Need, language: Language, seed: int, used: set[str]) -> AnswerPiece | None:
         competitor = bool(self._competitor and self._competitor.search(need.text))
+        # "are you the cheapest?": the advertiser's own prices, honestly, never a comparison
+        cheapest = not competitor and bool(self._cheapest and self._cheapest.search(need.text))
+        price = is_price_question(need.text, need.topic)
         hits = self.knowledge.search(need.text, language, need.topic, k=5, today=self.today)
-        if competitor:
+        if competitor or cheapest:
             # only the advertiser's own published information, never a comparison
             hits = [h for h in hits if h.source in ("advertiser", "offer")]
+        elif need.topic in _OWN_TOPICS:
+            # where the business is and when it opens: only the advertiser knows, never general knowledge
+            hits = [h for h in hits if h.source == "advertiser"]
+        elif price:
+            # a price question is not answered by general knowledge on another subject ("雅思课多少钱" is no
+            # question about pass rates): the advertiser's facts, or a pack entry on what was asked
+            hits = [h for h in hits if h.source != "industry" or h.on_topic or h.topic in _PRICE_TOPICS]
+        # the advertiser has the facts, in the other language only: they are not quoted (see .knowledge)
+        elsewhere = self.knowledge.other_language_match(need.text, language)
         hit = self._choose(hits, need.topic, used)
+        if cheapest and (hit is None or hit.source != "advertiser"):
+            hit = next((h for h in self.knowledge.price_facts(language) if h.id not in used), hit)
+        if hit is not None and hit.source == "industry" and elsewhere and price:
+            hit = None  # general knowledge would dodge a question the advertiser's own figures answer
         if hit is None:
             if any(h.id in used for h in hits):
                 return None  # the same entry already answered an earlier need of this message
             if competitor:
                 return self._fixed(self.phrases.competitor_none.text(language), language, need.topic)
+            if cheapest:
+                return self._fixed(self.phrases.cheapest_none.text(language), language, need.topic)
+            if elsewhere:
+                return self._fixed(self.phrases.exact_unknown.text(language), language, need.topic)
             return self._unknown(need, language)
         used.add(hit.id)
         offer = None
-        if hit.source != "offer" and is_price_question(need.text, need.topic):
+        if hit.source != "offer" and price:
             offer = next((h for h in hits if h.source == "offer" and h.id not in used), None)
         sources = [hit] + ([offer] if offer is not None else [])
         reminder = self._reminder(need.text + " " + hit.answer, language)
+        if hit.source == "industry" and (price or elsewhere):
+            # general knowledge stands in for the advertiser's figures: say who gives the exact ones
+            reminder = _join(language, self.phrases.exact_note.text(language), reminder)
         body = hit.answer
-        if self.knowledge.language_of(hit.id) not in (None, language):
-            body = _join(language, self.phrases.other_language.text(language), body)
         if offer is not None:
             body = _join(language, body, offer.answer)
-        frame = self.phrases.competitor.text(language) if competitor else self._opener(language, seed)
+        if competitor:
+            frame = self.phrases.competitor.text(language)
+        elif cheapest:
+            frame = self.phrases.cheapest.text(language)
+        else:
+            frame = self._opener(language, seed)
         text, how = self._compose(frame, body, reminder, language)
         if text is None:
             return self._unknown(need, language)
@@ -235,12 +272,14 @@ class AnswerAgent:
         )
 
     def _choose(self, hits: list[Hit], topic: str | None, used: set[str]) -> Hit | None:
-        """The best hit not used yet: one on the need's topic first, then by rank (the advertiser's FAQ is
-        quoted even when written in the other language, see :mod:`.knowledge`); an offer only when nothing
-        else answers."""
+        """The best hit not used yet: one on a topic of the question first, then by rank; an offer only
+        when nothing else answers, or first when the question is about offers ("有什么优惠")."""
         fresh = [h for h in hits if h.id not in used]
+        offers = [h for h in fresh if h.source == "offer"]
+        if topic == "offer" and offers:
+            return offers[0]
         ranked = [h for h in fresh if h.source != "offer"] or fresh
-        on_topic = [h for h in ranked if topic is not None and h.topic == topic]
+        on_topic = [h for h in ranked if h.on_topic]
         best = on_topic or ranked
         return best[0] if best else None
 

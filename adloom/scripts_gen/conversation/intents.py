@@ -24,7 +24,17 @@ from adloom.core.types import Industry, Language
 from adloom.scripts_gen.live_answer import RegexTerms, Terms, simplified
 from adloom.scripts_gen.safety import looks_like_injection, sanitize_field
 
-__all__ = ["MAX_CHARS", "Analysis", "IntentsFile", "Need", "TopicRule", "analyze", "detect_topic", "intent_rules"]
+__all__ = [
+    "MAX_CHARS",
+    "Analysis",
+    "IntentsFile",
+    "Need",
+    "TopicRule",
+    "analyze",
+    "detect_topic",
+    "detect_topics",
+    "intent_rules",
+]
 
 #: Longest message analysed; the rest is cut off and the analysis says so (``truncated``).
 MAX_CHARS = 2000
@@ -162,6 +172,11 @@ def detect_topic(text: str, industry: Industry) -> str | None:
         if pattern.search(text):
             return topic
     return None
+
+
+def detect_topics(text: str, industry: Industry) -> frozenset[str]:
+    """Every topic whose words occur in ``text`` ("保修多久" is about warranty and duration)."""
+    return frozenset(topic for topic, pattern in _tables().topics[industry.value] if pattern.search(text))
 
 
 def _language(text: str, default: Language) -> Language:

@@ -9,12 +9,18 @@ Ranking rules:
   only source of their prices, terms and promises.
 * Offers (``offer:N``) are returned only for a question about price, discounts or offers, and never once
   their ``until`` date has passed in the agent's timezone.
-* The industry pack is searched in the user's language only (each entry exists in zh and en).
-* The advertiser's FAQ is written in one language. A question in the other language can still match it
-  (brand and model names, numbers), and such a hit is returned and may be quoted as written: the
-  advertiser's own words are the only grounded source of their prices and terms, and a machine translation
-  would be a claim they never approved. When the FAQ does not match, the industry entry in the user's
-  language answers instead.
+* Every source is searched in the user's language only: a reply never mixes languages. Pack entries exist
+  in zh and en; each FAQ entry and offer is written in one language (detected from its text). An English
+  question about a fact the advertiser wrote only in Chinese is answered from the industry pack in English,
+  or honestly left to the advisor (:meth:`AgentKnowledge.other_language_match` tells the answer agent that
+  the advertiser does have the facts, so it can say an advisor will give exact figures). A machine
+  translation of the advertiser's prices or terms would be a claim they never approved.
+* Paraphrases are bridged by query expansion (``adloom/data/agent/aliases.yaml``, per industry and for all):
+  "量房要钱吗" is also searched as 免费/收费/费用…, "how long … flat" as duration/apartment/size…; the
+  expansion words weigh less than the question's own words.
+* Relevance needs a share of the question's idf-weighted terms. Terms no entry contains (a typo, a bigram
+  across a word boundary such as "砖选") weigh less in that share, so a colloquial question is not lost to
+  its filler; a question about something the agent does not know still covers too little.
 """
 
 from __future__ import annotations
@@ -32,11 +38,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from adloom.core.datafiles import load_package_data, package_data_path
 from adloom.core.text import detect_language
 from adloom.core.types import Industry, Language
-from adloom.scripts_gen.conversation.intents import detect_topic
+from adloom.scripts_gen.conversation.intents import detect_topic, detect_topics
 from adloom.scripts_gen.conversation.model import AgentProfile
-from adloom.scripts_gen.live_answer import simplified, tokens
+from adloom.scripts_gen.live_answer import Terms, simplified, tokens
 
-__all__ = ["AgentKnowledge", "Hit", "IndustryPack", "PackEntry", "industry_pack", "is_price_question"]
+__all__ = [
+    "AgentKnowledge",
+    "AliasFile",
+    "Hit",
+    "IndustryPack",
+    "PackEntry",
+    "alias_groups",
+    "industry_pack",
+    "is_price_question",
+]
 
 Source = Literal["advertiser", "offer", "industry"]
 
@@ -94,6 +109,39 @@ def industry_pack(industry: Industry) -> IndustryPack | None:
     return pack
 
 
+class AliasFile(BaseModel):
+    """``adloom/data/agent/aliases.yaml``: groups of interchangeable words per industry (and ``all``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    groups: dict[str, list[Terms]]
+
+    @model_validator(mode="after")
+    def _known(self) -> AliasFile:
+        allowed = {"all", *(i.value for i in Industry)}
+        unknown = sorted(set(self.groups) - allowed)
+        if unknown:
+            raise ValueError(f"unknown industries {unknown}; use 'all' or one of {sorted(allowed - {'all'})}")
+        for key, groups in self.groups.items():
+            for g in groups:
+                if len(g.zh) + len(g.en) < 2:
+                    raise ValueError(f"{key}: an alias group needs at least two words, got {g.zh + g.en}")
+        return self
+
+
+def alias_groups(industry: Industry) -> list[Terms]:
+    """The alias groups that apply to ``industry`` (its own, then the shared ones)."""
+    groups = load_package_data(AliasFile, "agent", "aliases.yaml").groups
+    return [*groups.get(industry.value, []), *groups.get("all", [])]
+
+
+def _expansion_terms(term: str) -> list[str]:
+    """Index terms a group word adds to a query: bigrams of a Chinese word (single characters are too
+    vague to add), the words of an English one."""
+    clean = simplified(term.rstrip("$"))
+    return tokens(clean, unigrams=False) or tokens(clean)
+
+
 _PRICE = re.compile(
     r"多少钱|价格|价钱|报价|优惠|折扣|打折|便宜|贵|活动|促销|补贴|赠品|送什么|福利|费用|收费"
     r"|\bprice|\bcost|\bhow much\b|\bdiscount|\bdeal|\boffer|\bpromo|\bcoupon|\bcheap|\bexpensive|\bsale\b|\bquote",
@@ -115,6 +163,8 @@ class Hit:
     source: Source
     #: The entry's topic (pack entries: from the data; FAQ: detected from its question; offers: "offer").
     topic: str | None = None
+    #: Whether the entry is about a topic the question is about (any of the topics both mention).
+    on_topic: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,14 +178,32 @@ class _Doc:
     terms: Counter[str]
     length: int
     until: date | None = None
+    #: Every topic the entry is about (FAQ: detected in its question and answer).
+    topics: frozenset[str] = frozenset()
+    #: Whether the answer states a figure (a price, a rate, a duration in numbers).
+    figure: bool = False
 
 
 _SOURCE_RANK: dict[Source, int] = {"advertiser": 0, "offer": 1, "industry": 2}
 #: Relevance multipliers: the advertiser's own word first at equal relevance; the asked topic helps.
 _ADVERTISER_BOOST = 1.15
 _TOPIC_BOOST = 1.25
+#: A question asking for a figure (how much, how long, what rate) prefers the advertiser's FAQ that states one.
+_FIGURE_BOOST = 1.4
+_DIGIT = re.compile(r"\d")
+_FIGURE_QUESTION = re.compile(
+    r"多少|几|多久|多长|多大|多快|价|贵|便宜|利率|利息|费|钱"
+    r"|\bhow (?:much|many|long|big|fast|soon)\b|\bwhat(?:'s| is) the (?:rate|price|cost|fee)|\bprice|\bcost|\bfee"
+    r"|\brate\b|\bcheap|\bexpensive|\bwhen\b",
+    re.IGNORECASE,
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 #: Share of the question's (idf-weighted) terms a document must contain to count as relevant.
 _MIN_COVERAGE = 0.3
+#: Weight of an expansion term (from an alias group) against the question's own terms.
+_ALIAS_WEIGHT = 0.6
+#: Weight, in the coverage share, of a question term that no entry contains.
+_UNSEEN_WEIGHT = 0.35
 _K1, _B = 1.2, 0.75
 
 
@@ -163,6 +231,8 @@ class AgentKnowledge:
                     topic=detect_topic(faq.question, industry),
                     terms=terms,
                     length=sum(terms.values()),
+                    topics=detect_topics(faq.question + " " + faq.answer, industry),
+                    figure=bool(_DIGIT.search(faq.answer)),
                 )
             )
         for i, offer in enumerate(profile.offers):
@@ -178,6 +248,7 @@ class AgentKnowledge:
                     terms=terms,
                     length=sum(terms.values()),
                     until=offer.until,
+                    topics=frozenset({"offer", "price"}),
                 )
             )
         pack = industry_pack(industry)
@@ -195,9 +266,22 @@ class AgentKnowledge:
                         topic=entry.topic,
                         terms=terms,
                         length=sum(terms.values()),
+                        topics=frozenset({entry.topic}),
                     )
                 )
         self._docs = docs
+        self._aliases = [
+            (
+                pattern,
+                {
+                    lang: [t for term in g.zh if lang == Language.zh for t in _expansion_terms(term)]
+                    + [t for term in g.en if lang == Language.en for t in _expansion_terms(term)]
+                    for lang in Language
+                },
+            )
+            for g in alias_groups(industry)
+            if (pattern := g.pattern()) is not None
+        ]
         df: Counter[str] = Counter()
         for d in docs:
             df.update(d.terms.keys())
@@ -210,18 +294,39 @@ class AgentKnowledge:
         """Today in the agent's timezone (offers end at the end of their ``until`` day there)."""
         return datetime.now(zoneinfo.ZoneInfo(self.profile.working_hours.timezone)).date()
 
-    def _bm25(self, query: set[str], doc: _Doc) -> tuple[float, float]:
-        """(BM25 score, idf-weighted share of the query's terms the document contains)."""
+    def _bm25(
+        self, query: set[str], doc: _Doc, extra: frozenset[str] = frozenset(), *, need_strong: bool = False
+    ) -> tuple[float, float]:
+        """(BM25 score, idf-weighted share of the query's terms the document contains). ``extra`` are
+        expansion terms: they add to both at :data:`_ALIAS_WEIGHT`, never to the share's denominator."""
         score = matched = total = 0.0
+        strong = False
         norm = _K1 * (1 - _B + _B * doc.length / max(self._avg_len, 1.0))
         for t in query:
-            idf = self._idf.get(t, self._unseen_idf)
-            total += idf
+            idf = self._idf.get(t)
+            total += idf if idf is not None else self._unseen_idf * _UNSEEN_WEIGHT
             tf = doc.terms.get(t, 0)
-            if tf:
+            if tf and idf is not None:
                 matched += idf
                 score += idf * tf * (_K1 + 1) / (tf + norm)
-        return score, (matched / total if total else 0.0)
+                strong = strong or not (len(t) == 1 and _CJK.match(t))
+        for t in extra:
+            tf = doc.terms.get(t, 0)
+            idf = self._idf.get(t)
+            if tf and idf is not None:
+                matched += idf * _ALIAS_WEIGHT
+                score += _ALIAS_WEIGHT * idf * tf * (_K1 + 1) / (tf + norm)
+                strong = True
+        if need_strong and not strong:
+            return 0.0, 0.0  # single Chinese characters alone ("店", "车") are no evidence of relevance
+        return score, (min(1.0, matched / total) if total else 0.0)
+
+    def expansion(self, text: str, language: Language) -> frozenset[str]:
+        """Terms the alias groups add to a question (those it does not already contain)."""
+        clean = simplified(text)
+        own = set(tokens(clean))
+        extra = {t for pattern, terms in self._aliases if pattern.search(clean) for t in terms[language]}
+        return frozenset(extra - own)
 
     def search(
         self, text: str, language: Language, topic: str | None = None, k: int = 3, *, today: date | None = None
@@ -230,32 +335,66 @@ class AgentKnowledge:
         query = set(tokens(simplified(text)))
         if not query or k <= 0:
             return []
+        extra = self.expansion(text, language)
         day = today if today is not None else self.today()
         price = is_price_question(text, topic)
+        asked = detect_topics(simplified(text), self.profile.industry) | ({topic} if topic else set())
+        figure = bool(_FIGURE_QUESTION.search(simplified(text)))
+        # where the question has words the entries know, matching single characters only is no match;
+        # where it has none ("怎么选课": 选课 is unknown), single characters are all the evidence there is
+        need_strong = any(t in self._idf and not (len(t) == 1 and _CJK.match(t)) for t in query)
         scored: list[tuple[float, int, int, _Doc]] = []
         for order, doc in enumerate(self._docs):
-            if doc.source == "industry" and doc.language != language:
-                continue
+            if doc.language != language:
+                continue  # never quoted into a reply in the other language (see the module docstring)
             if doc.source == "offer":
                 if not price or (doc.until is not None and doc.until < day):
                     continue
-                score, _ = self._bm25(query, doc)
+                score, _ = self._bm25(query, doc, extra)
                 # any current offer answers "any discounts?"; a matching one ranks higher
                 scored.append((0.5 + score, _SOURCE_RANK[doc.source], order, doc))
                 continue
-            score, coverage = self._bm25(query, doc)
+            score, coverage = self._bm25(query, doc, extra, need_strong=need_strong)
             if score <= 0 or coverage < _MIN_COVERAGE:
                 continue
-            if topic is not None and doc.topic == topic:
+            if doc.topics & asked:
                 score *= _TOPIC_BOOST
             if doc.source == "advertiser":
-                score *= _ADVERTISER_BOOST
+                score *= _ADVERTISER_BOOST * (_FIGURE_BOOST if figure and doc.figure else 1.0)
             scored.append((score, _SOURCE_RANK[doc.source], order, doc))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return [
-            Hit(id=d.id, question=d.question, answer=d.answer, score=round(s, 4), source=d.source, topic=d.topic)
+            Hit(
+                id=d.id,
+                question=d.question,
+                answer=d.answer,
+                score=round(s, 4),
+                source=d.source,
+                topic=d.topic,
+                on_topic=bool(d.topics & asked),
+            )
             for s, _, _, d in scored[:k]
         ]
+
+    def price_facts(self, language: Language) -> list[Hit]:
+        """The advertiser's FAQ in ``language`` that state a price (their own figures, for "are you the
+        cheapest?", which words alone rarely match)."""
+        return [
+            Hit(id=d.id, question=d.question, answer=d.answer, score=0.0, source=d.source, topic=d.topic, on_topic=True)
+            for d in self._docs
+            if d.source == "advertiser" and d.language == language and d.figure and "price" in d.topics
+        ]
+
+    def other_language_match(self, text: str, language: Language) -> bool:
+        """Whether an advertiser FAQ written in the other language matches ``text`` (a brand, a model, a
+        number): the advertiser has the facts, but not in a language this reply may quote."""
+        query = set(tokens(simplified(text)))
+        for doc in self._docs:
+            if doc.source == "advertiser" and doc.language != language:
+                score, coverage = self._bm25(query, doc)
+                if score > 0 and coverage >= _MIN_COVERAGE:
+                    return True
+        return False
 
     def language_of(self, hit_id: str) -> Language | None:
         """The language an advertiser FAQ or offer is written in (None for pack entries: both exist)."""
