@@ -306,3 +306,10 @@ def test_asking_for_a_person_in_other_words_hands_over() -> None:
     for line in ("agent please, not a bot", "叫个人来，别跟机器人聊了"):
         (result,) = talk(ConversationEngine(home_profile(), seed=0), [line])
         assert result.handover, line
+
+
+def test_an_answer_given_before_is_said_as_a_reminder_not_as_news() -> None:
+    engine = ConversationEngine(home_profile(), seed=0)
+    first, again = talk(engine, ["半包多少钱一平？", "那半包到底多少钱？"])
+    assert "680" in first.replies[0].text and "680" in again.replies[0].text
+    assert again.replies[0].text.startswith(("还是刚才说的，", "就像刚才说的，"))

@@ -73,6 +73,7 @@ class PhraseBank(BaseModel):
     competitor: Bilingual
     competitor_none: Bilingual
     cheapest: Bilingual
+    offer_intro: Bilingual
     cheapest_none: Bilingual
     exact_note: Bilingual
     exact_unknown: Bilingual
@@ -110,6 +111,14 @@ def _join(language: Language, *parts: str) -> str:
     if language == Language.zh:
         return "".join(parts)
     return " ".join(p.strip() for p in parts)
+
+
+def _ended(text: str, language: Language) -> str:
+    """``text`` with a closing full stop when it has no end punctuation (an offer written as a bare phrase)."""
+    text = text.rstrip()
+    if not text or text[-1] in "。！？.!?…）)":
+        return text
+    return text + ("。" if language == Language.zh else ".")
 
 
 def _shortened(text: str, language: Language, budget_zh: int, budget_en: int) -> str:
@@ -240,7 +249,10 @@ class AnswerAgent:
             reminder = _join(language, self.phrases.exact_note.text(language), reminder)
         body = hit.answer
         if offer is not None:
-            body = _join(language, body, offer.answer)
+            body = _join(language, _ended(body, language), self.phrases.offer_intro.text(language) + offer.answer)
+        body = _ended(body, language)
+        if reminder and reminder.rstrip("。.") in body:
+            reminder = ""  # the advertiser's answer already carries it
         if competitor:
             frame = self.phrases.competitor.text(language)
         elif cheapest:

@@ -48,6 +48,8 @@ __all__ = ["ConversationEngine"]
 
 #: Characters of a user message kept in the state's short history (the full text stays with serving).
 _HISTORY_CHARS = 300
+#: Closing characters two answers share when the second repeats the first.
+_REPEAT_TAIL = 20
 #: Characters of one need kept in the lead's summary for the sales team.
 _NEED_CHARS = 80
 
@@ -162,7 +164,11 @@ class ConversationEngine:
             acks.append(Planned(self._fill(phrases.you_are_welcome, lang, rng), "notice"))
 
         pieces = self.answers.answer(a, st) if a.needs else []
-        answers = [Planned(p.text, "answer", list(p.sources)) for p in pieces if p.text.strip()]
+        answers = [
+            Planned(self._unrepeated(p.text, st, lang, rng), "answer", list(p.sources))
+            for p in pieces
+            if p.text.strip()
+        ]
         fixes = [f for p in pieces for f in p.fixes]
         answered = any(p.sources for p in pieces)
         unknown = any(not p.sources for p in pieces)
@@ -243,6 +249,20 @@ class ConversationEngine:
             policy_first=self.policy == "lead_first",
             closing=closing,
         )
+
+    def _unrepeated(self, text: str, st: ConversationState, lang: Language, rng: random.Random) -> str:
+        """An answer the person already had (same closing words as an earlier answer) said as a reminder."""
+        tail = text.strip()[-_REPEAT_TAIL:]
+        said = [m.text for m in st.history if m.role == "agent" and m.kind == "answer"]
+        if len(tail) < _REPEAT_TAIL or not any(tail in m for m in said):
+            return text
+        body = text
+        for opener in self.answers.phrases.openers.of(lang):
+            if opener and body.startswith(opener):
+                body = body[len(opener) :]
+                break
+        lead = self._fill(self.lead.phrases.repeat, lang, rng)
+        return lead + (body[:1].lower() + body[1:] if lang == Language.en else body)
 
     def _fill(self, variants: Variants, lang: Language, rng: random.Random, **slots: str) -> str:
         text = variants.pick(lang, rng)

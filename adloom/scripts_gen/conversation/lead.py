@@ -88,6 +88,7 @@ class LeadFile(BaseModel):
     you_are_welcome: Variants
     placeholder: Variants
     steer: Variants
+    repeat: Variants
     listening: Variants
     minor_contact: Variants
     abuse: Variants
