@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     api_default_writer: Literal["llm", "template"] = Field(
         "template", description="Script writer of API requests that name none: the LLM or the phrase grammar."
     )
+    agent_answers: Literal["template", "llm"] = Field(
+        "template",
+        description="Lead-capture agents' answers: from the knowledge as written (template), or paraphrased by the "
+        "configured LLM and kept only when grounded in the cited entries (llm).",
+    )
     api_max_rooms_per_tenant: int = Field(
         3, ge=0, le=1000, description="Live rooms one API tenant may run at once (each is a process); more get 429."
     )

@@ -38,10 +38,18 @@ def load_agent_file(path: Path) -> AgentProfile:
 
 
 def build_engine(profile: AgentProfile, policy: PolicyName | None) -> ConversationEngine:
-    """A new engine for ``profile`` (imported here: the engine's parts load only when an agent first talks)."""
+    """A new engine for ``profile`` (imported here: the engine's parts load only when an agent first talks). With
+    ``agent_answers = "llm"`` the configured LLM paraphrases answers (kept only when grounded)."""
+    from adloom.core.settings import get_settings
     from adloom.scripts_gen.conversation.engine import ConversationEngine
 
-    return ConversationEngine(profile, policy=policy)
+    settings = get_settings()
+    llm = None
+    if settings.agent_answers == "llm":
+        from adloom.scripts_gen.llm import get_backend
+
+        llm = get_backend(settings)
+    return ConversationEngine(profile, policy=policy, llm=llm)
 
 
 def engine_for(profile: AgentProfile, *, policy: PolicyName | None = None) -> ConversationEngine:
