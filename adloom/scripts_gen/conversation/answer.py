@@ -25,6 +25,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from adloom.core.datafiles import load_package_data
+from adloom.core.protocols import Embedder
 from adloom.core.text import language_share, numbers_in, split_sentences
 from adloom.core.types import Language
 from adloom.scripts_gen.compliance import ComplianceChecker
@@ -168,12 +169,13 @@ class AnswerAgent:
         checker: ComplianceChecker | None = None,
         llm: LLMBackend | None = None,
         today: date | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.profile = profile
         self.checker = checker if checker is not None else ComplianceChecker()
         self.llm = llm
         self.today = today
-        self.knowledge = AgentKnowledge(profile)
+        self.knowledge = AgentKnowledge(profile, embedder=embedder)
         self.phrases = phrase_bank()
         self._loan = self.phrases.loan_terms.pattern()
         self._invest = self.phrases.invest_terms.pattern()

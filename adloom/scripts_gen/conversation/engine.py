@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime
 
+from adloom.core.protocols import Embedder
 from adloom.core.types import Language
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.conversation.answer import AnswerAgent
@@ -66,11 +67,12 @@ class ConversationEngine:
         seed: int = 0,
         policy: PolicyName | None = None,
         today: date | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.profile = profile
         self.policy: PolicyName = policy or profile.lead.policy
         self.checker = checker or ComplianceChecker()
-        self.answers = AnswerAgent(profile, checker=self.checker, llm=llm, today=today)
+        self.answers = AnswerAgent(profile, checker=self.checker, llm=llm, today=today, embedder=embedder)
         self.lead = LeadAgent(profile)
         self.seed = seed
 

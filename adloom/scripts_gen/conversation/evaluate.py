@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from adloom.core.protocols import Embedder
 from adloom.core.text import cjk_count, numbers_in
 from adloom.core.types import Industry, Language
 from adloom.scripts_gen.compliance import ComplianceChecker
@@ -123,10 +124,16 @@ def reply_problems(
     return problems
 
 
-def evaluate(eval_set: EvalSet, checker: ComplianceChecker | None = None) -> list[Outcome]:
-    """Every case answered by a fresh conversation of its industry's fixture agent."""
+def evaluate(
+    eval_set: EvalSet, checker: ComplianceChecker | None = None, *, embedder: Embedder | None = None
+) -> list[Outcome]:
+    """Every case answered by a fresh conversation of its industry's fixture agent (retrieval blended with
+    ``embedder``'s meaning when given)."""
     checker = checker if checker is not None else ComplianceChecker()
-    agents = {i: AnswerAgent(p, checker=checker, today=eval_set.today) for i, p in eval_set.profiles.items()}
+    agents = {
+        i: AnswerAgent(p, checker=checker, today=eval_set.today, embedder=embedder)
+        for i, p in eval_set.profiles.items()
+    }
     outcomes = []
     for n, case in enumerate(eval_set.cases):
         profile = eval_set.profiles[case.industry]

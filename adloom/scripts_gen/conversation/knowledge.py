@@ -36,6 +36,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from adloom.core.datafiles import load_package_data, package_data_path
+from adloom.core.protocols import Embedder
 from adloom.core.text import detect_language
 from adloom.core.types import Industry, Language
 from adloom.scripts_gen.conversation.intents import detect_topic, detect_topics
@@ -198,6 +199,10 @@ _FIGURE_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+#: With an embedder: BM25 points per standard deviation (past one) an entry's meaning stands above the average
+#: entry, and the closeness at which meaning alone makes an entry relevant.
+_MEANING_WEIGHT = 3.0
+_MEANING_ALONE = 1.0
 #: Share of the question's (idf-weighted) terms a document must contain to count as relevant.
 _MIN_COVERAGE = 0.3
 #: Weight of an expansion term (from an alias group) against the question's own terms.
@@ -215,8 +220,9 @@ def _terms(question: str, answer: str) -> Counter[str]:
 class AgentKnowledge:
     """Search over one agent's knowledge: :meth:`search` returns :class:`Hit` s, best first."""
 
-    def __init__(self, profile: AgentProfile) -> None:
+    def __init__(self, profile: AgentProfile, *, embedder: Embedder | None = None) -> None:
         self.profile = profile
+        self.embedder = embedder
         industry = profile.industry
         docs: list[_Doc] = []
         for i, faq in enumerate(profile.knowledge):
@@ -289,6 +295,13 @@ class AgentKnowledge:
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)
         self._avg_len = sum(d.length for d in docs) / n if docs else 1.0
+        # With an embedder (multilingual e5 in a deployment), meaning counts beside shared words: a paraphrase
+        # with no word in common ("装修的钱分几期给" / "装修款一般怎么付") still finds its entry.
+        self._vectors = (
+            embedder.embed_passages([f"{d.question} {d.answer}" for d in docs])
+            if embedder is not None and docs
+            else None
+        )
 
     def today(self) -> date:
         """Today in the agent's timezone (offers end at the end of their ``until`` day there)."""
@@ -343,6 +356,7 @@ class AgentKnowledge:
         # where the question has words the entries know, matching single characters only is no match;
         # where it has none ("怎么选课": 选课 is unknown), single characters are all the evidence there is
         need_strong = any(t in self._idf and not (len(t) == 1 and _CJK.match(t)) for t in query)
+        meaning = self._meaning(text, language)
         scored: list[tuple[float, int, int, _Doc]] = []
         for order, doc in enumerate(self._docs):
             if doc.language != language:
@@ -355,8 +369,13 @@ class AgentKnowledge:
                 scored.append((0.5 + score, _SOURCE_RANK[doc.source], order, doc))
                 continue
             score, coverage = self._bm25(query, doc, extra, need_strong=need_strong)
-            if score <= 0 or coverage < _MIN_COVERAGE:
+            close = meaning.get(order, 0.0)
+            if close >= _MEANING_ALONE:
+                score += close * _MEANING_WEIGHT  # clearly the closest in meaning: counts even with few shared words
+            elif score <= 0 or coverage < _MIN_COVERAGE:
                 continue
+            else:
+                score += close * _MEANING_WEIGHT
             if doc.topics & asked:
                 score *= _TOPIC_BOOST
             if doc.source == "advertiser":
@@ -375,6 +394,19 @@ class AgentKnowledge:
             )
             for s, _, _, d in scored[:k]
         ]
+
+    def _meaning(self, text: str, language: Language) -> dict[int, float]:
+        """Per entry in ``language`` (by index), how far above the average entry its meaning is to ``text``,
+        in standard deviations past one (0 for most entries); empty without an embedder. e5's cosines crowd
+        together (0.85–0.93 for one domain), so the spread among this agent's own entries is what counts."""
+        if self._vectors is None or self.embedder is None:
+            return {}
+        idx = [i for i, d in enumerate(self._docs) if d.language == language and d.source != "offer"]
+        if len(idx) < 3:
+            return {}
+        sims = self._vectors[idx] @ self.embedder.embed_query(text)
+        z = (sims - sims.mean()) / (float(sims.std()) + 1e-6)
+        return {i: float(max(0.0, v - 1.0)) for i, v in zip(idx, z, strict=True)}
 
     def price_facts(self, language: Language) -> list[Hit]:
         """The advertiser's FAQ in ``language`` that state a price (their own figures, for "are you the

@@ -21,7 +21,7 @@ from adloom.core.storage import conversations
 from adloom.core.types import Conversation, ConversationMessage, ConversationStatus, Page
 from adloom.scripts_gen.conversation.model import AgentProfile
 from adloom.serving import conversation_service
-from adloom.serving.api.deps import After, Limit, StoreDep
+from adloom.serving.api.deps import After, Limit, SettingsDep, StoreDep
 from adloom.serving.api.errors import NOT_FOUND, ApiError
 
 router = APIRouter(tags=["conversations"])
@@ -104,13 +104,19 @@ class RepliesDue(BaseModel):
 
 
 @router.post("/v1/agents/{agent_id}/messages", response_model=MessageAnswer, responses=NOT_FOUND)
-def post_message(agent_id: str, body: IncomingMessage, store: StoreDep) -> MessageAnswer:
+def post_message(agent_id: str, body: IncomingMessage, store: StoreDep, settings: SettingsDep) -> MessageAnswer:
     """The platform's private-message webhook: store the message, answer it, plan the replies' send times."""
     _not_too_long(body.text)
     agent = conversations.get_agent(store, agent_id)
     profile = AgentProfile.model_validate(agent.profile)
     turn = conversation_service.receive(
-        store, profile, user_id=body.user_id, channel=body.channel, text=body.text, message_id=body.message_id
+        store,
+        profile,
+        user_id=body.user_id,
+        channel=body.channel,
+        text=body.text,
+        message_id=body.message_id,
+        settings=settings,
     )
     return MessageAnswer(
         conversation_id=turn.conversation.id,
@@ -146,6 +152,7 @@ def get_conversation(conversation_id: str, store: StoreDep) -> Conversation:
 def replies_due(
     conversation_id: str,
     store: StoreDep,
+    settings: SettingsDep,
     after: Annotated[
         str | None,
         Query(max_length=64, description="The id of the last message you have; it and all before it count as sent."),
@@ -153,7 +160,7 @@ def replies_due(
 ) -> RepliesDue:
     """Replies (agent and human) after ``after`` whose send time has come, in order; poll again at next_send_at.
     Held messages whose turn has come are answered first, so a poll never waits on the background sweep."""
-    conversation_service.answer_held_in(store, conversation_id)
+    conversation_service.answer_held_in(store, conversation_id, settings=settings)
     data, next_at = conversations.replies_due(store, conversation_id, after=after)
     return RepliesDue(data=data, next_send_at=next_at)
 
