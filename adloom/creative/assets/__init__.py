@@ -8,10 +8,20 @@ from adloom.creative.assets.model import (
     ANALYZER_VERSION,
     AnalysisLimits,
     AssetAnalysis,
+    AssetFailure,
     AssetKind,
     PhotoInfo,
     SceneInfo,
     scene_id,
 )
 
-__all__ = ["ANALYZER_VERSION", "AnalysisLimits", "AssetAnalysis", "AssetKind", "PhotoInfo", "SceneInfo", "scene_id"]
+__all__ = [
+    "ANALYZER_VERSION",
+    "AnalysisLimits",
+    "AssetAnalysis",
+    "AssetFailure",
+    "AssetKind",
+    "PhotoInfo",
+    "SceneInfo",
+    "scene_id",
+]

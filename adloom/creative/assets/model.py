@@ -32,6 +32,7 @@ __all__ = [
     "ANALYZER_VERSION",
     "AnalysisLimits",
     "AssetAnalysis",
+    "AssetFailure",
     "AssetKind",
     "PhotoInfo",
     "SceneInfo",
@@ -119,6 +120,9 @@ class SceneInfo(BaseModel):
     shake: Score = Field(0.0, description="High-frequency global motion (hand-held jitter); 0 for a photo.")
     faces: int | None = Field(None, ge=0, description="Most faces seen in one sampled frame; None = not measured.")
     hands: int | None = Field(None, ge=0, description="Most hands seen in one sampled frame; None = not measured.")
+    face_boxes: list[tuple[float, float, float, float]] = Field(
+        default_factory=list, description="Normalised boxes of the faces in the keyframe that showed the most faces."
+    )
     text: bool = Field(False, description="On-screen text (captions, a text card, a label) is likely visible.")
     description: str = Field("", description="The caption if given, else words from the file name and the content.")
     tags: list[str] = Field(
@@ -170,6 +174,16 @@ class AssetAnalysis(BaseModel):
         return self.width / self.height
 
 
+class AssetFailure(BaseModel):
+    """One asset that could not be analysed, in a batch that goes on (``analyze_assets(..., keep_going=True)``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    error: str = Field(description="The error class (InputError, UnsupportedContentError, ...).")
+    message: str = Field(description="What was wrong with the file and what to do, for people.")
+
+
 class AnalysisLimits(BaseModel):
     """Bounds of one analysis, so a huge or hostile file is refused with a clear message or analysed
     in bounded time and memory. Defaults suit advertiser uploads on a small CPU machine."""
@@ -190,6 +204,9 @@ class AnalysisLimits(BaseModel):
     analysis_width: int = Field(256, ge=64, le=1920, description="Frames are scaled to this width for scoring.")
     sample_fps: float = Field(
         4.0, gt=0, le=60, description="Frames per second scored for sharpness/exposure/text (cuts use every frame)."
+    )
+    max_samples: int = Field(
+        2000, ge=10, description="At most this many frames are scored per clip (the rate drops for long clips)."
     )
     detect_fps: float = Field(
         30.0, gt=0, le=240, description="Cut detection sees at most this many frames per second (long clips decode "
