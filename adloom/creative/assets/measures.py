@@ -86,13 +86,19 @@ def frame_change(prev: np.ndarray, cur: np.ndarray) -> float:
 def global_shift(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """Whole-frame translation (dx, dy) in pixels from ``prev`` to ``cur`` (phase correlation with a Hann
     window): camera pan/tilt and hand-held jitter, not subject motion."""
+    scale = 1.0
+    if prev.shape[1] > 128:  # phase correlation at 128 px wide: 4x faster, shifts still sub-pixel there
+        scale = prev.shape[1] / 128.0
+        size = (128, max(8, round(prev.shape[0] / scale)))
+        prev = cv2.resize(prev, size, interpolation=cv2.INTER_AREA)
+        cur = cv2.resize(cur, size, interpolation=cv2.INTER_AREA)
     a = prev.astype(np.float32)
     b = cur.astype(np.float32)
     win = _hann(a.shape)
     (dx, dy), response = cv2.phaseCorrelate(a, b, win)
     if not (math.isfinite(dx) and math.isfinite(dy)) or response < 0.05:
         return 0.0, 0.0
-    return float(dx), float(dy)
+    return float(dx) * scale, float(dy) * scale
 
 
 _HANN: dict[tuple[int, int], np.ndarray] = {}

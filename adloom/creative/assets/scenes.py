@@ -49,6 +49,7 @@ class ClipScan:
 def _scaled(frame, width: int, ccw: int) -> np.ndarray:
     """A decoded frame as an upright BGR array ``width`` px wide (display orientation)."""
     w, h = frame.width, frame.height
+    width = min(width, h if ccw % 180 else w)  # never upscale: it costs time and adds nothing
     if ccw % 180:  # displayed sideways: scale so the *display* width is ``width``
         out_h = max(2, width)
         out_w = max(2, round(w * out_h / h))
@@ -163,18 +164,25 @@ def split_scenes(scan: ClipScan, limits: AnalysisLimits) -> list[tuple[float, fl
     before and at most ``max_scenes`` kept (the weakest boundaries go first: the shortest scenes merge)."""
     bounds = [0.0, *[c for c in scan.cuts if 0 < c < scan.duration_s], scan.duration_s]
     scenes = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-    merged: list[tuple[float, float]] = []
-    for a, b in scenes:
-        if merged and (b - a < limits.min_scene_s):
-            merged[-1] = (merged[-1][0], b)
-        else:
-            merged.append((a, b))
+    merged = _merge_short(scenes, limits.min_scene_s)
+    if len(merged) > limits.max_scenes:  # a strobe or a slideshow: longer minimum, then trim the rest
+        merged = _merge_short(merged, scan.duration_s / max(1, limits.max_scenes - 1))
     while len(merged) > limits.max_scenes:
         i = min(range(len(merged)), key=lambda k: merged[k][1] - merged[k][0])
         j = i - 1 if i > 0 else i + 1
         lo, hi = sorted((i, j))
         merged[lo : hi + 1] = [(merged[lo][0], merged[hi][1])]
     return merged or [(0.0, scan.duration_s)]
+
+
+def _merge_short(scenes: list[tuple[float, float]], min_s: float) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for a, b in scenes:
+        if merged and (b - a < min_s):
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
 
 
 def _slice(times: array, start: float, end: float) -> slice:

@@ -247,7 +247,7 @@ LONG_CLIP = [
      "text card: free shipping, order now"),
     ("face_testimonial", "testimonial", (1.2,), "zoom", 1.6, "close-up of a face, testimonial"),
     ("demo_hands", "demo", ("robot_vacuum",), "static", 1.8, "hands pressing the robot vacuum, demo"),
-    ("product_still", "product", ("robot_vacuum", "zoom"), "zoom", 1.6, "robot vacuum, zoom in"),
+    ("product_still", "product", ("serum", "zoom"), "zoom", 1.6, "serum bottle, zoom in"),
 ]  # fmt: skip
 
 
@@ -298,8 +298,9 @@ def build_footage_set(root: Path, *, portrait: Path | None = None, seed: int = 0
 
 def make_phone_clips(root: Path) -> dict[str, Path]:
     """Phone-style and broken inputs for the bad-input checks: ``rotated`` (stored landscape, rotation
-    metadata 90° for a portrait display), ``vfr`` (30 fps then 10 fps), ``audio_only`` (an M4A), ``corrupt``
-    (an MP4 cut in half), ``garbage`` (random bytes named .mp4), ``pdf_as_jpg``, ``one_pixel`` (a 1x1 PNG)."""
+    metadata turning it 90° clockwise for a portrait display, like a phone), ``vfr`` (30 fps then 10 fps),
+    ``audio_only`` (an M4A), ``corrupt`` (an MP4 cut in half), ``garbage`` (random bytes named .mp4),
+    ``pdf_as_jpg``, ``one_pixel`` (a 1x1 PNG)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     ff = _ffmpeg()
@@ -324,7 +325,10 @@ def make_phone_clips(root: Path) -> dict[str, Path]:
     portrait = encode_frames(upright_frames(), root / "_portrait_src.mp4", size=(360, 640), fps=30, n_frames=30)
     # Store it the way phones do: frames turned to landscape, display matrix turning them back.
     stored = run(["-i", str(portrait), "-vf", "transpose=2", "-c:v", "libx264", "-preset", "ultrafast"], "_stored.mp4")
-    out["rotated"] = run(["-display_rotation", "90", "-i", str(stored), "-c", "copy"], "phone_rotated.mp4")
+    # -display_rotation is counter-clockwise: -90 turns the stored frames clockwise back to portrait.
+    out["rotated"] = run(["-display_rotation", "-90", "-i", str(stored), "-c", "copy"], "phone_rotated.mp4")
+    portrait.unlink()
+    stored.unlink()
     out["vfr"] = run(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "3", "-vf",
                       "select='lt(t\\,1)+not(mod(n\\,3))'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset",
                       "ultrafast"], "phone_vfr.mp4")  # fmt: skip
