@@ -196,3 +196,27 @@ def test_unreadable_and_truncated_tail(tmp_path: Path, footage, cache) -> None:
 def test_vocabulary_has_both_languages() -> None:
     vocab = vocabulary()
     assert vocab.tags["hands"].zh and vocab.tags["hands"].en == "hands"
+
+
+def test_cli_shows_scenes_and_reports_bad_files(tmp_path: Path, footage, phone) -> None:
+    from typer.testing import CliRunner
+
+    from adloom.serving.cli import app
+
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for src in (footage.product_pan, footage.root / "serum.png", phone["pdf_as_jpg"], phone["audio_only"]):
+        (folder / src.name).write_bytes(src.read_bytes())
+    (tmp_path / "captions.yaml").write_text("vacuum_pan.mp4: {caption: Robot vacuum past the sofa, role: demo}\n")
+    args = ["assets", "analyze", str(folder), "--captions", str(tmp_path / "captions.yaml"),
+            "--cache", str(tmp_path / "cache")]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout[result.stdout.index("[") :])
+    by_name = {Path(d["path"]).name: d for d in data}
+    assert by_name["vacuum_pan.mp4"]["role_hint"] == "demo"
+    assert by_name["vacuum_pan.mp4"]["scenes"][0]["description"] == "Robot vacuum past the sofa"
+    assert by_name["brochure.jpg"]["error"] == "UnsupportedContentError"
+    assert "no video stream" in by_name["voiceover.m4a"]["message"]
+    table = CliRunner().invoke(app, [*args, "--lang", "zh"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "纯色背景产品图" in table.output and "2 of 4 files" in table.output
