@@ -217,13 +217,13 @@ def _fill_people(items: list[tuple[AssetAnalysis, Path]], timeout_s: float | Non
         reason = None
     except BackendUnavailableError as exc:
         found, reason = {}, str(exc)
-    out: dict[int, AssetAnalysis] = {}
+    done: list[AssetAnalysis] = []
     for analysis, folder in todo:
         if reason is not None:
             note = f"{_PEOPLE_WARNING}: {reason}"
             if note not in analysis.warnings:
                 analysis = analysis.model_copy(update={"warnings": [*analysis.warnings, note]})
-            out[id(analysis)] = analysis
+            done.append(analysis)
             continue
         scenes = []
         for s in analysis.scenes:
@@ -237,13 +237,9 @@ def _fill_people(items: list[tuple[AssetAnalysis, Path]], timeout_s: float | Non
         warnings = [w for w in analysis.warnings if not w.startswith(_PEOPLE_WARNING)]
         analysis = analysis.model_copy(update={"scenes": scenes, "warnings": warnings})
         _save(folder, analysis)
-        out[id(analysis)] = analysis
-    result = []
-    todo_ids = {id(a): i for i, (a, _) in enumerate(todo)}
-    updated = list(out.values())
-    for a, _ in items:
-        result.append(updated[todo_ids[id(a)]] if id(a) in todo_ids else a)
-    return result
+        done.append(analysis)
+    replaced = {id(old): new for (old, _f), new in zip(todo, done, strict=True)}
+    return [replaced.get(id(a), a) for a, _ in items]
 
 
 def _overlay(analysis: AssetAnalysis, path: Path, caption: str | None, role: ShotRole | None, lang: str
