@@ -614,6 +614,7 @@ def schema_export(
 # Sub-commands that live in modules of their own (they import helpers defined above, so they come last).
 from adloom.serving.agent_cli import agent_app, leads_app  # noqa: E402
 from adloom.serving.api_cli import keys_app, serve  # noqa: E402
+from adloom.serving.assets_cli import assets_app  # noqa: E402
 from adloom.serving.jobs.cli import worker as worker_command  # noqa: E402
 from adloom.serving.live_cli import live_app  # noqa: E402
 from adloom.serving.remote_cli import api_app  # noqa: E402
@@ -621,6 +622,7 @@ from adloom.serving.ui_cli import ui as ui_command  # noqa: E402
 from adloom.serving.video_cli import video_app  # noqa: E402
 
 app.add_typer(video_app, name="video")
+app.add_typer(assets_app, name="assets")
 app.add_typer(live_app, name="live")
 app.add_typer(keys_app, name="keys")
 app.add_typer(api_app, name="api")

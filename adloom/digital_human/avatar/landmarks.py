@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from adloom.core.errors import BackendUnavailableError, InputError
+from adloom.core.errors import InputError
+from adloom.core.helper_venv import REPO_ROOT, mediapipe_python, run_json_worker
 from adloom.core.paths import write_atomic
-from adloom.core.proc import run_tool, tool_timeout
+from adloom.core.proc import tool_timeout
 from adloom.core.settings import get_settings
 
 __all__ = [
@@ -43,7 +43,7 @@ N_POINTS = 478
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
 LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
 _WORKER = Path(__file__).with_name("_mediapipe_worker.py")
-_REPO_ROOT = Path(__file__).resolve().parents[3]
+_REPO_ROOT = REPO_ROOT  # where .venv-mediapipe is looked for (adloom.core.helper_venv)
 
 
 @dataclass(frozen=True)
@@ -111,54 +111,13 @@ def sha256_file(path: Path) -> str:
 VIDEO_WORKER_TIMEOUT_S = 600.0
 
 
-def mediapipe_python() -> Path:
-    """The mediapipe venv's interpreter.
-
-    Order: ``ADLOOM_MEDIAPIPE_PYTHON`` (settings ``mediapipe_python``), then
-    ``.venv-mediapipe/bin/python`` beside the installed project source tree (where ``make install``
-    builds it). Never the current folder: a command run from an untrusted folder must not execute
-    whatever interpreter that folder holds.
-    """
-    configured = os.environ.get("ADLOOM_MEDIAPIPE_PYTHON") or get_settings().mediapipe_python
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.is_file():
-            raise BackendUnavailableError(
-                f"ADLOOM_MEDIAPIPE_PYTHON points at {path}, which does not exist; fix it or unset it to use "
-                ".venv-mediapipe"
-            )
-        return path
-    candidate = _REPO_ROOT / ".venv-mediapipe" / "bin" / "python"
-    if candidate.is_file():
-        return candidate
-    raise BackendUnavailableError(
-        f"face landmarks need mediapipe's own venv, and none was found ({candidate.parent.parent}); run "
-        "`make mediapipe` (or `make install`) in the project, or set ADLOOM_MEDIAPIPE_PYTHON to its python"
-    )
-
-
 def _run_worker(args: list[str], *, timeout_s: float) -> dict:
     """Run the worker with ``args`` (inputs and --out); returns its JSON summary."""
-    cmd = [str(mediapipe_python()), str(_WORKER), *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.setdefault("GLOG_minloglevel", "2")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     subject = " ".join([args[0].lstrip("-"), *args[1:2]]) + (f" and {len(args) - 2} more" if len(args) > 2 else "")
-    try:
-        proc = run_tool(cmd, purpose="the mediapipe face-landmark worker", subject=subject, timeout_s=timeout_s,
-                        capture_output=True, text=True, env=env)  # fmt: skip
-    except OSError as exc:
-        raise BackendUnavailableError(f"cannot start the mediapipe worker ({cmd[0]}): {exc}") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise BackendUnavailableError(
-            f"the mediapipe worker failed (exit {proc.returncode}): {' | '.join(tail)}; check .venv-mediapipe "
-            "(`make mediapipe`)"
-        )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        raise BackendUnavailableError(f"the mediapipe worker printed no summary: {proc.stdout[-300:]!r}")
-    return json.loads(lines[-1])
+    return run_json_worker(
+        _WORKER, args, python=mediapipe_python(), purpose="the mediapipe face-landmark worker", subject=subject,
+        timeout_s=timeout_s,
+    )  # fmt: skip
 
 
 def _worker_batch(inputs: list[str], *, track: bool = False, timeout_s: float | None = None) -> np.ndarray:
