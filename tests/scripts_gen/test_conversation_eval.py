@@ -1,6 +1,8 @@
 """Answer quality on the labelled set (tests/scripts_gen/data/conversation_answer_eval.yaml): 180 questions,
 4 industries x zh/en, asked the way people write. Floors are set a little under what was measured
-(0.944 overall, every industry x language >= 0.864 when they were set), so a regression fails here;
+(0.944 overall, every industry x language >= 0.864 when they were set; 0.928 and >= 0.875 since the advertiser's
+own answers rank higher over the industry pack, which the deployment's embedder lifts to 0.956), so a regression
+fails here;
 ``bench/answer_eval.py --errors`` lists the misses."""
 
 from __future__ import annotations

@@ -186,8 +186,9 @@ class _Doc:
 
 
 _SOURCE_RANK: dict[Source, int] = {"advertiser": 0, "offer": 1, "industry": 2}
-#: Relevance multipliers: the advertiser's own word first at equal relevance; the asked topic helps.
-_ADVERTISER_BOOST = 1.15
+#: Relevance multipliers: the advertiser's own word first, also over a pack entry a little closer in words ("what
+#: about trade-in" → their "Do you take trade-ins", not the pack's trade-in steps); the asked topic helps.
+_ADVERTISER_BOOST = 1.5
 _TOPIC_BOOST = 1.25
 #: A question asking for a figure (how much, how long, what rate) prefers the advertiser's FAQ that states one.
 _FIGURE_BOOST = 1.4
