@@ -53,9 +53,11 @@ def test_sample_agent_chat_lead_table_csv_and_take_over(page_test: Callable[...,
 
     _section(at, "leads")
     table = at.dataframe[0].value
-    assert len(table) == 1 and table["手机"].iloc[0].endswith("5678") and "1381234" not in table["手机"].iloc[0]
+    assert len(table) == 1 and table["手机"].iloc[0].endswith("5678")
+    assert "1381234" not in table.to_csv()  # nor in the needs, which quote the person's own words
     at.toggle(key="leads.unmask").set_value(True).run()
     assert at.dataframe[0].value["手机"].iloc[0] == "13812345678"
+    assert "13812345678" in at.dataframe[0].value["需求"].iloc[0]
     at.button(key="leads.csv_prepare").click().run()
     assert not at.exception, at.exception
     data = at.session_state["leads.csv_ready"]["data"]
@@ -112,3 +114,29 @@ def test_api_down_is_a_friendly_message(page_test: Callable[..., Any], monkeypat
     at = page_test("leads").run()
     assert not at.exception
     assert at.error and "Cannot reach the adloom service" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_screenshots_zh_chat_and_leads_table(console: str, browser_page: Any, shot: Callable[..., Path]):
+    """Two screenshots at 1366 px in zh (``-m slow``; ~30 s): the chat after a phone number, and the leads table."""
+    from tests.ui.e2e import open_page, wait_idle, wait_text
+
+    page = browser_page
+    open_page(page, f"{console}/leads")
+    page.locator(".st-key-lang_choice button", has_text="中文").first.click()
+    wait_idle(page)
+    page.locator(".st-key-leads-load_sample button").first.click()
+    wait_text(page, "已保存数字员工 hz-renovation", timeout_s=60)
+    page.locator(".st-key-leads-section button", has_text="试聊").first.click()
+    wait_idle(page)
+    for message in ("装修一平米大概多少钱", "我家是90平的老房，手机13812345678，下个月想开工"):
+        box = page.locator(".st-key-leads-say textarea").first
+        box.fill(message)
+        box.press("Enter")
+        wait_idle(page)
+    wait_text(page, "已获得一条新线索", timeout_s=60)
+    chat = shot(page, "01_chat_zh", page.locator(".st-key-leads-say"), block="end")
+    page.locator(".st-key-leads-section button", has_text="线索").first.click()
+    wait_text(page, "共 1 条线索", timeout_s=60)
+    table = shot(page, "02_leads_zh", page.locator('[data-testid="stDataFrame"]'))
+    assert chat.stat().st_size > 10_000 and table.stat().st_size > 10_000

@@ -53,6 +53,7 @@ MAX_YAML_BYTES = 2_000_000
 MAX_LEADS_SHOWN = 500
 CONTACTS = ("phone", "wechat", "email")
 _BAD_ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+_DIGITS = re.compile(r"\d{7,}")
 #: Characters Streamlit's Markdown would act on ($ starts LaTeX: "$27,900 … $31,400" would turn into maths).
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$])")
 #: Widgets whose values must outlive a run in which their section is not shown (Streamlit drops those).
@@ -257,6 +258,10 @@ def send(c: AdloomClient, agent_id: str, text: str) -> None:
     chat["seen"].extend(r["id"] for r in replies)
     chat["turns"].append(turn)
     chat["pending"] = msg["status"] == "held"  # an answered message answers the held ones with it
+    if replies:
+        # The page shows the replies at once, so it acknowledges them as a platform does once it has sent
+        # them: the next message is answered on its own instead of being held behind replies still "typing".
+        attempt(c.conversation_replies, answer["conversation_id"], after=replies[-1]["id"])
     if turn["lead_id"]:
         lead = attempt(find_lead, c, agent_id, turn["lead_id"])
         if lead is not None:
@@ -514,6 +519,18 @@ def mask(value: str | None, field: str) -> str:
     return "•" * (len(value) - keep) + value[len(value) - keep :]
 
 
+def mask_needs(needs: list[str], lead: dict[str, Any]) -> list[str]:
+    """``needs`` (the person's own words) with the lead's contact details, and any long run of digits, masked:
+    "手机13812345678" must not show in full beside a masked phone column."""
+    out = []
+    for need in needs:
+        for field in CONTACTS:
+            if lead.get(field):
+                need = need.replace(lead[field], mask(lead[field], field))
+        out.append(_DIGITS.sub(lambda m: mask(m.group(0), "phone"), need))
+    return out
+
+
 def since_iso(day: date | None) -> str | None:
     """The start of ``day`` in this machine's time zone, as the API's ``since``."""
     return None if day is None else datetime.combine(day, time.min).astimezone().isoformat()
@@ -533,7 +550,7 @@ def all_leads(c: AdloomClient, agent_id: str | None, since: str | None) -> tuple
 
 def leads_section(c: AdloomClient, agents: list[dict[str, Any]]) -> None:
     any_option = t("leads.any")
-    f1, f2, f3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    f1, f2, f3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     agent = f1.selectbox(
         t("leads.filter.agent"),
         [""] + [a["id"] for a in agents],
@@ -564,7 +581,9 @@ def leads_section(c: AdloomClient, agents: list[dict[str, Any]]) -> None:
                     t("leads.col.city"): r.get("city") or "",
                     t("leads.col.budget"): r.get("budget") or "",
                     t("leads.col.timing"): r.get("timing") or "",
-                    t("leads.col.needs"): sep.join(r.get("needs") or []),
+                    t("leads.col.needs"): sep.join(
+                        (r.get("needs") or []) if unmask else mask_needs(r.get("needs") or [], r)
+                    ),
                     t("leads.col.user"): r["user_id"],
                     t("leads.col.channel"): r["channel"],
                 }
