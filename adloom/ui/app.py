@@ -1,5 +1,5 @@
 """The advertiser console (``adloom ui``; or ``streamlit run adloom/ui/app.py`` with ``ADLOOM_API_URL`` and
-``ADLOOM_API_KEY`` set). One navigation, four pages; the first is the brief form."""
+``ADLOOM_API_KEY`` set). One navigation, five pages; the first is the brief form."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ navigation = st.navigation(
         st.Page(PAGES / "live.py", title=t("nav.live"), icon=":material/live_tv:", url_path="live"),
         st.Page(PAGES / "reports.py", title=t("nav.reports"), icon=":material/monitoring:", url_path="reports"),
         st.Page(PAGES / "library.py", title=t("nav.library"), icon=":material/video_library:", url_path="library"),
+        st.Page(PAGES / "leads.py", title=t("nav.leads"), icon=":material/support_agent:", url_path="leads"),
     ]
 )
 st.sidebar.caption(
