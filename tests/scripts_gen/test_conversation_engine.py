@@ -313,3 +313,11 @@ def test_an_answer_given_before_is_said_as_a_reminder_not_as_news() -> None:
     first, again = talk(engine, ["半包多少钱一平？", "那半包到底多少钱？"])
     assert "680" in first.replies[0].text and "680" in again.replies[0].text
     assert again.replies[0].text.startswith(("还是刚才说的，", "就像刚才说的，"))
+
+
+def test_the_needs_for_the_sales_team_carry_no_contact_details() -> None:
+    engine = ConversationEngine(home_profile(), seed=0)
+    (result,) = talk(engine, ["我家是90平的老房，手机一三八一二三四五六七八，下个月想开工，全包多少钱"])
+    needs = " / ".join(result.state.lead.needs)
+    assert result.state.lead.phone == "13812345678"
+    assert "90平" in needs and "13812345678" not in needs and "一三八" not in needs

@@ -20,13 +20,14 @@ the same profile, seed, state and message give the same replies.
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime
 
 from adloom.core.protocols import Embedder
 from adloom.core.types import Language
 from adloom.scripts_gen.compliance import ComplianceChecker
 from adloom.scripts_gen.conversation.answer import AnswerAgent
-from adloom.scripts_gen.conversation.contacts import extract_contacts
+from adloom.scripts_gen.conversation.contacts import Extracted, extract_contacts, normalise_digits
 from adloom.scripts_gen.conversation.intents import Analysis, analyze
 from adloom.scripts_gen.conversation.lead import LeadAgent, LeadMove, Variants
 from adloom.scripts_gen.conversation.model import (
@@ -53,6 +54,22 @@ _HISTORY_CHARS = 300
 _REPEAT_TAIL = 20
 #: Characters of one need kept in the lead's summary for the sales team.
 _NEED_CHARS = 80
+
+
+_EMAILISH = re.compile(r"\S+@\S+")
+_DIGIT_RUN = re.compile(r"\+?\d[\d\s\-()]{5,}\d")
+
+
+def _without_contacts(text: str, found: Extracted) -> str:
+    """A need as the sales team reads it: the contact details the message gave are in the lead's own fields
+    (masked where the console shows them), so they are cut from the need's words."""
+    clean = _DIGIT_RUN.sub("", _EMAILISH.sub("", normalise_digits(text)))
+    for value in (found.wechat, found.email):
+        if value:
+            clean = clean.replace(value, "")
+    label = r"(?:我的|my\s+)?(?:手机号?|电话|微信号?|邮箱|phone|mobile|email|wechat)\s*(?:是|:|：|is)?\s*(?=[，,。.]|$)"
+    clean = re.sub(label, "", clean)
+    return re.sub(r"\s{2,}", " ", re.sub(r"[，,]\s*[，,]", "，", clean))
 
 
 class ConversationEngine:
@@ -175,7 +192,7 @@ class ConversationEngine:
         answered = any(p.sources for p in pieces)
         unknown = any(not p.sources for p in pieces)
         for need in a.needs:
-            short = need.text.strip()[:_NEED_CHARS]
+            short = _without_contacts(need.text, found).strip(" ，,。.")[:_NEED_CHARS]
             if short and short not in st.lead.needs and len(st.lead.needs) < 20:
                 st.lead.needs.append(short)
 
