@@ -90,7 +90,9 @@ def _server(home: Path, *, workers: int, **env: str):  # type: ignore[no-untyped
 
 
 def _key(home: Path) -> str:
-    out = subprocess.run([*ADLOOM, "keys", "create", "bench"], env=_env(home), check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [*ADLOOM, "keys", "create", "bench"], env=_env(home), check=True, capture_output=True, text=True
+    )
     key = out.stdout.strip().splitlines()[-1]
     # the bench is an operator: lift the tenant's rate limit and quotas so they do not shape the figures
     from adloom.core.storage import open_store
@@ -151,7 +153,9 @@ async def _status_load(url: str, key: str, batch_id: str, clients: int, seconds:
     return latencies, errors
 
 
-def _throughput(home: Path, key: str, brief_id: str, n: int, height: int, executor: str) -> tuple[float, dict[str, Any]]:
+def _throughput(
+    home: Path, key: str, brief_id: str, n: int, height: int, executor: str
+) -> tuple[float, dict[str, Any]]:
     env = {"ADLOOM_EXECUTOR": executor, "ADLOOM_EXECUTOR_WORKERS": "2"}
     with _server(home, workers=2, **env) as url:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:

@@ -278,6 +278,7 @@ def _choose(
     chosen_patterns: set[str] = set()
     chosen_lines: set[str] = set()
     options: list[list[str]] = []
+
     def unused(slot: _Slot) -> list[tuple[str, str]]:
         fresh = [o for o in slot.options if o[1] not in chosen_patterns and o[0] not in chosen_lines]
         return fresh or [o for o in slot.options if o[0] not in chosen_lines]

@@ -190,6 +190,7 @@ def test_llamacpp_prefers_model_dir_copy(tmp_path: Path, gguf_path: Path) -> Non
 @pytest.fixture(scope="module")
 def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import llama_cpp.server.app  # noqa: F401 - the [server] extra of llama-cpp-python (the llm extra)
+
     port = free_port()
     log = (tmp_path_factory.mktemp("llama_server") / "server.log").open("w+")
     proc = subprocess.Popen(

@@ -333,7 +333,6 @@ def place(model: VideoModel, device: Any = None, *, offload: bool = False) -> Vi
     return model
 
 
-
 def compile_blocks(transformer: Any, **compile_kwargs: Any) -> int:
     """Regional ``torch.compile`` of the transformer's repeated blocks; returns how many were compiled.
 

@@ -116,6 +116,7 @@ def test_presets_load_strictly_and_make_avatars(room: Path) -> None:
 def test_photo_spec_builds_the_photo_avatar_lazily_with_cards(room: Path) -> None:
     """``photo:FOLDER`` goes through the photo-avatar module (imported only for this spec)."""
     from adloom.digital_human.avatar import landmarks, photo
+
     sample = Path(photo.SAMPLES_DIR)
     photo.save_photo_avatar(
         room / "anna",

@@ -212,6 +212,7 @@ def test_alignment_snaps_phrase_breaks_to_silent_gaps() -> None:
 def test_a_line_without_timings_goes_through_misaki_and_alignment() -> None:
     """The Kokoro path without the Kokoro model: espeak audio with its timings dropped, a Kokoro voice name."""
     import misaki.espeak  # noqa: F401 - the voice extra, always installed by `make install`
+
     spoken = EspeakTTS().synthesize("Hello, buy the thermos now. It keeps coffee hot!", language=Language.en)
     line = LineAudio(spoken.text, spoken.samples, spoken.sample_rate, "kokoro", "af_heart", phonemes=None)
     calls: list[str] = []

@@ -169,8 +169,10 @@ def test_render_chosen_scripts_once_per_key_and_the_worker_uses_them(
     client.patch(f"/v1/scripts/{chosen[1]}", json={"shots": [{"index": 1, "narration": line}]}, headers=tenants.a)
     body = {"brief_id": brief_id, "script_ids": chosen, "aspect": "1:1", "height": 360}
     key = render_idempotency_key(brief_id, chosen, "1:1", 360)  # the key the console sends with Render
-    assert key == render_idempotency_key(brief_id, chosen[::-1], "1:1", 360) != render_idempotency_key(
-        brief_id, chosen, "9:16", 360
+    assert (
+        key
+        == render_idempotency_key(brief_id, chosen[::-1], "1:1", 360)
+        != render_idempotency_key(brief_id, chosen, "9:16", 360)
     )
     headers = {**tenants.a, "Idempotency-Key": key}
     first = client.post("/v1/batches", json=body, headers=headers)
