@@ -214,10 +214,10 @@ def _text_matrix(queries: list[_Query], passages: list[str], embedder: Embedder 
     toks = [_tokens(p) for p in passages]
     for i, q in enumerate(queries):
         vis = _tokens(q.visual)
-        nar = _tokens(q.narration) if q.narration.strip() else set()
+        said = _tokens(q.narration) if q.narration.strip() else set()
         for j, t in enumerate(toks):
             s = _overlap(vis, t)
-            sims[i, j] = (1 - narration_weight) * s + narration_weight * _overlap(nar, t) if nar else s
+            sims[i, j] = (1 - narration_weight) * s + narration_weight * _overlap(said, t) if said else s
     return sims
 
 
@@ -277,8 +277,8 @@ def _trim(c: _Cand, role: ShotRole, duration: float, used: set[tuple[int, int]],
         share = (take - length) / max(take, 1e-6)
         return _Fit(sc.start_s, round(sc.start_s + take, 3), round(speed, 3), tuple(extra),
                     cfg.extend_penalty * share, f"runs {take - length:.1f} s into the next scene", False)  # fmt: skip
-    return _Fit(sc.start_s, round(end, 3), cfg.min_speed, tuple(extra), cfg.short_penalty,
-                f"too short: covers {span / cfg.min_speed:.1f} of {duration:.1f} s at {cfg.min_speed:.2f}x", True)
+    covers = f"too short: covers {span / cfg.min_speed:.1f} of {duration:.1f} s at {cfg.min_speed:.2f}x"
+    return _Fit(sc.start_s, round(end, 3), cfg.min_speed, tuple(extra), cfg.short_penalty, covers, True)
 
 
 def _jitter(seed: int, variant: int, scene: str) -> float:
