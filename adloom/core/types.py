@@ -152,6 +152,9 @@ class Asset(BaseModel):
     height: int | None = Field(None, gt=0)
     duration_s: float | None = Field(None, gt=0)
     license: LineText = ""
+    role: ShotRole | None = Field(
+        None, description="Which shot role the advertiser meant it for (footage retrieval favours it there)."
+    )
 
 
 class Product(BaseModel):

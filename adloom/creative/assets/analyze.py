@@ -253,8 +253,7 @@ def _overlay(analysis: AssetAnalysis, path: Path, caption: str | None, role: Sho
 
 def _item(x: str | Path | Asset | tuple[Any, ...]) -> tuple[Path, str | None, ShotRole | None]:
     if isinstance(x, Asset):
-        role = getattr(x, "role_hint", None)
-        return Path(x.path), (x.description or None), (ShotRole(role) if role else None)
+        return Path(x.path), (x.description or None), x.role
     if isinstance(x, tuple):
         path, caption, *rest = (*x, None, None)
         role = rest[0] if rest else None
