@@ -809,7 +809,7 @@ def render(
                         f"offset={bounds[i] / fps:.4f}[{nxt}]"
                     )
                 else:
-                    graph.chains.append(f"[{cur}][v{i}]concat=n=2:v=1:a=0[{nxt}]")
+                    graph.chains.append(f"[{cur}][v{i}]concat=n=2:v=1:a=0,settb=1/{fps}[{nxt}]")
                 cur = nxt
         elif n > 1:
             graph.chains.append("".join(f"[v{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[cat]")

@@ -250,15 +250,15 @@ def _hex(c: str) -> RGB:
     return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
 
 
-def brand_accent(accent: RGB, brand: list[str] | None) -> RGB:
+def brand_accent(accent: RGB, brand: list[str] | None, text: RGB = (255, 255, 255)) -> RGB:
     """The template ``accent`` replaced by the closest legible brand colour.
 
-    The template pairs its accent with white text (a box or button behind white letters) when the accent
-    is darker, else with black (yellow text with a black stroke), whichever contrasts more. Brand colours
-    are tried in the order given (the first is the primary); the first that reaches :data:`ACCENT_CONTRAST`
-    against that text colour wins. When none does, the primary is darkened (white text) or lightened (black
-    text) by the smallest step that does -- the closest legible version of the brand's own colour.
-    Invalid entries are ignored; with none left the template's accent stays.
+    ``text`` is the colour the template draws on or around its accent: white letters on accent boxes and
+    buttons in most templates, a black stroke around accent-coloured letters in ``hook_punch`` and
+    ``ugc_captions``. Brand colours are tried in the order given (the first is the primary); the first that
+    reaches :data:`ACCENT_CONTRAST` against ``text`` wins. When none does, the primary is darkened (white
+    text) or lightened (black text) by the smallest step that does -- the closest legible version of the
+    brand's own colour. Invalid entries are ignored; with none left the template's accent stays.
     """
     colours = []
     for c in brand or []:
@@ -268,24 +268,28 @@ def brand_accent(accent: RGB, brand: list[str] | None) -> RGB:
             continue
     if not colours:
         return accent
-    text: RGB = (255, 255, 255) if contrast(accent, (255, 255, 255)) >= contrast(accent, (0, 0, 0)) else (0, 0, 0)
     for c in colours:
         if contrast(c, text) >= ACCENT_CONTRAST:
             return c
-    base, toward = colours[0], (0, 0, 0) if text == (255, 255, 255) else (255, 255, 255)
+    base = colours[0]
+    toward = (0, 0, 0) if _luminance(text) > 0.5 else (255, 255, 255)
     for step in range(1, 101):
         f = step / 100
-        c = tuple(int(round(base[k] + (toward[k] - base[k]) * f)) for k in range(3))
+        c = (
+            int(round(base[0] + (toward[0] - base[0]) * f)),
+            int(round(base[1] + (toward[1] - base[1]) * f)),
+            int(round(base[2] + (toward[2] - base[2]) * f)),
+        )
         if contrast(c, text) >= ACCENT_CONTRAST:
-            return c  # type: ignore[return-value]
+            return c
     return accent
 
 
-def _brand(lay: Layout, palette: tuple[RGB, ...]) -> tuple[RGB, ...]:
+def _brand(lay: Layout, palette: tuple[RGB, ...], text: RGB = (255, 255, 255)) -> tuple[RGB, ...]:
     """``palette`` with its accent (index 2) set by :func:`brand_accent` from ``spec.brand_colours``."""
     if not lay.spec.brand_colours:
         return palette
-    return (*palette[:2], brand_accent(palette[2], lay.spec.brand_colours), *palette[3:])
+    return (*palette[:2], brand_accent(palette[2], lay.spec.brand_colours, text), *palette[3:])
 
 
 def _rgba(c: RGB, a: int = 255) -> tuple[int, int, int, int]:
@@ -578,7 +582,7 @@ def plan_product_showcase(lay: Layout) -> Plan:
 
 
 def plan_hook_punch(lay: Layout) -> Plan:
-    palette = _brand(lay, ((10, 10, 10), (60, 20, 20), (255, 214, 0)))
+    palette = _brand(lay, ((10, 10, 10), (60, 20, 20), (255, 214, 0)), text=(0, 0, 0))
     accent = palette[2]
     spec = lay.spec
     looks = [ShotLook(motion="punch" if i == 0 else "zoom_in", zoom=0.18) for i in range(len(spec.shots))]
@@ -833,7 +837,7 @@ def caption_chunks(text: str, zh: bool) -> list[str]:
 
 
 def plan_ugc_captions(lay: Layout) -> Plan:
-    palette = _brand(lay, ((60, 50, 40), (120, 100, 80), (255, 230, 0)))
+    palette = _brand(lay, ((60, 50, 40), (120, 100, 80), (255, 230, 0)), text=(0, 0, 0))
     spec = lay.spec
     looks = [ShotLook(motion="shake", zoom=0.06) for _ in spec.shots]
     sticker = TextStyle(
