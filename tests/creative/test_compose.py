@@ -277,6 +277,8 @@ def test_template_table_is_complete() -> None:
 def test_each_template_renders(assets: dict[str, Path], tmp_path: Path, template: str) -> None:
     spec = _spec(assets, template, Aspect.square, height=144)
     spec.shots[1] = ShotSpec(1.0, ShotRole.proof, assets["detail"], "真的有效")
+    if template == "before_after":  # the split needs media marked before/after (issue 14)
+        spec.shots[0].contrast, spec.shots[1].contrast = "before", "after"
     res = render(spec, tmp_path, name=template)
     info = probe(res.video)
     assert (info.width, info.height) == (144, 144)

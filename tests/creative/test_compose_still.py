@@ -31,7 +31,9 @@ def _spec(template: str) -> RenderSpec:
 def test_intended_stills_are_reported_and_accepted_by_the_gate(tmp_path: Path):
     moving = render(_spec("product_showcase"), tmp_path / "a", name="a")
     assert moving.still_s == 0.0
-    still = render(_spec("before_after"), tmp_path / "b", name="b")
+    spec = _spec("before_after")
+    spec.shots[0].contrast, spec.shots[1].contrast = "before", "after"  # the split needs marked media
+    still = render(spec, tmp_path / "b", name="b")
     assert still.still_s >= 1.0
     report = check_video(still.video, expected_duration_s=still.duration_s, allow_still_s=max(1.0, still.still_s + 0.1))
     assert not any("frozen" in r for r in report.reasons), report.reasons

@@ -231,3 +231,66 @@ def draw_star(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, fill: t
         rr = r if i % 2 == 0 else r * 0.45
         pts.append((cx + rr * math.cos(ang), cy + rr * math.sin(ang)))
     draw.polygon(pts, fill=fill)
+
+
+#: The generated music bed's beat grid: its chords change every ``BED_BEAT_S`` seconds from 0 (a slow pad
+#: with no percussion, so the chord onsets are the only accents a cut can land on; see write_music_bed).
+BED_BEAT_S = 2.0
+
+#: A photo is cropped to the frame only if the crop keeps at least this share of its subject box's area;
+#: otherwise it is shown whole (see :func:`subject_crop` and ``render``).
+SUBJECT_KEEP_MIN = 0.95
+
+#: A photo shown whole spans at most this share of the frame's width and height, so the template's slow
+#: zoom (capped for such shots in ``render``) never pushes the subject out of frame.
+FIT_SHARE = 0.9
+
+Box = tuple[float, float, float, float]
+
+
+def subject_crop(img: Image.Image, aspect: float, subject: Box) -> tuple[tuple[int, int, int, int], float]:
+    """The crop of ``aspect`` (w/h) centred on the ``subject`` box (normalised) and the share of the subject's
+    area it keeps (1.0 = all of it)."""
+    W, H = img.size
+    x0, y0, x1, y1 = subject
+    if W / H > aspect:
+        cw = int(round(H * aspect))
+        left = int(round((x0 + x1) / 2 * W - cw / 2))
+        left = min(max(0, left), W - cw)
+        box = (left, 0, left + cw, H)
+        kept = max(0.0, min(x1 * W, box[2]) - max(x0 * W, box[0])) / max(1e-6, (x1 - x0) * W)
+    else:
+        ch = int(round(W / aspect))
+        top = int(round((y0 + y1) / 2 * H - ch / 2))
+        top = min(max(0, top), H - ch)
+        box = (0, top, W, top + ch)
+        kept = max(0.0, min(y1 * H, box[3]) - max(y0 * H, box[1])) / max(1e-6, (y1 - y0) * H)
+    return box, float(min(1.0, kept))
+
+
+def fit_inside(src: tuple[int, int], size: tuple[int, int], share: float = FIT_SHARE) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of a ``src``-sized picture scaled to fit ``share`` of ``size`` and centred in it."""
+    scale = min(size[0] * share / src[0], size[1] * share / src[1])
+    w, h = max(1, int(round(src[0] * scale))), max(1, int(round(src[1] * scale)))
+    return (size[0] - w) // 2, (size[1] - h) // 2, w, h
+
+
+def blurred_fill(
+    img: Image.Image, size: tuple[int, int], *, blur: float = 0.0, dim: float = 0.0
+) -> tuple[Image.Image, Box]:
+    """The whole of ``img`` fitted into ``size`` over a blurred, darkened, scaled-up copy of itself.
+
+    Returns the picture and where the sharp copy lies, normalised (x0, y0, x1, y1) of ``size``. ``blur`` and
+    ``dim`` are the template's treatment (a card over the shot), applied to the whole picture on top.
+    """
+    box, _ = salient_crop(img, size[0] / size[1])
+    back = img.crop(box).resize(size, Image.Resampling.BILINEAR)
+    back = back.filter(ImageFilter.GaussianBlur(max(4.0, size[0] / 24)))
+    back = Image.blend(back, Image.new("RGB", size, (0, 0, 0)), 0.45)
+    x, y, w, h = fit_inside(img.size, size)
+    back.paste(img.resize((w, h), Image.Resampling.LANCZOS), (x, y))
+    if blur > 0:
+        back = back.filter(ImageFilter.GaussianBlur(blur))
+    if dim > 0:
+        back = Image.blend(back, Image.new("RGB", size, (0, 0, 0)), dim)
+    return back, (x / size[0], y / size[1], (x + w) / size[0], (y + h) / size[1])

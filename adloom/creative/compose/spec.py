@@ -60,6 +60,22 @@ class ShotSpec:
     role: ShotRole
     media: Path | None
     caption: str
+    #: A clip plays ``media_start_s .. media_end_s`` (``None``: to the clip's end) at ``speed`` to fill
+    #: ``duration_s``; never frozen (see ``render._clip_span`` for what happens when the span is too short).
+    media_start_s: float = 0.0
+    media_end_s: float | None = None
+    speed: float = 1.0
+    #: Normalised ``(x0, y0, x1, y1)`` box of the product/subject in the media (x right, y down, 0..1).
+    #: With it a photo whose crop to the frame would cut into the subject is shown whole (``render``).
+    subject_box: tuple[float, float, float, float] | None = None
+    #: An RGBA cut-out of the product: shown centred and large over the template's designed backdrop when
+    #: the photo cannot be cropped to the frame without cutting into the subject.
+    cutout: Path | None = None
+    #: Normalised boxes in the media (faces, products) that captions and subtitles must not cover.
+    avoid_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    #: ``"before"`` / ``"after"`` when the media shows the state before / after using the product; the
+    #: ``before_after`` template only splits the screen over media marked so (see ``plan_before_after``).
+    contrast: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -93,6 +109,15 @@ class RenderSpec:
     seed: int = 0
     crf: int = 23
     preset: str = "veryfast"
+    #: Brand colours as ``#rrggbb``: the template's accent becomes the closest legible one
+    #: (``templates.brand_accent``). ``None`` keeps the template's own palette.
+    brand_colours: list[str] | None = None
+    #: Move shot boundaries onto the generated music bed's beat grid (within ``BEAT_SNAP_S``), never
+    #: cutting a narration line (``render.cut_times``). Off by default: durations stay as given.
+    beat_snap: bool = False
+    #: Transitions by pacing instead of the template's one kind: a hard cut next to a shot under
+    #: ``render.HARD_CUT_UNDER_S``, a short crossfade otherwise. Off by default: the template decides.
+    pacing_transitions: bool = False
 
     @property
     def label_text(self) -> str:
@@ -125,6 +150,11 @@ class RenderResult:
     #: Longest stretch the template means to hold still (a card over a static or blurred backdrop),
     #: so a quality gate can tell an intended still from a frozen picture.
     still_s: float = 0.0
+    #: Every cut between shots: ``{t, kind, duration_s, snapped_from}`` (seconds; ``kind`` "cut" or the
+    #: xfade transition; ``snapped_from`` the unsnapped time when beat snapping moved it, else ``None``).
+    cuts: list[dict] = field(default_factory=list)
+    #: The palette the template used, as ``#rrggbb`` (index 2 is the accent).
+    palette: list[str] = field(default_factory=list)
 
 
 def frame_size(aspect: Aspect, height: int) -> tuple[int, int]:

@@ -90,6 +90,8 @@ class Plan:
     transition_s: float
     palette: tuple[RGB, ...]
     backdrop: BackdropStyle = BackdropStyle()
+    #: What the template left out and why (e.g. a before/after split without before/after footage).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -218,6 +220,76 @@ def make_layout(spec: RenderSpec, boundaries_s: list[float]) -> Layout:
 
 
 # ---------------------------------------------------------------- shared pieces
+
+
+def _luminance(c: RGB) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+
+    def lin(v: int) -> float:
+        x = v / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+
+
+def contrast(a: RGB, b: RGB) -> float:
+    """WCAG contrast ratio of two colours (1 .. 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+#: An accent must reach this WCAG contrast with the text drawn on or around it (3:1, AA for large text:
+#: accents carry headlines, buttons and strokes, all large and bold).
+ACCENT_CONTRAST = 3.0
+
+
+def _hex(c: str) -> RGB:
+    c = c.strip().lstrip("#")
+    if not re.fullmatch(r"[0-9a-fA-F]{6}", c):
+        raise ValueError(f"brand colour {c!r} is not #rrggbb")
+    return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
+
+
+def brand_accent(accent: RGB, brand: list[str] | None, text: RGB = (255, 255, 255)) -> RGB:
+    """The template ``accent`` replaced by the closest legible brand colour.
+
+    ``text`` is the colour the template draws on or around its accent: white letters on accent boxes and
+    buttons in most templates, a black stroke around accent-coloured letters in ``hook_punch`` and
+    ``ugc_captions``. Brand colours are tried in the order given (the first is the primary); the first that
+    reaches :data:`ACCENT_CONTRAST` against ``text`` wins. When none does, the primary is darkened (white
+    text) or lightened (black text) by the smallest step that does -- the closest legible version of the
+    brand's own colour. Invalid entries are ignored; with none left the template's accent stays.
+    """
+    colours = []
+    for c in brand or []:
+        try:
+            colours.append(_hex(c))
+        except ValueError:
+            continue
+    if not colours:
+        return accent
+    for c in colours:
+        if contrast(c, text) >= ACCENT_CONTRAST:
+            return c
+    base = colours[0]
+    toward = (0, 0, 0) if _luminance(text) > 0.5 else (255, 255, 255)
+    for step in range(1, 101):
+        f = step / 100
+        c = (
+            int(round(base[0] + (toward[0] - base[0]) * f)),
+            int(round(base[1] + (toward[1] - base[1]) * f)),
+            int(round(base[2] + (toward[2] - base[2]) * f)),
+        )
+        if contrast(c, text) >= ACCENT_CONTRAST:
+            return c
+    return accent
+
+
+def _brand(lay: Layout, palette: tuple[RGB, ...], text: RGB = (255, 255, 255)) -> tuple[RGB, ...]:
+    """``palette`` with its accent (index 2) set by :func:`brand_accent` from ``spec.brand_colours``."""
+    if not lay.spec.brand_colours:
+        return palette
+    return (*palette[:2], brand_accent(palette[2], lay.spec.brand_colours, text), *palette[3:])
 
 
 def _rgba(c: RGB, a: int = 255) -> tuple[int, int, int, int]:
@@ -475,7 +547,7 @@ def with_product_cards(lay: Layout, plan: Plan, designed: list[bool]) -> list[Ov
 
 
 def plan_product_showcase(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((24, 32, 64), (92, 52, 140), (255, 94, 58))
+    palette = _brand(lay, ((24, 32, 64), (92, 52, 140), (255, 94, 58)))
     accent = palette[2]
     spec = lay.spec
     motions = ["zoom_in", "pan_lr", "zoom_out", "pan_rl"]
@@ -510,7 +582,7 @@ def plan_product_showcase(lay: Layout) -> Plan:
 
 
 def plan_hook_punch(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((10, 10, 10), (60, 20, 20), (255, 214, 0))
+    palette = _brand(lay, ((10, 10, 10), (60, 20, 20), (255, 214, 0)), text=(0, 0, 0))
     accent = palette[2]
     spec = lay.spec
     looks = [ShotLook(motion="punch" if i == 0 else "zoom_in", zoom=0.18) for i in range(len(spec.shots))]
@@ -530,22 +602,50 @@ def plan_hook_punch(lay: Layout) -> Plan:
     for i in range(1, len(spec.shots)):
         add_punch(lay, i, spec.shots[i].caption, lay.top, style, "headline")
     if _final_shot_is_offer(spec) and spec.cta_text.strip():
-        add_cta(lay, len(spec.shots) - 1, spec.cta_text, split_zone(lay.middle, [0.7, 0.3], 0)[1], (230, 30, 50))
+        cta = brand_accent((230, 30, 50), spec.brand_colours)
+        add_cta(lay, len(spec.shots) - 1, spec.cta_text, split_zone(lay.middle, [0.7, 0.3], 0)[1], cta)
     add_subtitles(lay)
     return Plan(looks, lay.overlays, "zoomin", 0.25, palette, BackdropStyle("stripes", "squares", speed=0.1))
 
 
-def plan_before_after(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((30, 60, 80), (40, 120, 140), (0, 200, 150))
-    spec = lay.spec
+def _before_after_pair(spec: RenderSpec, notes: list[str]) -> tuple[int, int | None]:
+    """(before, after) shots of the split screen; ``after`` ``None`` drops the split (reason in ``notes``).
+
+    A split screen promises the same thing shown before and after; only the footage can keep that promise.
+    So: when any shot's media is marked (``ShotSpec.contrast``), the split shows the first "before" beside
+    the first "after", and is dropped if either is missing. When no shot is marked but some shot has media,
+    the split is dropped: an unmarked product photo beside another proves nothing. When no shot has media
+    (every picture is the template's designed backdrop: a drained "before" beside a coloured "after"), the
+    split is the template's own illustration and stays as it always was: the first problem shot (else shot
+    0) beside the next demo, proof or feature shot (else the shot after it).
+    """
     n = len(spec.shots)
-    looks = [ShotLook(motion="zoom_in", zoom=0.06) for _ in range(n)]
+    marks = [s.contrast for s in spec.shots]
+    if any(marks):
+        b = next((i for i, m in enumerate(marks) if m == "before"), None)
+        a = next((i for i, m in enumerate(marks) if m == "after"), None)
+        if b is None or a is None:
+            notes.append("before/after split dropped: media is marked only " + ("after" if b is None else "before"))
+            return b or 0, None
+        return b, a
+    if any(s.media is not None for s in spec.shots):
+        notes.append("before/after split dropped: no shot's media is marked before/after (ShotSpec.contrast)")
+        return 0, None
     before = next((i for i, s in enumerate(spec.shots) if s.role == ShotRole.problem), 0)
     after = next(
         (i for i in range(before + 1, n) if spec.shots[i].role in (ShotRole.demo, ShotRole.proof, ShotRole.feature)),
         before + 1,
     )
-    split_i = after if after < n else None
+    return before, after if after < n else None
+
+
+def plan_before_after(lay: Layout) -> Plan:
+    palette = _brand(lay, ((30, 60, 80), (40, 120, 140), (0, 200, 150)))
+    spec = lay.spec
+    n = len(spec.shots)
+    looks = [ShotLook(motion="zoom_in", zoom=0.06) for _ in range(n)]
+    notes: list[str] = []
+    before, split_i = _before_after_pair(spec, notes)
     style = headline_style(lay, palette[0])
     for i, shot in enumerate(spec.shots):
         if i == split_i:
@@ -588,7 +688,7 @@ def plan_before_after(lay: Layout) -> Plan:
             )
             lay.add(render_text(cap, cap_zone.w, cap_zone.h, cap_style), cap_zone, t0, t1, "headline", valign="bottom")
     add_subtitles(lay)
-    return Plan(looks, lay.overlays, "wipeleft", 0.4, palette, BackdropStyle("grid", "rings", sweep=False))
+    return Plan(looks, lay.overlays, "wipeleft", 0.4, palette, BackdropStyle("grid", "rings", sweep=False), notes)
 
 
 def review_card(lay: Layout, quote: str, zone: Zone) -> Image.Image:
@@ -622,7 +722,7 @@ def review_card(lay: Layout, quote: str, zone: Zone) -> Image.Image:
 
 
 def plan_testimonial(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((250, 214, 200), (240, 160, 150), (214, 64, 90))
+    palette = _brand(lay, ((250, 214, 200), (240, 160, 150), (214, 64, 90)))
     spec = lay.spec
     n = len(spec.shots)
     looks = [ShotLook(motion="zoom_in", zoom=0.05) for _ in range(n)]
@@ -681,7 +781,7 @@ def feature_panel(lay: Layout, items: list[str], current: int, zone: Zone, accen
 
 
 def plan_feature_list(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((16, 40, 48), (20, 90, 110), (0, 150, 255))
+    palette = _brand(lay, ((16, 40, 48), (20, 90, 110), (0, 150, 255)))
     spec = lay.spec
     n = len(spec.shots)
     looks = [ShotLook(motion="pan_lr" if i % 2 else "zoom_in", zoom=0.08) for i in range(n)]
@@ -704,7 +804,7 @@ def plan_feature_list(lay: Layout) -> Plan:
 
 
 def plan_price_cta(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((120, 10, 20), (200, 30, 40), (255, 60, 50))
+    palette = _brand(lay, ((120, 10, 20), (200, 30, 40), (255, 60, 50)))
     spec = lay.spec
     n = len(spec.shots)
     motions = ["zoom_in", "pan_rl", "zoom_out", "pan_lr"]
@@ -737,7 +837,7 @@ def caption_chunks(text: str, zh: bool) -> list[str]:
 
 
 def plan_ugc_captions(lay: Layout) -> Plan:
-    palette: tuple[RGB, ...] = ((60, 50, 40), (120, 100, 80), (255, 230, 0))
+    palette = _brand(lay, ((60, 50, 40), (120, 100, 80), (255, 230, 0)), text=(0, 0, 0))
     spec = lay.spec
     looks = [ShotLook(motion="shake", zoom=0.06) for _ in spec.shots]
     sticker = TextStyle(
