@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -39,6 +40,8 @@ from adloom.core.types import Aspect, AssetKind, Brief, Creative, CreativeStatus
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
 from adloom.scripts_gen.writer import ScriptWriter
 from adloom.serving.scripts_service import describe_brief_finding, generate_scripts
+
+log = logging.getLogger(__name__)
 
 MAX_CREATIVES = 200
 #: Silence before a shot's narration starts and after it ends, seconds.
@@ -448,10 +451,15 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
     for shot, d in zip(retimed.shots, durations, strict=True):
         shot.duration_s = round(d, 3)
     media = [Path(p) for p in job["media"]]
-    shots = [
-        ShotSpec(duration_s=d, role=s.role, media=media[i % len(media)] if media else None, caption=s.caption)
-        for i, (s, d) in enumerate(zip(retimed.shots, durations, strict=True))
-    ]
+    footage = _footage_shots(retimed, job.get("footage") or [], variant=int(job.get("variant", 0)))
+    if footage is not None:
+        shots, picks, brand = footage
+    else:  # no analysed footage: the brief's media in turn, as before
+        picks, brand = [], None
+        shots = [
+            ShotSpec(duration_s=d, role=s.role, media=media[i % len(media)] if media else None, caption=s.caption)
+            for i, (s, d) in enumerate(zip(retimed.shots, durations, strict=True))
+        ]
     spec = RenderSpec(
         template=job["template"],
         aspect=Aspect(job["aspect"]),
@@ -466,8 +474,13 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
         price_text=job["price_text"],
         cta_text=script.cta,
         tagline=script.selling_points[0] if script.selling_points else "",
+        brand_colours=brand,
+        beat_snap=footage is not None,
+        pacing_transitions=footage is not None,
     )
     result = render(spec, out, name=job["id"])
+    if footage is not None:
+        _record_footage(result.manifest, picks)
     width, height = frame_size(spec.aspect, spec.height)
     report = check_video(
         result.video,
@@ -487,8 +500,111 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
         "template": job["template"],
         "tts": sorted({line.backend for line in lines}),
         "quality": {"passed": report.passed, "reasons": report.reasons, "metrics": report.metrics},
+        "footage": picks,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
+
+
+#: A clip scene moving less than this (analysis ``motion``, 0..1) is shown as a still with a camera move.
+STILL_SCENE_MOTION = 0.03
+
+
+def footage_cache() -> Path:
+    """Where asset analyses are kept (by content hash, so every batch and tenant reuses them): the home's cache."""
+    from adloom.core.settings import get_settings
+
+    return get_settings().home / "cache" / "assets"
+
+
+def analyze_footage(brief: Brief, media: Sequence[str], cache_dir: Path) -> list[dict[str, Any]]:
+    """What each of the brief's image and video assets shows (``adloom.creative.assets``), as JSON for the render
+    jobs, so each shot can take the scene or photo that fits it. Analysis is cached by content, so a batch
+    analyses each file once. ``[]`` (shots then take the media in turn, as before) when the ``assets`` extra is
+    not installed; an asset that cannot be analysed is left out with a log line naming it and why."""
+    if not media:
+        return []
+    try:
+        from adloom.creative.assets.analyze import analyze_assets
+        from adloom.creative.assets.model import AssetAnalysis
+    except ImportError as exc:
+        log.warning("footage is assigned to shots in turn: asset analysis needs the assets extra (%s)", exc)
+        return []
+    assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
+    items = [(Path(m), a.description or None, a.role) for m, a in zip(media, assets, strict=True)]
+    found = analyze_assets(items, cache_dir=cache_dir, keep_going=True, lang=brief.language.value)
+    out = []
+    for f in found:
+        if isinstance(f, AssetAnalysis):
+            out.append(f.model_dump(mode="json"))
+        else:
+            log.warning("%s is not used for shots: %s", f.path, f.message)
+    return out
+
+
+def _footage_shots(
+    script: Script, analyses_json: Sequence[dict[str, Any]], *, variant: int
+) -> tuple[list[Any], list[dict[str, Any] | None], list[str] | None] | None:
+    """Shot specs whose media is the scene or photo retrieved for each shot (None without analysed footage),
+    the picks as the manifest records them, and the product photos' colours for the template's accent."""
+    if not analyses_json:
+        return None
+    from adloom.creative.assets.model import AssetAnalysis
+    from adloom.creative.assets.retrieve import plan_footage
+    from adloom.creative.compose import ShotSpec
+
+    analyses = [AssetAnalysis.model_validate(a) for a in analyses_json]
+    by_path = {a.path: a for a in analyses}
+    picks = plan_footage(script.shots, analyses, embedder=None, variant=variant, language=script.language)
+    shots: list[Any] = []
+    record: list[dict[str, Any] | None] = []
+    for shot, pick in zip(script.shots, picks, strict=True):
+        if pick is None:
+            shots.append(ShotSpec(duration_s=shot.duration_s, role=shot.role, media=None, caption=shot.caption))
+            record.append(None)
+            continue
+        analysis = by_path[pick.asset_path]
+        scene = next(sc for sc in analysis.scenes if sc.id == pick.scene_id)
+        photo = scene.photo
+        media_path = Path(pick.asset_path)
+        if pick.kind == "clip" and scene.motion < STILL_SCENE_MOTION and scene.keyframes:
+            # a locked-off shot of a still subject plays as a frozen picture (the gate rightly refuses that):
+            # its keyframe gets the stills' slow camera move instead
+            media_path = Path(scene.keyframes[len(scene.keyframes) // 2])
+        shots.append(
+            ShotSpec(
+                duration_s=shot.duration_s,
+                role=shot.role,
+                media=media_path,
+                caption=shot.caption,
+                media_start_s=pick.start_s,
+                media_end_s=pick.end_s if pick.kind == "clip" else None,
+                speed=pick.speed,
+                subject_box=photo.saliency_box if photo is not None else None,
+                cutout=Path(photo.cutout) if photo is not None and photo.cutout else None,
+                avoid_boxes=list(scene.face_boxes),
+            )
+        )
+        record.append(
+            {
+                "shot": pick.shot_index,
+                "asset": Path(pick.asset_path).name,
+                "scene": pick.scene_id,
+                "kind": pick.kind,
+                "start_s": pick.start_s,
+                "end_s": pick.end_s,
+                "speed": pick.speed,
+                "why": pick.why,
+            }
+        )
+    colours = next((a.photo.colours for a in analyses if a.photo is not None and a.photo.colours), None)
+    return shots, record, list(colours) if colours else None
+
+
+def _record_footage(manifest: Path, picks: list[dict[str, Any] | None]) -> None:
+    """Which scene or photo each shot used and why, in the render's manifest (null: the designed backdrop)."""
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["footage"] = picks
+    _write_json(manifest, data)
 
 
 #: Written last into a creative's folder by whoever rendered it: its presence means "finished, never redo".
@@ -523,9 +639,13 @@ def creative_job(
     music: str | None = None,
     voice: str | None = None,
     tts: str | None = None,
+    footage: Sequence[dict[str, Any]] = (),
+    variant: int = 0,
 ) -> dict[str, Any]:
     """The plain-data job :func:`render_creative` runs for one script: it crosses a process (or machine)
-    boundary, so it holds paths and values only. The creative's folder is ``out_dir/<creative id>``."""
+    boundary, so it holds paths and values only. The creative's folder is ``out_dir/<creative id>``.
+    ``footage`` are the media's analyses (:func:`analyze_footage`): with them each shot takes the scene or photo
+    that fits it, ``variant`` spreading the creatives of one batch over the footage."""
     cid = creative_id_for(script)
     return {
         "id": cid,
@@ -541,6 +661,8 @@ def creative_job(
         "tts": tts,
         "product_name": brief.product.name,
         "price_text": _price_text(brief),
+        "footage": list(footage),
+        "variant": variant,
     }
 
 
@@ -630,6 +752,9 @@ def render_batch(
         raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
     templates = check_templates(opts.templates)
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
+    if progress and media:
+        progress(0, 1, "analysing footage")
+    footage = analyze_footage(brief, media, footage_cache())
     music = None
     if opts.music:
         music_path = resolve_inside(opts.music, [base_dir], field="music")
@@ -658,6 +783,8 @@ def render_batch(
                 music=music,
                 voice=opts.voice,
                 tts=opts.tts,
+                footage=footage,
+                variant=i,
             )
         )
     total, done = len(scripts), len(results)

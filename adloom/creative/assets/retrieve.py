@@ -97,9 +97,12 @@ class RetrievalConfig(BaseModel):
     hint_penalty: float = Field(0.1, ge=0, description="Taken when the asset is hinted for another role.")
     min_role_fit: float = Field(0.15, ge=0, le=1, description="Below this (and unhinted) a scene does not suit.")
     min_quality: float = Field(0.3, ge=0, le=1, description="Below this a scene is too blurred/dark/shaky to use.")
-    min_speed: float = Field(0.8, gt=0, le=1, description="Slowest playback used to stretch a short scene.")
+    min_sharpness: float = Field(
+        0.05, ge=0, le=1, description="Below this a scene is out of focus whatever its other scores (a blurred hook)."
+    )
+    min_speed: float = Field(0.65, gt=0, le=1, description="Slowest playback used to stretch a short scene.")
     max_speed: float = Field(1.25, ge=1, description="Fastest playback (plans never need more than 1.0 today).")
-    extend_penalty: float = Field(0.3, ge=0, description="Times the share of the shot taken from the next scene.")
+    extend_penalty: float = Field(0.6, ge=0, description="Times the share of the shot taken from the next scene.")
     short_penalty: float = Field(2.0, ge=0, description="For a scene too short even slowed down and extended.")
     variant_penalty: float = Field(0.6, ge=0, description="Per earlier variant that took the scene.")
     text_std_floor: float = Field(0.03, gt=0, description="Least spread of text scores standardised by.")
@@ -365,7 +368,8 @@ def plan_footage(
             hinted = hint is not None and ShotRole(hint) is q.role
             bonus = cfg.hint_bonus if hinted else (-cfg.hint_penalty if hint is not None else 0.0)
             base[i, j] = cfg.w_role * fit + cfg.w_text * text[i, j] + cfg.w_quality * quality[j] + bonus
-            ok[i, j] = quality[j] >= cfg.min_quality and (fit >= cfg.min_role_fit or hinted)
+            sharp_enough = cands[j].scene.sharpness >= cfg.min_sharpness
+            ok[i, j] = quality[j] >= cfg.min_quality and sharp_enough and (fit >= cfg.min_role_fit or hinted)
             top = sorted((f for f, v in contrib.items() if v > 0), key=lambda f: -contrib[f])[:2]
             shown = ", ".join(_feature_text(f, c.scene, feats[j][f]) for f in top) or "no fitting features"
             notes = [f"{q.role.value}: {shown} (fit {fit:.2f})", f"text match {raw[i, j]:.2f}",

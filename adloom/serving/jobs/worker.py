@@ -69,6 +69,7 @@ from adloom.core.types import (
 from adloom.serving.jobs.executors import Executor, make_executor
 from adloom.serving.render_pipeline import (
     RESULT_FILE,
+    analyze_footage,
     check_templates,
     creative_from_result,
     creative_id_for,
@@ -515,6 +516,7 @@ class Worker:
                 self._record(lease, brief, done, resumed=True)
                 return
             templates = check_templates((request.template,) if request.template else ())
+            media = self._media_for(lease.tenant_id, item.batch_id, brief, scoped)
             job = creative_job(
                 brief,
                 script,
@@ -522,7 +524,9 @@ class Worker:
                 template=templates[item.seq % len(templates)],
                 aspect=request.aspect or brief.aspect,
                 height=request.height,
-                media=self._media_for(lease.tenant_id, item.batch_id, brief, scoped),
+                media=media,
+                footage=analyze_footage(brief, media, self.settings.home / "cache" / "assets"),
+                variant=item.seq,
             )
         except NotFoundError as exc:
             self._fail(lease, _error("brief_not_found", str(exc), param="brief_id"), retry=False)
