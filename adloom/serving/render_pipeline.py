@@ -566,10 +566,13 @@ def _footage_shots(
         scene = next(sc for sc in analysis.scenes if sc.id == pick.scene_id)
         photo = scene.photo
         media_path = Path(pick.asset_path)
+        subject = photo.saliency_box if photo is not None else None
         if pick.kind == "clip" and scene.motion < STILL_SCENE_MOTION and scene.keyframes:
             # a locked-off shot of a still subject plays as a frozen picture (the gate rightly refuses that):
             # its keyframe gets the stills' slow camera move instead
             media_path = Path(scene.keyframes[len(scene.keyframes) // 2])
+            if scene.text:
+                subject = (0.0, 0.0, 1.0, 1.0)  # a text card is shown whole, never cropped through its words
         shots.append(
             ShotSpec(
                 duration_s=shot.duration_s,
@@ -579,7 +582,7 @@ def _footage_shots(
                 media_start_s=pick.start_s,
                 media_end_s=pick.end_s if pick.kind == "clip" else None,
                 speed=pick.speed,
-                subject_box=photo.saliency_box if photo is not None else None,
+                subject_box=subject,
                 cutout=Path(photo.cutout) if photo is not None and photo.cutout else None,
                 avoid_boxes=list(scene.face_boxes),
             )
