@@ -60,7 +60,9 @@ def test_a_brief_with_footage_renders_retrieved_scenes_and_records_them(tmp_path
                 assert 0 <= p["start_s"] < p["end_s"] and 0.5 <= p["speed"] <= 2.0
         shots = manifest["shots"]
         for pick, shot in zip(picks, shots, strict=True):  # the renderer showed what was planned, in order
-            if pick is not None:
-                assert Path(shot["media"]).name == pick["asset"]
+            if pick is not None:  # the asset, or for a locked-off scene of a clip its keyframe as a still
+                shown = Path(shot["media"]).name
+                assert shown == pick["asset"] or (pick["kind"] == "clip" and shown.endswith(".jpg")), (shown, pick)
+        assert o.delivered, o.quality  # passed the gate: no frozen stretch, no black, A/V in sync
         used.append([p["scene"] if p else None for p in picks])
     assert used[0] != used[1]  # the two variants spread over the footage

@@ -100,6 +100,7 @@ class RetrievalConfig(BaseModel):
     min_sharpness: float = Field(
         0.05, ge=0, le=1, description="Below this a scene is out of focus whatever its other scores (a blurred hook)."
     )
+    still_motion: float = Field(0.03, ge=0, le=1, description="Scenes moving less than this are locked-off stills.")
     min_speed: float = Field(0.65, gt=0, le=1, description="Slowest playback used to stretch a short scene.")
     max_speed: float = Field(1.25, ge=1, description="Fastest playback (plans never need more than 1.0 today).")
     extend_penalty: float = Field(0.6, ge=0, description="Times the share of the shot taken from the next scene.")
@@ -251,6 +252,14 @@ class _Fit:
     short: bool
 
 
+def _joins(scene: SceneInfo, following: SceneInfo, cfg: RetrievalConfig) -> bool:
+    """Whether a shot may run on from ``scene`` into ``following``: it is in focus, and it moves if ``scene``
+    does (a moving shot that ends on a locked-off still reads as a frozen picture)."""
+    if following.sharpness < cfg.min_sharpness:
+        return False
+    return scene.motion < cfg.still_motion or following.motion >= cfg.still_motion
+
+
 def _trim(c: _Cand, role: ShotRole, duration: float, used: set[tuple[int, int]], cfg: RetrievalConfig) -> _Fit:
     sc = c.scene
     if sc.kind is AssetKind.photo:
@@ -268,7 +277,7 @@ def _trim(c: _Cand, role: ShotRole, duration: float, used: set[tuple[int, int]],
     scenes, extra, end = c.analysis.scenes, [], sc.end_s
     k = c.s + 1
     while (end - sc.start_s) < duration * cfg.min_speed and k < len(scenes) and (c.a, k) not in used:
-        if abs(scenes[k].start_s - end) > 0.05:
+        if abs(scenes[k].start_s - end) > 0.05 or not _joins(sc, scenes[k], cfg):
             break
         extra.append(k)
         end = scenes[k].end_s
