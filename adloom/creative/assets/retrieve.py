@@ -378,7 +378,12 @@ def plan_footage(
             bonus = cfg.hint_bonus if hinted else (-cfg.hint_penalty if hint is not None else 0.0)
             base[i, j] = cfg.w_role * fit + cfg.w_text * text[i, j] + cfg.w_quality * quality[j] + bonus
             sharp_enough = cands[j].scene.sharpness >= cfg.min_sharpness
-            ok[i, j] = quality[j] >= cfg.min_quality and sharp_enough and (fit >= cfg.min_role_fit or hinted)
+            # on-screen text cannot be read here: a card saying "50% OFF TODAY" would put a promise in the ad
+            # that the brief does not make, so text scenes are used only where the advertiser hinted the asset
+            words_ok = not cands[j].scene.text or hinted
+            ok[i, j] = (
+                quality[j] >= cfg.min_quality and sharp_enough and words_ok and (fit >= cfg.min_role_fit or hinted)
+            )
             top = sorted((f for f, v in contrib.items() if v > 0), key=lambda f: -contrib[f])[:2]
             shown = ", ".join(_feature_text(f, c.scene, feats[j][f]) for f in top) or "no fitting features"
             notes = [f"{q.role.value}: {shown} (fit {fit:.2f})", f"text match {raw[i, j]:.2f}",
