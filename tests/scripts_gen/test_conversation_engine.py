@@ -321,3 +321,18 @@ def test_the_needs_for_the_sales_team_carry_no_contact_details() -> None:
     needs = " / ".join(result.state.lead.needs)
     assert result.state.lead.phone == "13812345678"
     assert "90平" in needs and "13812345678" not in needs and "一三八" not in needs
+
+
+def test_a_long_paste_gets_its_last_question_answered_once() -> None:
+    engine = ConversationEngine(home_profile(), seed=0)
+    paste = "【转发】网上看到的攻略：第一步先确定预算，第二步多看几家对比，还有合同条款要看清楚。" * 40
+    (result,) = talk(engine, [paste + "\n你们保修多久？"])
+    answers = [r.text for r in result.replies if r.kind == "answer"]
+    assert len(answers) == 1 and len(set(answers)) == len(answers)
+
+
+def test_a_refusal_with_thanks_gets_one_reply_and_that_helps_reads_as_thanks() -> None:
+    engine = ConversationEngine(home_profile(), seed=0)
+    results = talk(engine, ["装修工期多久？", "No phone number, thanks", "ok that helps"])
+    assert kinds(results[1]) == ["notice"]
+    assert kinds(results[2]) == ["notice"] and "welcome" in results[2].replies[0].text.lower()

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from adloom.core.protocols import Embedder
 from adloom.core.types import Language
 from adloom.scripts_gen.compliance import ComplianceChecker
-from adloom.scripts_gen.conversation.answer import AnswerAgent
+from adloom.scripts_gen.conversation.answer import AnswerAgent, AnswerPiece
 from adloom.scripts_gen.conversation.contacts import Extracted, extract_contacts, normalise_digits
 from adloom.scripts_gen.conversation.intents import Analysis, analyze
 from adloom.scripts_gen.conversation.lead import LeadAgent, LeadMove, Variants
@@ -50,6 +51,8 @@ __all__ = ["ConversationEngine"]
 
 #: Characters of a user message kept in the state's short history (the full text stays with serving).
 _HISTORY_CHARS = 300
+#: A message longer than this is read as a paste: only its last need is the person's question.
+_PASTE_CHARS = 600
 #: Closing characters two answers share when the second repeats the first.
 _REPEAT_TAIL = 20
 #: Characters of one need kept in the lead's summary for the sales team.
@@ -179,10 +182,17 @@ class ConversationEngine:
             reasons.append("an instruction to the agent, not a question: not followed")
         if a.greeting and not a.needs and st.turns == 1:
             acks.append(Planned(self._fill(phrases.greeting, lang, rng), "greeting"))
-        elif a.thanks and not a.needs and not captured:
+        elif a.thanks and not a.needs and not captured and not a.refuses_contact:
             acks.append(Planned(self._fill(phrases.you_are_welcome, lang, rng), "notice"))
 
+        if len(a.needs) > 1 and len(a.text) > _PASTE_CHARS:
+            # a long paste ends with the person's own question; the pasted text's "needs" are not theirs
+            a = replace(a, needs=a.needs[-1:])
         pieces = self.answers.answer(a, st) if a.needs else []
+        first: dict[str, AnswerPiece] = {}
+        for piece in pieces:
+            first.setdefault(piece.text, piece)  # one "let me check" per turn, however many needs it answers
+        pieces = list(first.values())
         answers = [
             Planned(self._unrepeated(p.text, st, lang, rng), "answer", list(p.sources))
             for p in pieces
