@@ -336,3 +336,9 @@ def test_a_refusal_with_thanks_gets_one_reply_and_that_helps_reads_as_thanks() -
     results = talk(engine, ["装修工期多久？", "No phone number, thanks", "ok that helps"])
     assert kinds(results[1]) == ["notice"]
     assert kinds(results[2]) == ["notice"] and "welcome" in results[2].replies[0].text.lower()
+
+
+def test_abuse_gets_one_calm_line_and_the_real_question_its_answer() -> None:
+    (result,) = talk(ConversationEngine(home_profile(), seed=0), ["垃圾客服，装修工期到底多久？"])
+    assert not result.handover and kinds(result).count("decline") == 1
+    assert any(r.kind == "answer" and "60到75天" in r.text for r in result.replies)

@@ -188,7 +188,8 @@ class ConversationEngine:
         if len(a.needs) > 1 and len(a.text) > _PASTE_CHARS:
             # a long paste ends with the person's own question; the pasted text's "needs" are not theirs
             a = replace(a, needs=a.needs[-1:])
-        pieces = self.answers.answer(a, st) if a.needs else []
+        # the calm line for abuse is the engine's (above); a real question in the same message still gets answered
+        pieces = self.answers.answer(replace(a, abuse=False), st) if a.needs else []
         first: dict[str, AnswerPiece] = {}
         for piece in pieces:
             first.setdefault(piece.text, piece)  # one "let me check" per turn, however many needs it answers
