@@ -342,3 +342,12 @@ def test_abuse_gets_one_calm_line_and_the_real_question_its_answer() -> None:
     (result,) = talk(ConversationEngine(home_profile(), seed=0), ["垃圾客服，装修工期到底多久？"])
     assert not result.handover and kinds(result).count("decline") == 1
     assert any(r.kind == "answer" and "60到75天" in r.text for r in result.replies)
+
+
+def test_working_hours_with_a_zone_on_the_time_are_a_field_error_not_a_crash() -> None:
+    from pydantic import ValidationError
+
+    from adloom.scripts_gen.conversation.model import WorkingHours
+
+    with pytest.raises(ValidationError, match="local time"):
+        WorkingHours.model_validate({"days": [1], "end": "00:00:00Z"})  # found by schemathesis: was a 500

@@ -212,8 +212,10 @@ def test_a_quality_gate_failure_and_a_bad_asset_land_in_the_errors_file(env, tmp
     settings, root = env
     acme = root.scoped("acme")
     good = _brief(settings, acme)
-    # a clip of one grey frame: footage that does not move (a flat *image* gets a designed background instead)
-    grey = tmp_path / "grey.mp4"
+    # a clip that moves for 1 s and then hangs on its last frame for 9 s (a phone recording that froze): one
+    # scene that moves on average, so a shot plays it and the gate sees the frozen stretch. (A clip that never
+    # moves is shown as a still with a camera move, a flat one as the designed backdrop: both pass.)
+    grey = tmp_path / "frozen.mp4"
     subprocess.run(
         [
             ffmpeg_exe(),
@@ -222,7 +224,7 @@ def test_a_quality_gate_failure_and_a_bad_asset_land_in_the_errors_file(env, tmp
             "-f",
             "lavfi",
             "-i",
-            "color=c=gray:s=360x640:d=10",
+            "testsrc2=s=360x640:d=1,tpad=stop_mode=clone:stop_duration=9",
             "-pix_fmt",
             "yuv420p",
             str(grey),

@@ -107,6 +107,13 @@ class WorkingHours(BaseModel):
             raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Asia/Shanghai") from exc
         return v
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, v: time) -> time:
+        if v.tzinfo is not None:
+            raise ValueError(f"{v.isoformat()} carries a zone; give a local time such as 09:00 (the zone is `timezone`)")
+        return v
+
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:
         if self.end <= self.start:
