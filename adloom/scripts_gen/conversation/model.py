@@ -111,7 +111,7 @@ class WorkingHours(BaseModel):
     @classmethod
     def _local(cls, v: time) -> time:
         if v.tzinfo is not None:
-            raise ValueError(f"{v.isoformat()} carries a zone; give a local time such as 09:00 (the zone is `timezone`)")
+            raise ValueError(f"{v.isoformat()} carries a zone; give a local time such as 09:00 (zone: `timezone`)")
         return v
 
     @model_validator(mode="after")
