@@ -257,7 +257,8 @@ class Worker:
         self._cache_lock = threading.Lock()
         self._retrievers: dict[str, tuple[int, LibraryRetriever]] = {}
         self._writers: dict[str, ScriptWriter] = {}
-        self._media: dict[tuple[str, str, str], list[str]] = {}
+        #: Per (tenant, batch, brief): the normalised media and their analyses, made once per batch, not per item.
+        self._media: dict[tuple[str, str, str], tuple[list[str], list[dict[str, Any]]]] = {}
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run_once(self) -> bool:
@@ -516,7 +517,7 @@ class Worker:
                 self._record(lease, brief, done, resumed=True)
                 return
             templates = check_templates((request.template,) if request.template else ())
-            media = self._media_for(lease.tenant_id, item.batch_id, brief, scoped)
+            media, footage = self._media_for(lease.tenant_id, item.batch_id, brief, scoped)
             job = creative_job(
                 brief,
                 script,
@@ -525,7 +526,7 @@ class Worker:
                 aspect=request.aspect or brief.aspect,
                 height=request.height,
                 media=media,
-                footage=analyze_footage(brief, media, self.settings.home / "cache" / "assets"),
+                footage=footage,
                 variant=item.seq,
             )
         except NotFoundError as exc:
@@ -559,7 +560,9 @@ class Worker:
             return
         future.add_done_callback(lambda f: self._finished(run, f))
 
-    def _media_for(self, tenant_id: str, batch_id: str, brief: Brief, scoped: Store) -> list[str]:
+    def _media_for(
+        self, tenant_id: str, batch_id: str, brief: Brief, scoped: Store
+    ) -> tuple[list[str], list[dict[str, Any]]]:
         key = (tenant_id, batch_id, brief.id)
         with self._cache_lock:
             if key in self._media:
@@ -567,9 +570,10 @@ class Worker:
         folder = batch_dir(self.settings, tenant_id, batch_id)
         paths = resolve_tenant_assets(brief, scoped, tenant_dir(self.settings, tenant_id))
         media = [str(p) for p in normalise_images(paths, folder / "assets")]
+        footage = analyze_footage(brief, media, self.settings.home / "cache" / "assets")
         with self._cache_lock:
-            self._media[key] = media
-        return media
+            self._media[key] = (media, footage)
+        return media, footage
 
     def _finished(self, run: _Running, future: Future[Job]) -> None:
         """The executor's answer for one item (runs on the executor's thread)."""
