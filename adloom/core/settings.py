@@ -89,7 +89,25 @@ class Settings(BaseSettings):
         description="Python of the mediapipe venv (face landmarks); default: .venv-mediapipe beside the project.",
     )
     video_model_path: Path | None = Field(None, description="Local diffusers folder of a video model (Wan, LTX).")
-    video_device: str = Field("cpu", description="Torch device for the video model: cpu, cuda, cuda:1 ...")
+    video_device: str = Field(
+        "cuda",
+        description="Torch device for the video model: cuda, cuda:1 ... (cpu only for tiny test models).",
+    )
+    video_bucket: Literal["tiny", "256p", "480p", "720p"] = Field(
+        "480p", description="Size the video model generates shots at (the renderer scales them to the frame)."
+    )
+    video_steps: int = Field(30, ge=1, le=200, description="Sampling steps per generated shot.")
+    video_max_frames: int = Field(
+        81, ge=5, le=513, description="Frames per generated clip; a longer shot is extended from its tail."
+    )
+    video_gate_attempts: int = Field(
+        3, ge=1, le=10, description="Seeds tried per generated shot until one passes the clip gate."
+    )
+    video_gate: dict[str, int | float] = Field(
+        default_factory=dict,
+        description="Limits of the generated-clip gate to change (ClipGateConfig fields), e.g. "
+        '{"flicker_max_rms": 3}; empty: the defaults, tuned for 480p-1080p shots.',
+    )
 
     api_max_body_mb: float = Field(50, gt=0, description="Largest API request body (MB); bigger bodies get 413.")
     api_max_upload_mb: float = Field(200, gt=0, description="Largest file POST /v1/uploads accepts (MB).")

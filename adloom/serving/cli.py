@@ -324,6 +324,23 @@ def render(
     voice: Annotated[str | None, typer.Option(help="TTS voice name (default per language).")] = None,
     music: Annotated[Path | None, typer.Option(help="Music bed (audio file next to the brief).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for script planning and sampling.")] = 0,
+    footage_only: Annotated[
+        bool, typer.Option("--footage-only", help="Shots from the brief's footage and photos only (the default).")
+    ] = False,
+    generate_missing: Annotated[
+        bool,
+        typer.Option("--generate-missing", help="Generate the shots no footage fits, with the video model."),
+    ] = False,
+    generate_all: Annotated[
+        bool, typer.Option("--generate-all", help="Generate every shot (the product photo anchors the first frame).")
+    ] = False,
+    video_model: Annotated[
+        Path | None,
+        typer.Option(help="Video model folder for generated shots (default: ADLOOM_VIDEO_MODEL_PATH)."),
+    ] = None,
+    video_device: Annotated[
+        str | None, typer.Option(help="cuda, cuda:N, or cpu for tiny models (default: ADLOOM_VIDEO_DEVICE).")
+    ] = None,
 ) -> None:
     """Render N ranked, voiced, subtitled ad videos for a brief, with a gallery page."""
     from adloom.serving.gallery import write_gallery
@@ -331,6 +348,14 @@ def render(
 
     if height not in (720, 1080):
         raise InputError(f"--height {height}: render at 720 or 1080", field="height")
+    modes = [m for m, on in (("footage_only", footage_only), ("generate_missing", generate_missing),
+                             ("generate_all", generate_all)) if on]  # fmt: skip
+    if len(modes) > 1:
+        raise InputError(
+            "choose one of --footage-only, --generate-missing and --generate-all, not "
+            + " and ".join("--" + m.replace("_", "-") for m in modes),
+            field="shots",
+        )
     opts = RenderOptions(
         aspect=aspect,
         height=height,
@@ -338,6 +363,9 @@ def render(
         templates=tuple(template or ()),
         voice=voice,
         music=str(music) if music else None,
+        shots=modes[0] if modes else "footage_only",
+        video_model=str(video_model) if video_model else None,
+        video_device=video_device,
     )
     b, outcomes = _run_render(brief, n, out, opts, seed)
     page = write_gallery([(b, outcomes)], out / "index.html", title=f"adloom — {b.product.name}")

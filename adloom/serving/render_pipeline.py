@@ -13,7 +13,7 @@ A batch lives in one output folder:
   are marked ``pruned``), or by the performance prior when none has been
   trained yet, with every decision's reason (also stored in the database).
 
-Rendering runs in worker processes (``ProcessPoolExecutor``); each worker
+Rendering runs in worker processes (``jobs.executors.LocalExecutor``); each worker
 does voice, render and gate for one creative and reports back a plain dict.
 Only this parent process writes to the database.
 """
@@ -27,7 +27,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,10 @@ class RenderOptions:
     tts: str | None = None
     music: str | None = None
     replace_stale: bool = False  # an out folder holding another brief's batch: replace it instead of refusing
+    #: Where shots come from: footage_only, generate_missing or generate_all (``generated_shots.ShotSource``).
+    shots: str = "footage_only"
+    video_model: str | None = None  # None: the settings' video_model_path
+    video_device: str | None = None  # None: the settings' video_device
 
 
 @dataclass
@@ -80,7 +84,10 @@ class CreativeOutcome:
 def brief_fingerprint(brief: Brief, n: int, opts: RenderOptions) -> str:
     """What makes two runs the same batch: the brief's content (not its generated ids), count and format."""
     content = brief.model_dump(mode="json", exclude={"id": True, "schema_version": True, "assets": {"__all__": {"id"}}})
-    payload = json.dumps([content, n, opts.aspect, opts.height], sort_keys=True, default=str)
+    what: list[Any] = [content, n, opts.aspect, opts.height]
+    if opts.shots != "footage_only":  # generated shots make other videos (footage-only batches keep their prints)
+        what.append(opts.shots)
+    payload = json.dumps(what, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -460,6 +467,9 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
             ShotSpec(duration_s=d, role=s.role, media=media[i % len(media)] if media else None, caption=s.caption)
             for i, (s, d) in enumerate(zip(retimed.shots, durations, strict=True))
         ]
+    generated: list[dict[str, Any]] = []
+    if job.get("generate"):
+        shots, generated = _with_generated_shots(job, retimed, shots, out)
     spec = RenderSpec(
         template=job["template"],
         aspect=Aspect(job["aspect"]),
@@ -479,8 +489,8 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
         pacing_transitions=footage is not None,
     )
     result = render(spec, out, name=job["id"])
-    if footage is not None:
-        _record_footage(result.manifest, picks)
+    if footage is not None or generated:
+        _record_footage(result.manifest, picks, generated, job.get("generate") or {})
     width, height = frame_size(spec.aspect, spec.height)
     report = check_video(
         result.video,
@@ -501,6 +511,7 @@ def render_creative(job: dict[str, Any]) -> dict[str, Any]:
         "tts": sorted({line.backend for line in lines}),
         "quality": {"passed": report.passed, "reasons": report.reasons, "metrics": report.metrics},
         "footage": picks,
+        "generated": generated,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
 
@@ -603,10 +614,91 @@ def _footage_shots(
     return shots, record, list(colours) if colours else None
 
 
-def _record_footage(manifest: Path, picks: list[dict[str, Any] | None]) -> None:
-    """Which scene or photo each shot used and why, in the render's manifest (null: the designed backdrop)."""
+def _with_generated_shots(
+    job: dict[str, Any], script: Script, shots: list[Any], out: Path
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The shots with generated clips where the job asks for them (:mod:`adloom.serving.generated_shots`): the
+    shots no footage covers, or every shot. A clip that failed the clip gate on every seed is not used: its shot
+    keeps the footage or backdrop it had, and its record says so."""
+    from dataclasses import replace
+
+    from adloom.serving.generated_shots import generate_shots, shots_to_generate
+
+    gen = job["generate"]
+    indexes = shots_to_generate(gen["mode"], [s.media is not None for s in shots])
+    anchor = _anchor_photo(job)
+    records = generate_shots(
+        gen, script, indexes, out, anchor=anchor, seed=int(job.get("seed", 0)) * 100 + int(job.get("variant", 0)),
+        aspect=job["aspect"],
+    )  # fmt: skip
+    out_shots = list(shots)
+    for rec in records:
+        i = rec["shot"]
+        rec["used"] = rec.get("gate_passed") is not False
+        if rec["used"]:
+            out_shots[i] = replace(
+                shots[i], media=Path(rec["clip"]), media_start_s=0.0, media_end_s=rec["clip_s"], speed=1.0,
+                subject_box=None, cutout=None, avoid_boxes=[],
+            )  # fmt: skip
+        else:
+            kept = "its footage" if shots[i].media is not None else "the designed backdrop"
+            first = str(rec.get("gate") or "").splitlines()[0] if rec.get("gate") else "no verdict"
+            rec["why_not_used"] = f"failed the clip gate ({first}); the shot keeps {kept}"
+            log.warning("%s shot %d: generated clip not used: %s", job["id"], i, rec["why_not_used"])
+    return out_shots, records
+
+
+def _anchor_photo(job: dict[str, Any]) -> str | None:
+    """The product photo that anchors generated shots' first frame: a packshot (a photo on a plain background,
+    which analysis could cut out), else a photo the advertiser hinted for a product shot, else the first photo
+    (None without photos: text-to-video only)."""
+    photos = [a for a in job.get("footage") or [] if a.get("kind") == "photo"]
+
+    def rank(a: dict[str, Any]) -> tuple[bool, bool]:
+        info = (a.get("scenes") or [{}])[0].get("photo") or {}
+        return bool(info.get("plain_background")), a.get("role_hint") in ("feature", "offer", "cta")
+
+    if photos:
+        return str(max(photos, key=rank)["path"])  # max keeps the first of equals
+    from adloom.core.paths import check_upload
+
+    for m in job.get("media") or []:
+        try:
+            if check_upload(Path(m), ["image", "video"])[0] == "image":
+                return str(m)
+        except InputError:
+            continue
+    return None
+
+
+def _record_footage(
+    manifest: Path,
+    picks: list[dict[str, Any] | None],
+    generated: list[dict[str, Any]] | None = None,
+    gen: dict[str, Any] | None = None,
+) -> None:
+    """Which scene or photo each shot used and why, in the render's manifest (null: the designed backdrop), and
+    with generated shots, where each shot came from (``shot_sources``) and the generation records."""
     data = json.loads(manifest.read_text(encoding="utf-8"))
     data["footage"] = picks
+    if generated:
+        by_shot = {g["shot"]: g for g in generated}
+        sources = []
+        for i, shot in enumerate(data.get("shots") or []):
+            g = by_shot.get(i)
+            if g is not None and g.get("used"):
+                sources.append("generated")
+            elif i < len(picks) and picks[i] is not None:
+                sources.append("retrieved")
+            else:  # the brief's media in turn (no analysed footage), or the template's backdrop
+                sources.append("asset" if shot.get("media") else "designed")
+        data["shot_sources"] = sources
+        data["generation"] = {
+            "model": Path(gen["model"]).name if gen else None,
+            "device": (gen or {}).get("device"),
+            "mode": (gen or {}).get("mode"),
+            "shots": [{k: v for k, v in g.items() if k != "key"} | {"clip": Path(g["clip"]).name} for g in generated],
+        }
     _write_json(manifest, data)
 
 
@@ -644,11 +736,14 @@ def creative_job(
     tts: str | None = None,
     footage: Sequence[dict[str, Any]] = (),
     variant: int = 0,
+    generate: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The plain-data job :func:`render_creative` runs for one script: it crosses a process (or machine)
     boundary, so it holds paths and values only. The creative's folder is ``out_dir/<creative id>``.
     ``footage`` are the media's analyses (:func:`analyze_footage`): with them each shot takes the scene or photo
-    that fits it, ``variant`` spreading the creatives of one batch over the footage."""
+    that fits it, ``variant`` spreading the creatives of one batch over the footage. ``generate``
+    (:func:`adloom.serving.generated_shots.generation_job`) asks for generated shots, seeded from ``seed``."""
     cid = creative_id_for(script)
     return {
         "id": cid,
@@ -666,6 +761,8 @@ def creative_job(
         "price_text": _price_text(brief),
         "footage": list(footage),
         "variant": variant,
+        "generate": dict(generate or {}),
+        "seed": seed,
     }
 
 
@@ -754,6 +851,7 @@ def render_batch(
     if opts.workers < 1:
         raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
     templates = check_templates(opts.templates)
+    generate = _generation_for(opts)  # refuses an unusable video model before any work
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     if progress and media:
         progress(0, 1, "analysing footage")
@@ -788,17 +886,21 @@ def render_batch(
                 tts=opts.tts,
                 footage=footage,
                 variant=i,
+                generate=generate,
+                seed=seed,
             )
         )
     total, done = len(scripts), len(results)
     if progress:
         progress(done, total, f"rendering ({done} already done)" if done else "rendering")
     if jobs:
-        import multiprocessing
+        # The executor every render item runs through (API batches use the same one, local or Ray): spawned
+        # processes, one crashed process failing only its own item; items with generated shots on CUDA are GPU items.
+        from adloom.serving.jobs.executors import LocalExecutor
 
-        ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding model threads
-        with ProcessPoolExecutor(max_workers=min(opts.workers, len(jobs)), mp_context=ctx) as pool:
-            futures = {pool.submit(render_to_folder, job): job for job in jobs}
+        executor = LocalExecutor(min(opts.workers, len(jobs)))
+        try:
+            futures = {executor.submit(render_to_folder, job, gpu=bool(generate.get("gpu"))): job for job in jobs}
             for fut in as_completed(futures):
                 job = futures[fut]
                 try:
@@ -809,6 +911,8 @@ def render_batch(
                 done += 1
                 if progress:
                     progress(done, total, f"rendered {job['id']}")
+        finally:
+            executor.close()
     passed = {
         r["id"]: Script.model_validate(r["script"])
         for r, _ in results
@@ -846,6 +950,24 @@ def render_batch(
         },
     )
     return outcomes
+
+
+def _generation_for(opts: RenderOptions) -> dict[str, Any]:
+    """The batch's ``generate`` job part, from the settings and the options' overrides (``{}``: footage only)."""
+    from adloom.core.settings import get_settings
+    from adloom.serving.generated_shots import generation_job
+
+    settings = get_settings()
+    update: dict[str, Any] = {}
+    if opts.video_model:
+        update["video_model_path"] = Path(opts.video_model)
+    if opts.video_device:
+        update["video_device"] = opts.video_device
+    if update:
+        settings = settings.model_copy(update=update)
+    from adloom.serving.jobs.executors import local_cuda
+
+    return generation_job(opts.shots, settings, executor_has_gpu=local_cuda)
 
 
 def _price_text(brief: Brief) -> str:

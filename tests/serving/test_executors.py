@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from adloom.core.errors import BackendUnavailableError, InputError, WorkerCrashedError
 from adloom.core.settings import Settings
-from adloom.serving.jobs.executors import Executor, LocalExecutor, RayExecutor, _local_cuda, make_executor
+from adloom.serving.jobs.executors import Executor, LocalExecutor, RayExecutor, local_cuda, make_executor
 from tests.ray_token import RAY_TEST_TOKEN
 
 SAMPLES = Path(__file__).resolve().parents[2] / "adloom" / "serving" / "samples"
@@ -81,7 +81,7 @@ def test_a_killed_child_fails_only_its_own_item(local: LocalExecutor):
 
 
 def test_a_gpu_item_runs_only_with_local_cuda(local: LocalExecutor):
-    if _local_cuda():
+    if local_cuda():
         assert local.has_gpu()
         assert local.submit(square, {"id": "g", "x": 3}, gpu=True).result(timeout=WAIT_S)["square"] == 9
         return

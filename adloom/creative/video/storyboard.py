@@ -10,12 +10,14 @@ image again (``reference="product"``). A shot longer than one clip
 latent frames) until it covers the shot's duration, up to ``max_extensions``.
 
 The result is one mp4 per shot; :func:`to_shot_specs` turns them into the
-compose renderer's ``ShotSpec`` list (``media`` = the clip).
+compose renderer's ``ShotSpec`` list (``media`` = the clip). ``only`` renders a
+subset of the shots (the main job generates just the shots the advertiser's
+footage does not cover); each clip keeps its shot's index and seed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -95,9 +97,17 @@ def render_storyboard(
     product_image: Any = None,
     options: StoryboardOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    only: Collection[int] | None = None,
 ) -> list[ShotClip]:
-    """Render every shot to ``out_dir/shot_NN.mp4`` in order; returns the clips (see module doc for references)."""
+    """Render every shot (or the shot indexes in ``only``) to ``out_dir/shot_NN.mp4`` in order; returns the
+    clips (see module doc for references). With ``only``, "previous" means the previous rendered shot."""
     opts = options or StoryboardOptions()
+    wanted_shots = set(range(len(storyboard.shots))) if only is None else set(only)
+    bad = sorted(i for i in wanted_shots if not 0 <= i < len(storyboard.shots))
+    if bad:
+        raise InputError(
+            f"shots {bad} are not in the storyboard (it has {len(storyboard.shots)} shots, 0-based)", field="only"
+        )
     if opts.reference == "product" and product_image is None:
         raise InputError("reference 'product' needs a product image (--image)", field="reference")
     out = Path(out_dir)
@@ -108,9 +118,11 @@ def render_storyboard(
     product = product_image  # a path, PIL image or array; the pipeline loads and fits it per request
     fps, temporal = model.fps, model.temporal_factor
     for i, shot in enumerate(storyboard.shots):
+        if i not in wanted_shots:
+            continue
         prompt = shot_prompt(shot, sheet)
         move = camera_from_text(shot.prompt.camera) if shot.prompt is not None else None
-        if i == 0 or opts.reference == "product":
+        if not clips or opts.reference == "product":
             image, ref = product, ("product" if product is not None else "none")
         elif opts.reference == "previous":
             image, ref = clips[-1].last_frame, "previous"
@@ -152,7 +164,7 @@ def render_storyboard(
             )
         )  # fmt: skip
         if progress is not None:
-            progress(i + 1, len(storyboard.shots))
+            progress(len(clips), len(wanted_shots))
     return clips
 
 

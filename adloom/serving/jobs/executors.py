@@ -132,7 +132,7 @@ class LocalExecutor:
 
     def has_gpu(self) -> bool:
         if self._cuda is None:
-            self._cuda = _local_cuda()
+            self._cuda = local_cuda()
         return self._cuda
 
     def submit(self, fn: ItemFn, job: Job, *, gpu: bool = False) -> Future[Job]:
@@ -204,7 +204,7 @@ class LocalExecutor:
             yield
 
 
-def _local_cuda() -> bool:
+def local_cuda() -> bool:
     """Whether torch sees a CUDA device here. torch is imported only now, and its absence means no."""
     try:
         import torch
