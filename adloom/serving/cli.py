@@ -302,7 +302,26 @@ def _run_render(
             ("PRUNED: " if o.pruned else "passed; ") + decision[:90] if o.delivered else "; ".join(c.reasons)[:80],
         )
     console.print(table)
+    for o in outcomes:
+        _print_generation(o.creative)
     return brief, outcomes
+
+
+def _print_generation(creative: Any) -> None:
+    """Where a creative's shots came from when shots were generated, and each generated clip the gate refused."""
+    if not creative.manifest_path or not Path(creative.manifest_path).is_file():
+        return
+    manifest = json.loads(Path(creative.manifest_path).read_text(encoding="utf-8"))
+    generation = manifest.get("generation")
+    if not generation:
+        return
+    sources = manifest.get("shot_sources") or []
+    kinds = ("generated", "retrieved", "asset", "designed")
+    counts = ", ".join(f"{sources.count(k)} {k}" for k in kinds if k in sources)
+    console.print(f"{creative.id}: shots {counts} ({generation.get('model')} on {generation.get('device')})")
+    for g in generation.get("shots") or []:
+        if not g.get("used"):
+            console.print(f"[yellow]  shot {g['shot']}: {escape(str(g.get('why_not_used', '')))}[/]", highlight=False)
 
 
 @app.command()

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 TINY_MODEL_BYTES = 64 * 1024 * 1024
 #: Folder inside a creative's folder where its generated clips and their records are kept.
 GENERATED_DIR = "generated"
+#: Extensions a generated shot may take to cover its shot's length (each continues the clip from its tail); the
+#: storyboard stops extending as soon as the shot is covered, so short shots never pay for them.
+MAX_EXTENSIONS = 6
 
 
 class ShotSource(StrEnum):
@@ -246,6 +249,7 @@ def generate_shots(
             steps=int(gen["steps"]),
             seed=seed,
             max_frames=int(gen["max_frames"]),
+            max_extensions=MAX_EXTENSIONS,
             gate_attempts=int(gen["gate_attempts"]),
             gate=ClipGateConfig(**gen.get("gate", {})),
         )
