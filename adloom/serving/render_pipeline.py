@@ -644,7 +644,7 @@ def _with_generated_shots(
             kept = "its footage" if shots[i].media is not None else "the designed backdrop"
             first = str(rec.get("gate") or "").splitlines()[0] if rec.get("gate") else "no verdict"
             rec["why_not_used"] = f"failed the clip gate ({first}); the shot keeps {kept}"
-            log.warning("%s shot %d: generated clip not used: %s", job["id"], i, rec["why_not_used"])
+            log.info("%s shot %d: generated clip not used: %s", job["id"], i, rec["why_not_used"])
     return out_shots, records
 
 
