@@ -66,6 +66,7 @@ from adloom.core.types import (
     RenderRequest,
     Script,
 )
+from adloom.serving.generated_shots import ShotSource, generation_job
 from adloom.serving.jobs.executors import Executor, make_executor
 from adloom.serving.render_pipeline import (
     RESULT_FILE,
@@ -259,6 +260,9 @@ class Worker:
         self._writers: dict[str, ScriptWriter] = {}
         #: Per (tenant, batch, brief): the normalised media and their analyses, made once per batch, not per item.
         self._media: dict[tuple[str, str, str], tuple[list[str], list[dict[str, Any]]]] = {}
+        #: Per (batch, shots): the checked ``generate`` part of its render jobs (reads the model folder, may ask
+        #: the executor for a GPU), made once per batch.
+        self._generate: dict[tuple[str, str], Job] = {}
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run_once(self) -> bool:
@@ -517,6 +521,7 @@ class Worker:
                 self._record(lease, brief, done, resumed=True)
                 return
             templates = check_templates((request.template,) if request.template else ())
+            generate = self._generation_for(item.batch_id, request.shots)
             media, footage = self._media_for(lease.tenant_id, item.batch_id, brief, scoped)
             job = creative_job(
                 brief,
@@ -528,6 +533,8 @@ class Worker:
                 media=media,
                 footage=footage,
                 variant=item.seq,
+                generate=generate,
+                seed=_derived_seed(item.batch_id, item.seq, request.seed),
             )
         except NotFoundError as exc:
             self._fail(lease, _error("brief_not_found", str(exc), param="brief_id"), retry=False)
@@ -551,7 +558,7 @@ class Worker:
             item.attempts,
         )
         try:
-            future = self.executor.submit(render_to_folder, job)
+            future = self.executor.submit(render_to_folder, job, gpu=bool(generate.get("gpu")))
         except Exception as exc:  # noqa: BLE001 - e.g. a GPU item on a CPU-only executor
             with self._lock:
                 self._running.pop(item.id, None)
@@ -559,6 +566,21 @@ class Worker:
             self._fail(lease, _error("invalid_input", str(exc)) if not retry else self._crash_error(exc), retry=retry)
             return
         future.add_done_callback(lambda f: self._finished(run, f))
+
+    def _generation_for(self, batch_id: str, shots: str) -> Job:
+        """The ``generate`` part of the batch's render jobs (``{}`` for footage only), checked once per batch:
+        an InputError (no video model, a real model on the CPU, CUDA with no GPU in the executor) fails the item
+        as invalid input, not retried."""
+        if shots == ShotSource.footage_only.value:
+            return {}
+        key = (batch_id, shots)
+        with self._cache_lock:
+            if key in self._generate:
+                return self._generate[key]
+        generate = generation_job(shots, self.settings, executor_has_gpu=self.executor.has_gpu)
+        with self._cache_lock:
+            self._generate[key] = generate
+        return generate
 
     def _media_for(
         self, tenant_id: str, batch_id: str, brief: Brief, scoped: Store
