@@ -215,6 +215,12 @@ def _derived_seed(batch_id: str, first_seq: int, seed: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+def _generation_seed(batch_id: str, seed: int) -> int:
+    """The seed of a batch's generated shots: one per batch and request seed, stable across retries (a resumed
+    item finds its clips under the same key); ``variant`` (the item's sequence) spreads its creatives apart."""
+    return _derived_seed(batch_id, 0, seed) % 1_000_000
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -534,7 +540,7 @@ class Worker:
                 footage=footage,
                 variant=item.seq,
                 generate=generate,
-                seed=_derived_seed(item.batch_id, item.seq, request.seed),
+                seed=_generation_seed(item.batch_id, request.seed),
             )
         except NotFoundError as exc:
             self._fail(lease, _error("brief_not_found", str(exc), param="brief_id"), retry=False)
