@@ -254,8 +254,11 @@ class AdloomClient:
         script_ids: Sequence[str] | None = None,
         aspect: str | None = None,
         height: int | None = None,
+        shots: str | None = None,
     ) -> Batch:
-        """``n`` creatives for a brief; with ``script_ids``, one per stored script (``n`` must be their count)."""
+        """``n`` creatives for a brief; with ``script_ids``, one per stored script (``n`` must be their count).
+        ``shots``: footage_only (the server's default), generate_missing or generate_all (the server's video
+        model makes the shots; a server without one answers 400)."""
         body: dict[str, Any] = {"brief_id": brief_id, "n": n}
         if script_ids is not None:
             body["script_ids"] = list(script_ids)
@@ -263,6 +266,8 @@ class AdloomClient:
             body["aspect"] = aspect
         if height is not None:
             body["height"] = height
+        if shots is not None:
+            body["shots"] = shots
         if writer:
             body["writer"] = writer
         if metadata:

@@ -439,6 +439,13 @@ def batches_create(
         typer.Option("--file", "--jsonl", exists=True, dir_okay=False, help="Or a JSONL file of RenderRequest lines."),
     ] = None,
     writer: Annotated[str | None, typer.Option(help="llm or template (default: the server's).")] = None,
+    shots: Annotated[
+        str | None,
+        typer.Option(
+            help="With --brief-id: footage_only (default), generate_missing or generate_all (the server's video "
+            "model makes the shots). In a --file, each line's own 'shots'."
+        ),
+    ] = None,
     idempotency_key: IdemOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -447,13 +454,16 @@ def batches_create(
 
     with _client() as c:
         if file is not None:
-            if brief_id or n:
-                raise InputError("give --file, or --brief-id with --n, not both", field="file")
+            if brief_id or n or shots:
+                raise InputError(
+                    "give --file, or --brief-id with --n (and --shots), not both; a file's lines carry their own shots",
+                    field="file",
+                )
             batch = c.create_batch_jsonl(file, writer=writer, idempotency_key=idempotency_key)
         else:
             if not brief_id or not n:
                 raise InputError("give --brief-id and --n (or --file requests.jsonl)", field="brief_id")
-            batch = c.create_batch(brief_id, n, writer=writer, idempotency_key=idempotency_key)
+            batch = c.create_batch(brief_id, n, writer=writer, shots=shots, idempotency_key=idempotency_key)
     _show(batch, BATCH_COLS, json_out, title="batch")
 
 

@@ -8,7 +8,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from adloom.core.types import Aspect, Industry, Language, Performance, Platform, ReviewDecision, Script, utcnow
+from adloom.core.types import (
+    SHOTS_DESCRIPTION,
+    Aspect,
+    Industry,
+    Language,
+    Performance,
+    Platform,
+    ReviewDecision,
+    Script,
+    ShotsMode,
+    utcnow,
+)
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Writer = Literal["llm", "template"]
@@ -245,6 +256,7 @@ class BatchCreate(BaseModel):
     template: Annotated[str, StringConstraints(max_length=32)] | None = Field(
         None, description="Compose template; default: rotate through all."
     )
+    shots: ShotsMode = Field("footage_only", description=SHOTS_DESCRIPTION)
 
     @model_validator(mode="after")
     def _count(self) -> BatchCreate:

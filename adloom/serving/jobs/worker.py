@@ -66,6 +66,7 @@ from adloom.core.types import (
     RenderRequest,
     Script,
 )
+from adloom.serving.generated_shots import ShotSource, generation_job
 from adloom.serving.jobs.executors import Executor, make_executor
 from adloom.serving.render_pipeline import (
     RESULT_FILE,
@@ -214,6 +215,12 @@ def _derived_seed(batch_id: str, first_seq: int, seed: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+def _generation_seed(batch_id: str, seed: int) -> int:
+    """The seed of a batch's generated shots: one per batch and request seed, stable across retries (a resumed
+    item finds its clips under the same key); ``variant`` (the item's sequence) spreads its creatives apart."""
+    return _derived_seed(batch_id, 0, seed) % 1_000_000
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -259,6 +266,9 @@ class Worker:
         self._writers: dict[str, ScriptWriter] = {}
         #: Per (tenant, batch, brief): the normalised media and their analyses, made once per batch, not per item.
         self._media: dict[tuple[str, str, str], tuple[list[str], list[dict[str, Any]]]] = {}
+        #: Per (batch, shots): the checked ``generate`` part of its render jobs (reads the model folder, may ask
+        #: the executor for a GPU), made once per batch.
+        self._generate: dict[tuple[str, str], Job] = {}
 
     # -- the loop ------------------------------------------------------------------------------------------
     def run_once(self) -> bool:
@@ -517,6 +527,7 @@ class Worker:
                 self._record(lease, brief, done, resumed=True)
                 return
             templates = check_templates((request.template,) if request.template else ())
+            generate = self._generation_for(item.batch_id, request.shots)
             media, footage = self._media_for(lease.tenant_id, item.batch_id, brief, scoped)
             job = creative_job(
                 brief,
@@ -528,6 +539,8 @@ class Worker:
                 media=media,
                 footage=footage,
                 variant=item.seq,
+                generate=generate,
+                seed=_generation_seed(item.batch_id, request.seed),
             )
         except NotFoundError as exc:
             self._fail(lease, _error("brief_not_found", str(exc), param="brief_id"), retry=False)
@@ -551,7 +564,7 @@ class Worker:
             item.attempts,
         )
         try:
-            future = self.executor.submit(render_to_folder, job)
+            future = self.executor.submit(render_to_folder, job, gpu=bool(generate.get("gpu")))
         except Exception as exc:  # noqa: BLE001 - e.g. a GPU item on a CPU-only executor
             with self._lock:
                 self._running.pop(item.id, None)
@@ -559,6 +572,21 @@ class Worker:
             self._fail(lease, _error("invalid_input", str(exc)) if not retry else self._crash_error(exc), retry=retry)
             return
         future.add_done_callback(lambda f: self._finished(run, f))
+
+    def _generation_for(self, batch_id: str, shots: str) -> Job:
+        """The ``generate`` part of the batch's render jobs (``{}`` for footage only), checked once per batch:
+        an InputError (no video model, a real model on the CPU, CUDA with no GPU in the executor) fails the item
+        as invalid input, not retried."""
+        if shots == ShotSource.footage_only.value:
+            return {}
+        key = (batch_id, shots)
+        with self._cache_lock:
+            if key in self._generate:
+                return self._generate[key]
+        generate = generation_job(shots, self.settings, executor_has_gpu=self.executor.has_gpu)
+        with self._cache_lock:
+            self._generate[key] = generate
+        return generate
 
     def _media_for(
         self, tenant_id: str, batch_id: str, brief: Brief, scoped: Store

@@ -17,10 +17,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from adloom.core.errors import InputError, NotFoundError
+from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue, Rejected
 from adloom.core.types import Batch, BatchItem, ItemStatus, Page, RenderRequest, Tenant
-from adloom.serving.api.deps import After, Limit, StoreDep, TenantDep
+from adloom.serving.api.deps import After, Limit, SettingsDep, StoreDep, TenantDep
 from adloom.serving.api.errors import CONFLICT, NOT_FOUND, UNSUPPORTED, ApiError, describe_errors
 from adloom.serving.api.models import BatchCreate, Writer
 
@@ -111,12 +112,38 @@ def _known_briefs(store: Store, ids: set[str]) -> set[str]:
     return known
 
 
+def check_shots(settings: Settings, modes: set[str]) -> None:
+    """Generated shots (``shots`` other than footage_only) need a video model this server's settings name and
+    can run: without one the submission is refused now (400, ``param`` naming the setting) instead of queueing
+    items that would all fail. Whether the executor has a GPU is the worker's to check: the API process may not
+    be where the items run."""
+    from adloom.serving.generated_shots import generation_job
+
+    for mode in sorted(modes - {"footage_only"}):
+        try:
+            generation_job(mode, settings)
+        except InputError as exc:
+            field = "video_model_path" if exc.field in (None, "model") else exc.field
+            raise InputError(
+                f"shots={mode} cannot run on this server ({field}): {exc}. Submit with shots=footage_only, or ask "
+                "the operator to configure the video model",
+                field=field,
+            ) from None
+
+
 def create_from_jsonl(
-    store: Store, tenant: Tenant, data: bytes, *, writer: Writer | None, metadata: dict[str, str]
+    store: Store,
+    tenant: Tenant,
+    data: bytes,
+    *,
+    writer: Writer | None,
+    metadata: dict[str, str],
+    settings: Settings,
 ) -> Batch:
     if not data.strip():
         raise InputError("the JSONL body is empty; send one RenderRequest per line", field="body")
     good, bad = parse_jsonl(data)
+    check_shots(settings, {r.shots for r in good})
     known = _known_briefs(store, {r.brief_id for r in good})
     runnable = [r for r in good if r.brief_id in known]
     if not runnable:
@@ -158,6 +185,7 @@ async def create_batch(
     request: Request,
     store: StoreDep,
     tenant: TenantDep,
+    settings: SettingsDep,
     writer: Annotated[Writer | None, Query(description="JSONL form only: the script writer.")] = None,
 ) -> Batch:
     """Submit a render batch; poll GET /v1/batches/{id} (or wait for the batch.completed webhook), then read
@@ -185,7 +213,9 @@ async def create_batch(
             raise InputError("the writer query parameter is for JSONL bodies; put writer in the JSON", field="writer")
         if body.script_ids is not None:
             await anyio.to_thread.run_sync(lambda: _check_scripts(store, body.brief_id, body.script_ids or []))
-        defaults: dict[str, Any] = {"height": body.height}
+        if body.shots != "footage_only":
+            await anyio.to_thread.run_sync(lambda: check_shots(settings, {body.shots}))
+        defaults: dict[str, Any] = {"height": body.height, "shots": body.shots}
         if body.aspect is not None:
             defaults["aspect"] = body.aspect.value
         if body.template is not None:
@@ -218,7 +248,7 @@ async def create_batch(
             param="Content-Type",
         )
     return await anyio.to_thread.run_sync(
-        lambda: create_from_jsonl(store, tenant, data_bytes, writer=writer, metadata={})
+        lambda: create_from_jsonl(store, tenant, data_bytes, writer=writer, metadata={}, settings=settings)
     )
 
 
