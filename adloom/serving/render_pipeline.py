@@ -535,20 +535,19 @@ FOOTAGE_FILE = "footage.json"
 @dataclass(frozen=True)
 class FootageReport:
     """The analysed footage of a brief (:func:`analyze_media`): ``footage`` for the render jobs, ``media`` the
-    files the renderer may show (the bad ones left out), ``skipped`` one line per asset left out, naming it and
-    saying why and what to do."""
+    files the renderer may show (the bad ones left out), ``used`` their paths as the brief names them, ``skipped``
+    one line per asset left out, naming it and saying why and what to do."""
 
     footage: list[dict[str, Any]]
     media: list[str]
+    used: list[str]
     skipped: list[str]
 
     def summary(self) -> dict[str, Any]:
-        return {"used": [Path(m).name for m in self.media], "skipped": self.skipped}
+        return {"used": self.used, "skipped": self.skipped}
 
 
-def analyze_media(
-    brief: Brief, media: Sequence[str], cache_dir: Path, progress: Step | None = None
-) -> FootageReport:
+def analyze_media(brief: Brief, media: Sequence[str], cache_dir: Path, progress: Step | None = None) -> FootageReport:
     """What each of the brief's image and video assets shows (``adloom.creative.assets``), as JSON for the render
     jobs, so each shot can take the scene or photo that fits it. Analysis is cached by content, so a batch
     analyses each file once; ``progress`` hears it (a 2-hour clip takes a while). No footage (shots then take the
@@ -556,41 +555,34 @@ def analyze_media(
     video stream, damaged, too small, too long) is left out of the footage and of the media, with a line naming
     it (by its path in the brief) and why."""
     if not media:
-        return FootageReport([], [], [])
+        return FootageReport([], [], [], [])
+    assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
     try:
         from adloom.creative.assets.analyze import analyze_assets
         from adloom.creative.assets.model import AssetAnalysis
     except ImportError as exc:
         log.warning("footage is assigned to shots in turn: asset analysis needs the assets extra (%s)", exc)
-        return FootageReport([], list(media), [])
-    assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
+        return FootageReport([], list(media), [a.path for a in assets], [])
     items = [(Path(m), a.description or None, a.role) for m, a in zip(media, assets, strict=True)]
-    step = None
-    if progress is not None:
-        names = [Path(a.path).name for a in assets]
-        current = [0]
+    names = [Path(a.path).name for a in assets]
 
-        def step(f: float) -> None:
-            progress(round(1000 * f), 1000, f"analysing footage: {names[min(current[0], len(names) - 1)]}")
+    def step(f: float) -> None:  # f: the share of all files done, so the file being analysed is f * their count
+        if progress is not None:
+            progress(round(1000 * f), 1000, f"analysing footage: {names[min(int(f * len(names)), len(names) - 1)]}")
 
-        def started(i: int, _path: Path) -> None:
-            current[0] = i
-
-    found = analyze_assets(
-        items, cache_dir=cache_dir, keep_going=True, lang=brief.language.value, progress=step,
-        on_file=started if progress is not None else None,
-    )  # fmt: skip
-    out, used, skipped = [], [], []
+    found = analyze_assets(items, cache_dir=cache_dir, keep_going=True, lang=brief.language.value, progress=step)
+    out, usable, used, skipped = [], [], [], []
     for m, asset, f in zip(media, assets, found, strict=True):
         if isinstance(f, AssetAnalysis):
             out.append(f.model_dump(mode="json"))
-            used.append(m)
+            usable.append(m)
+            used.append(asset.path)
             continue
-        # images are analysed as the renderer's normalised copy: name the file the brief names instead
-        reason = f.message.replace(Path(m).name, asset.path).removeprefix(f"{asset.path}: ")
+        # named as the brief names it (an image was analysed as the renderer's normalised copy)
+        reason = f.message.removeprefix(f"{Path(m).name}: ")
         skipped.append(f"asset {asset.path} not used: {reason}")
         log.warning("%s", skipped[-1])
-    return FootageReport(out, used, skipped)
+    return FootageReport(out, usable, used, skipped)
 
 
 def analyze_footage(brief: Brief, media: Sequence[str], cache_dir: Path) -> list[dict[str, Any]]:
