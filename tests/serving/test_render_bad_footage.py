@@ -155,3 +155,28 @@ def test_random_bytes_named_mp4_are_refused_naming_the_file(bad: Path, tmp_path:
 def test_a_one_pixel_image_is_skipped_not_stretched_into_a_shot(bad: Path, tmp_path: Path) -> None:
     result, out = _render(bad, tmp_path, {"kind": "image", "path": "pixel.png"})
     _skipped(result, out, "pixel.png", "image is only 1x1 px")
+
+
+def test_assets_over_the_length_limit_or_all_bad_leave_no_media_to_stretch(bad: Path, tmp_path: Path) -> None:
+    """Without a render (fast): a clip over the 3 h analysis limit is refused by the limit, and when no asset can be
+    used the renderer gets no media at all (designed backdrops), never the bad files in turn."""
+    from adloom.core.types import Brief
+    from adloom.serving.render_pipeline import analyze_media, normalise_images, resolve_assets
+
+    _ff("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=1/4", "-t", str(3.5 * 3600), "-c:v", "libx264", "-preset",
+        "ultrafast", "-g", "30", str(tmp_path / "three_and_a_half_hours.mp4"))  # fmt: skip
+    shutil.copy(bad / "pixel.png", tmp_path / "pixel.png")
+    data = yaml.safe_load((SAMPLES / "brief_en.yaml").read_text(encoding="utf-8"))
+    data["assets"] = [{"kind": "video", "path": "three_and_a_half_hours.mp4"}, {"kind": "image", "path": "pixel.png"}]
+    brief = Brief.model_validate(data)
+    media = [str(p) for p in normalise_images(resolve_assets(brief, tmp_path), tmp_path / "work")]
+    seen: list[str] = []
+    found = analyze_media(brief, media, tmp_path / "cache", lambda done, total, what: seen.append(what))
+    assert found.media == [] and found.footage == [] and found.used == []
+    assert found.skipped == [
+        "asset three_and_a_half_hours.mp4 not used: clip is 3.5 h long, over the 3.0 h analysis limit; trim it to "
+        "the parts you want in ads, or raise AnalysisLimits.max_duration_s",
+        "asset pixel.png not used: image is only 1x1 px (a tracking pixel or a placeholder?); use a real photo at "
+        "least 16 px on each side (1080 px or more looks good in an ad)",
+    ]
+    assert "analysing footage: three_and_a_half_hours.mp4" in seen and "analysing footage: pixel.png" in seen
