@@ -254,7 +254,7 @@ def _run_render(
     opts: Any,
     seed: int = 0,
 ) -> tuple[Any, list[Any]]:
-    from adloom.serving.render_pipeline import render_batch
+    from adloom.serving.render_pipeline import FOOTAGE_FILE, render_batch
     from adloom.serving.scripts_service import load_brief
 
     brief = load_brief(brief_path)
@@ -285,6 +285,10 @@ def _run_render(
             console.print(f"[yellow]brief:[/] {escape(line)}", highlight=False)
         for why in notes.get("dropped", []):
             console.print(f"[yellow]not emitted:[/] {escape(why)}", highlight=False)
+    footage = out / FOOTAGE_FILE
+    if footage.is_file():  # the brief's assets analysis could not use, each with why and what to do
+        for line in json.loads(footage.read_text(encoding="utf-8")).get("skipped", []):
+            console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     table = Table(title=f"{brief.product.name}: {sum(o.delivered for o in outcomes)}/{len(outcomes)} delivered")
     for col in ("rank", "creative", "hook / angle", "secs", "score", "gate / decision"):
         table.add_column(col)

@@ -527,29 +527,67 @@ def footage_cache() -> Path:
     return get_settings().home / "cache" / "assets"
 
 
-def analyze_footage(brief: Brief, media: Sequence[str], cache_dir: Path) -> list[dict[str, Any]]:
+#: Written into a batch folder before rendering: which of the brief's image/video assets analysis could use, and
+#: for each left out, why (what the CLI shows the user as "asset not used").
+FOOTAGE_FILE = "footage.json"
+
+
+@dataclass(frozen=True)
+class FootageReport:
+    """The analysed footage of a brief (:func:`analyze_media`): ``footage`` for the render jobs, ``media`` the
+    files the renderer may show (the bad ones left out), ``used`` their paths as the brief names them, ``skipped``
+    one line per asset left out, naming it and saying why and what to do."""
+
+    footage: list[dict[str, Any]]
+    media: list[str]
+    used: list[str]
+    skipped: list[str]
+
+    def summary(self) -> dict[str, Any]:
+        return {"used": self.used, "skipped": self.skipped}
+
+
+def analyze_media(brief: Brief, media: Sequence[str], cache_dir: Path, progress: Step | None = None) -> FootageReport:
     """What each of the brief's image and video assets shows (``adloom.creative.assets``), as JSON for the render
     jobs, so each shot can take the scene or photo that fits it. Analysis is cached by content, so a batch
-    analyses each file once. ``[]`` (shots then take the media in turn, as before) when the ``assets`` extra is
-    not installed; an asset that cannot be analysed is left out with a log line naming it and why."""
+    analyses each file once; ``progress`` hears it (a 2-hour clip takes a while). No footage (shots then take the
+    media in turn, as before) when the ``assets`` extra is not installed. An asset that cannot be analysed (no
+    video stream, damaged, too small, too long) is left out of the footage and of the media, with a line naming
+    it (by its path in the brief) and why."""
     if not media:
-        return []
+        return FootageReport([], [], [], [])
+    assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
     try:
         from adloom.creative.assets.analyze import analyze_assets
         from adloom.creative.assets.model import AssetAnalysis
     except ImportError as exc:
         log.warning("footage is assigned to shots in turn: asset analysis needs the assets extra (%s)", exc)
-        return []
-    assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
+        return FootageReport([], list(media), [a.path for a in assets], [])
     items = [(Path(m), a.description or None, a.role) for m, a in zip(media, assets, strict=True)]
-    found = analyze_assets(items, cache_dir=cache_dir, keep_going=True, lang=brief.language.value)
-    out = []
-    for f in found:
+    names = [Path(a.path).name for a in assets]
+
+    def step(f: float) -> None:  # f: the share of all files done, so the file being analysed is f * their count
+        if progress is not None:
+            progress(round(1000 * f), 1000, f"analysing footage: {names[min(int(f * len(names)), len(names) - 1)]}")
+
+    found = analyze_assets(items, cache_dir=cache_dir, keep_going=True, lang=brief.language.value, progress=step)
+    out, usable, used, skipped = [], [], [], []
+    for m, asset, f in zip(media, assets, found, strict=True):
         if isinstance(f, AssetAnalysis):
             out.append(f.model_dump(mode="json"))
-        else:
-            log.warning("%s is not used for shots: %s", f.path, f.message)
-    return out
+            usable.append(m)
+            used.append(asset.path)
+            continue
+        # named as the brief names it (an image was analysed as the renderer's normalised copy)
+        reason = f.message.removeprefix(f"{Path(m).name}: ")
+        skipped.append(f"asset {asset.path} not used: {reason}")
+        log.warning("%s", skipped[-1])
+    return FootageReport(out, usable, used, skipped)
+
+
+def analyze_footage(brief: Brief, media: Sequence[str], cache_dir: Path) -> list[dict[str, Any]]:
+    """The footage of :func:`analyze_media` alone (an asset that cannot be analysed is left out with a log line)."""
+    return analyze_media(brief, media, cache_dir).footage
 
 
 def _footage_shots(
@@ -855,7 +893,9 @@ def render_batch(
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     if progress and media:
         progress(0, 1, "analysing footage")
-    footage = analyze_footage(brief, media, footage_cache())
+    found = analyze_media(brief, media, footage_cache(), progress)
+    media, footage = found.media, found.footage  # an asset analysis could not use is never shown
+    _write_json(out_dir / FOOTAGE_FILE, found.summary())
     music = None
     if opts.music:
         music_path = resolve_inside(opts.music, [base_dir], field="music")

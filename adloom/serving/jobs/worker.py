@@ -70,7 +70,7 @@ from adloom.serving.generated_shots import ShotSource, generation_job
 from adloom.serving.jobs.executors import Executor, make_executor
 from adloom.serving.render_pipeline import (
     RESULT_FILE,
-    analyze_footage,
+    analyze_media,
     check_templates,
     creative_from_result,
     creative_id_for,
@@ -598,7 +598,8 @@ class Worker:
         folder = batch_dir(self.settings, tenant_id, batch_id)
         paths = resolve_tenant_assets(brief, scoped, tenant_dir(self.settings, tenant_id))
         media = [str(p) for p in normalise_images(paths, folder / "assets")]
-        footage = analyze_footage(brief, media, self.settings.home / "cache" / "assets")
+        found = analyze_media(brief, media, self.settings.home / "cache" / "assets")
+        media, footage = found.media, found.footage  # an asset analysis could not use is never shown
         with self._cache_lock:
             self._media[key] = (media, footage)
         return media, footage
