@@ -141,9 +141,7 @@ def test_generate_missing_fills_the_shots_footage_does_not_cover(
     clip = folder / "generated" / generated[i]["clip"]
     clip_frame = _frame(clip, 0.3)
     inside = _frame(video, (shot["start_s"] + shot["end_s"]) / 2)
-    elsewhere = [
-        _frame(video, (s["start_s"] + s["end_s"]) / 2) for j, s in enumerate(manifest["shots"]) if j != i
-    ]
+    elsewhere = [_frame(video, (s["start_s"] + s["end_s"]) / 2) for j, s in enumerate(manifest["shots"]) if j != i]
     gap = float(np.abs(inside - clip_frame).mean())
     assert gap < min(float(np.abs(f - clip_frame).mean()) for f in elsewhere), gap
 
@@ -206,9 +204,7 @@ def test_a_real_size_model_is_refused_on_the_cpu(tmp_path: Path) -> None:
 
 def test_cuda_without_a_gpu_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="needs a CUDA GPU") as err:
-        generation_job(
-            "generate_missing", _settings(tmp_path, video_model_path=TOY), executor_has_gpu=lambda: False
-        )
+        generation_job("generate_missing", _settings(tmp_path, video_model_path=TOY), executor_has_gpu=lambda: False)
     assert err.value.field == "video_device"
     gen = generation_job("generate_missing", _settings(tmp_path, video_model_path=TOY), executor_has_gpu=lambda: True)
     assert gen["gpu"] is True and gen["mode"] == "generate_missing"  # a GPU item for the executor
