@@ -23,6 +23,20 @@ SAMPLES = REPO / "adloom" / "serving" / "samples"
 pytest_plugins = ["tests.pg"]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the mypy check in the background when its test is selected (tests/background_mypy.py)."""
+    from tests import background_mypy
+
+    if any(item.name == background_mypy.TEST_NAME for item in session.items):
+        background_mypy.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests import background_mypy
+
+    background_mypy.stop()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADLOOM_HOME", str(tmp_path / "home"))

@@ -15,23 +15,47 @@ REPO = Path(__file__).resolve().parents[2]
 _ONE_TEST = "tests/core/test_storage.py::test_library_round_trip_filters_and_performance_update"
 
 
-def _pytest(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _env(ci: bool, tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {
+        "ADLOOM_TEST_PG_BINDIR": str(tmp / "none"),
+        "ADLOOM_HOME": str(tmp / "home"),  # module-scoped: set up before the per-test home is
+    }
+    if ci:
+        env["CI"] = "true"
+    return env
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, tuple[int, str]]:
+    """The inner pytest run without CI and with CI set, started together (each is mostly interpreter start-up and
+    imports): {ci: (exit status, stdout + stderr)}."""
     cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", _ONE_TEST]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    procs = {}
+    for ci in (False, True):
+        tmp = tmp_path_factory.mktemp("ci" if ci else "local")
+        procs[ci] = subprocess.Popen(
+            cmd, cwd=REPO, env=_env(ci, tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    out = {}
+    for ci, proc in procs.items():
+        try:
+            stdout, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            for p in procs.values():
+                p.kill()
+            raise
+        out[ci] = (proc.returncode, stdout + stderr)
+    return out
 
 
 @pytest.mark.parametrize("ci", [False, True], ids=["local", "ci"])
-def test_without_postgresql_its_runs_skip_naming_the_fix_or_fail_under_ci(tmp_path, ci: bool):
-    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"ADLOOM_TEST_PG_BINDIR": str(tmp_path / "none")}
+def test_without_postgresql_its_runs_skip_naming_the_fix_or_fail_under_ci(runs, ci: bool):
+    returncode, log = runs[ci]
     if ci:
-        env["CI"] = "true"
-    out = _pytest(env)
-    log = out.stdout + out.stderr
-    if ci:
-        assert out.returncode != 0 and "1 passed" in log and "1 error" in log, log
+        assert returncode != 0 and "1 passed" in log and "1 error" in log, log
         assert "CI is set, so PostgreSQL must be installed" in log
     else:
-        assert out.returncode == 0 and "1 passed, 1 skipped" in log, log
+        assert returncode == 0 and "1 passed, 1 skipped" in log, log
         assert "apt-get install postgresql" in log and "make install" in log
 
 

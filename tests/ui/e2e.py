@@ -52,5 +52,5 @@ def wait_text(page: Any, needle: str, timeout_s: float = 300.0) -> None:
     while time.monotonic() < deadline:
         if needle in text(page):
             return
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(250)
     raise TimeoutError(f"{needle!r} did not appear in {timeout_s:.0f} s; the page says: {text(page)[:800]}")
