@@ -21,13 +21,11 @@ from pathlib import Path
 
 import yaml
 
+from adloom.creative.video.toy import toy_gate_limits
+
 REPO = Path(__file__).resolve().parents[1]
 TOY = REPO / "adloom" / "creative" / "video" / "toy" / "checkpoint"
-LOOSE_GATE = {
-    "flicker_max_jump": 80, "flicker_max_rms": 40, "flicker_max_colour_jump": 80, "flicker_max_colour_rms": 60,
-    "max_mean_luma": 254, "max_clipped_fraction": 1.0, "subject_min_colour": 0.0, "subject_min_structure": 0.0,
-    "subject_max_shift": 1.0,
-}  # fmt: skip
+LOOSE_GATE = toy_gate_limits()
 
 
 def main() -> None:

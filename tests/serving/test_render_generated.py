@@ -30,6 +30,7 @@ from adloom.core.storage import open_store
 from adloom.core.types import Brief
 from adloom.creative.assets.synthetic import FootageSet, build_footage_set
 from adloom.creative.compose.media import ffmpeg_exe
+from adloom.creative.video.toy import toy_gate_limits
 from adloom.scripts_gen.library.retrieval import LibraryRetriever
 from adloom.scripts_gen.writer import ScriptWriter
 from adloom.serving.cli import app
@@ -40,18 +41,7 @@ from adloom.serving.scripts_service import ensure_library
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "adloom" / "serving" / "samples"
 TOY = ROOT / "adloom" / "creative" / "video" / "toy" / "checkpoint"
-#: Limits loose enough for the toy model's 32-pixel clips (see the module doc).
-LOOSE_GATE = {
-    "flicker_max_jump": 80,
-    "flicker_max_rms": 40,
-    "flicker_max_colour_jump": 80,
-    "flicker_max_colour_rms": 60,
-    "max_mean_luma": 254,
-    "max_clipped_fraction": 1.0,
-    "subject_min_colour": 0.0,
-    "subject_min_structure": 0.0,
-    "subject_max_shift": 1.0,
-}
+LOOSE_GATE = toy_gate_limits()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from adloom.core.settings import Settings
 from adloom.core.storage import Store
 from adloom.core.storage.queue import JobQueue
 from adloom.core.types import Batch
+from adloom.creative.video.toy import toy_gate_limits
 from adloom.serving.api import create_app
 from adloom.serving.jobs.executors import LocalExecutor
 from adloom.serving.jobs.worker import Worker
@@ -28,18 +29,7 @@ from tests.serving.api.conftest import BRIEF, Tenants
 
 REPO = Path(__file__).resolve().parents[3]
 TOY = REPO / "adloom" / "creative" / "video" / "toy" / "checkpoint"
-#: Settings that let the toy model's clips pass (its 9-frame clips flicker and clip far beyond the defaults).
-LOOSE_GATE: dict[str, int | float] = {
-    "flicker_max_jump": 80,
-    "flicker_max_rms": 40,
-    "flicker_max_colour_jump": 80,
-    "flicker_max_colour_rms": 60,
-    "max_mean_luma": 254,
-    "max_clipped_fraction": 1.0,
-    "subject_min_colour": 0.0,
-    "subject_min_structure": 0.0,
-    "subject_max_shift": 1.0,
-}
+LOOSE_GATE = toy_gate_limits()
 TOY_SETTINGS: dict[str, Any] = {
     "video_model_path": TOY,
     "video_device": "cpu",
