@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from typer.testing import CliRunner
 
 from adloom.core.settings import Settings
@@ -60,10 +61,23 @@ def press(page: Any, widget: str, *, timeout_s: float = 120.0) -> None:
     wait_idle(page, timeout_s)
 
 
-def choose(page: Any, widget: str, option: str) -> None:
-    page.locator(f'{widget} [role="combobox"]').first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
+def choose(page: Any, widget: str, option: str, *, tries: int = 3) -> None:
+    """Open the select box and pick ``option``. A rerun that lands between the click and the pick closes the list
+    (as it would under a user's mouse), so the list is opened again, up to ``tries`` times."""
+    for attempt in range(tries):
+        page.locator(f'{widget} [role="combobox"]').first.click()
+        item = page.get_by_role("option", name=option, exact=True)
+        try:
+            item.wait_for(timeout=10_000)
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
+            continue
+        item.click()
+        wait_idle(page)
+        return
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
-TOY_GATE_FILE = Path(__file__).with_name("configs") / "gate_toy.yaml"
+TOY_GATE_FILE = Path(__file__).with_name("gate_toy.yaml")
 
 
 def toy_gate_limits() -> dict[str, Any]:
-    """The clip-gate limits loosened for the toy model's clips (``configs/gate_toy.yaml``), checked against
+    """The clip-gate limits loosened for the toy model's clips (``gate_toy.yaml``), checked against
     :class:`~adloom.creative.quality.clips.ClipGateConfig` (an unknown or bad limit raises)."""
     from adloom.creative.quality.clips import ClipGateConfig
 
