@@ -88,6 +88,14 @@ class Settings(BaseSettings):
         None,
         description="Python of the mediapipe venv (face landmarks); default: .venv-mediapipe beside the project.",
     )
+    asset_max_hours: float = Field(
+        3.0,
+        gt=0,
+        le=48,
+        description="Longest clip footage analysis accepts (hours); a longer one is skipped with a line naming it. "
+        "Clips are streamed, so memory does not grow with length; only analysis time does (about 2-3 s of footage "
+        "per second on 2 cores).",
+    )
     video_model_path: Path | None = Field(None, description="Local diffusers folder of a video model (Wan, LTX).")
     video_device: str = Field(
         "cuda",

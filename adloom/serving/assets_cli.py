@@ -100,7 +100,7 @@ def analyze(
     """Cut clips into scenes and score them (motion, sharpness, exposure, shake, faces, hands, text); photos get
     saliency, a cut-out on plain backgrounds and colours. Bad files are reported; the others are still analysed."""
     from adloom.creative.assets.analyze import analyze_assets
-    from adloom.creative.assets.model import AssetAnalysis, AssetFailure
+    from adloom.creative.assets.model import AnalysisLimits, AssetAnalysis, AssetFailure
 
     if lang not in ("en", "zh"):
         raise InputError(f"--lang {lang}: use en or zh", field="lang")
@@ -113,12 +113,14 @@ def analyze(
     items: list[tuple[Path, str | None, str | None]] = [
         (p, notes.get(p.name, {}).get("caption"), notes.get(p.name, {}).get("role")) for p in files
     ]
-    cache = cache_dir or get_settings().home / "cache" / "assets"
+    settings = get_settings()
+    cache = cache_dir or settings.home / "cache" / "assets"
+    limits = AnalysisLimits(max_duration_s=settings.asset_max_hours * 3600)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=as_json) as bar:  # fmt: skip
         task = bar.add_task("analysing", total=1.0)
         results = analyze_assets(
-            items, cache_dir=cache, lang=lang, keep_going=True,
+            items, cache_dir=cache, limits=limits, lang=lang, keep_going=True,
             progress=lambda f: bar.update(task, completed=f),
             on_file=lambda i, p: bar.update(task, description=f"{i + 1}/{len(files)} {escape(p.name)}"),
         )  # fmt: skip

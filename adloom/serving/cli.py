@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from textwrap import shorten
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -254,7 +255,7 @@ def _run_render(
     opts: Any,
     seed: int = 0,
 ) -> tuple[Any, list[Any]]:
-    from adloom.serving.render_pipeline import FOOTAGE_FILE, render_batch
+    from adloom.serving.render_pipeline import render_batch
     from adloom.serving.scripts_service import load_brief
 
     brief = load_brief(brief_path)
@@ -277,6 +278,9 @@ def _run_render(
             writer=writer,
             seed=seed,
             progress=step,
+            warn=lambda line: progress.console.print(
+                f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True
+            ),  # before the long part, so a user can stop and fix the file
         )
     batch = out / "batch.json"
     if batch.is_file():  # what the copy reviewer left out of the brief, and variants it never emitted
@@ -285,10 +289,6 @@ def _run_render(
             console.print(f"[yellow]brief:[/] {escape(line)}", highlight=False)
         for why in notes.get("dropped", []):
             console.print(f"[yellow]not emitted:[/] {escape(why)}", highlight=False)
-    footage = out / FOOTAGE_FILE
-    if footage.is_file():  # the brief's assets analysis could not use, each with why and what to do
-        for line in json.loads(footage.read_text(encoding="utf-8")).get("skipped", []):
-            console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     table = Table(title=f"{brief.product.name}: {sum(o.delivered for o in outcomes)}/{len(outcomes)} delivered")
     for col in ("rank", "creative", "hook / angle", "secs", "score", "gate / decision"):
         table.add_column(col)
@@ -303,7 +303,9 @@ def _run_render(
             f"{c.script.hook_type.value} / {c.script.angle.value}",
             f"{c.script.duration_s:.1f}",
             shown,
-            ("PRUNED: " if o.pruned else "passed; ") + decision[:90] if o.delivered else "; ".join(c.reasons)[:80],
+            ("PRUNED: " if o.pruned else "passed; ") + shorten(decision, 120, placeholder=" …")
+            if o.delivered
+            else shorten("; ".join(c.reasons), 120, placeholder=" …"),
         )
     console.print(table)
     for o in outcomes:

@@ -547,19 +547,21 @@ class FootageReport:
         return {"used": self.used, "skipped": self.skipped}
 
 
-def analyze_media(brief: Brief, media: Sequence[str], cache_dir: Path, progress: Step | None = None) -> FootageReport:
+def analyze_media(
+    brief: Brief, media: Sequence[str], cache_dir: Path, progress: Step | None = None, *, max_hours: float = 3.0
+) -> FootageReport:
     """What each of the brief's image and video assets shows (``adloom.creative.assets``), as JSON for the render
     jobs, so each shot can take the scene or photo that fits it. Analysis is cached by content, so a batch
     analyses each file once; ``progress`` hears it (a 2-hour clip takes a while). No footage (shots then take the
     media in turn, as before) when the ``assets`` extra is not installed. An asset that cannot be analysed (no
     video stream, damaged, too small, too long) is left out of the footage and of the media, with a line naming
-    it (by its path in the brief) and why."""
+    it (by its path in the brief) and why. ``max_hours``: the longest clip analysed (setting ``asset_max_hours``)."""
     if not media:
         return FootageReport([], [], [], [])
     assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
     try:
         from adloom.creative.assets.analyze import analyze_assets
-        from adloom.creative.assets.model import AssetAnalysis
+        from adloom.creative.assets.model import AnalysisLimits, AssetAnalysis
     except ImportError as exc:
         log.warning("footage is assigned to shots in turn: asset analysis needs the assets extra (%s)", exc)
         return FootageReport([], list(media), [a.path for a in assets], [])
@@ -570,7 +572,10 @@ def analyze_media(brief: Brief, media: Sequence[str], cache_dir: Path, progress:
         if progress is not None:
             progress(round(1000 * f), 1000, f"analysing footage: {names[min(int(f * len(names)), len(names) - 1)]}")
 
-    found = analyze_assets(items, cache_dir=cache_dir, keep_going=True, lang=brief.language.value, progress=step)
+    limits = AnalysisLimits(max_duration_s=max_hours * 3600)
+    found = analyze_assets(
+        items, cache_dir=cache_dir, limits=limits, keep_going=True, lang=brief.language.value, progress=step
+    )
     out, usable, used, skipped = [], [], [], []
     for m, asset, f in zip(media, assets, found, strict=True):
         if isinstance(f, AssetAnalysis):
@@ -876,8 +881,10 @@ def render_batch(
     writer: ScriptWriter,
     seed: int = 0,
     progress: Step | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[CreativeOutcome]:
-    """Render ``n`` creatives for ``brief`` into ``out_dir``; resumable (see the module doc).
+    """Render ``n`` creatives for ``brief`` into ``out_dir``; resumable (see the module doc). ``warn`` hears, before
+    any script is written, each of the brief's assets that cannot be used and why (also in ``footage.json``).
 
     Returns outcomes ranked best first: delivered creatives before rejected
     ones, then by score. A creative whose render raised is reported as
@@ -893,9 +900,13 @@ def render_batch(
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     if progress and media:
         progress(0, 1, "analysing footage")
-    found = analyze_media(brief, media, footage_cache(), progress)
+    from adloom.core.settings import get_settings
+
+    found = analyze_media(brief, media, footage_cache(), progress, max_hours=get_settings().asset_max_hours)
     media, footage = found.media, found.footage  # an asset analysis could not use is never shown
     _write_json(out_dir / FOOTAGE_FILE, found.summary())
+    for line in found.skipped if warn else ():
+        warn(line)
     music = None
     if opts.music:
         music_path = resolve_inside(opts.music, [base_dir], field="music")

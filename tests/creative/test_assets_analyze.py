@@ -157,7 +157,7 @@ def test_two_hour_clip_is_streamed_or_refused_by_the_limit(tmp_path: Path, cache
     src = "testsrc2=size=64x64:rate=1/2"  # 2 h at one frame per 2 s: made in a second, analysed in a few
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", src, "-t", "7200", "-c:v", "libx264",
                     "-preset", "ultrafast", "-g", "30", str(clip)], check=True, timeout=60)  # fmt: skip
-    with pytest.raises(InputError, match=r"2\.0 h long, over the 1\.0 h"):
+    with pytest.raises(InputError, match=r"2\.0 h long, over the 1 h"):
         analyze_asset(clip, cache_dir=cache, limits=AnalysisLimits(max_duration_s=3600))
     seen: list[float] = []
     a = analyze_asset(clip, cache_dir=cache, progress=seen.append)
@@ -204,3 +204,24 @@ def test_cli_shows_scenes_and_reports_bad_files(tmp_path: Path, footage, phone) 
     assert "no video stream" in by_name["voiceover.m4a"]["message"]
     table = CliRunner().invoke(app, [*args, "--lang", "zh"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "纯色背景产品图" in table.output and "2 of 4 files" in table.output
+
+
+def test_the_clip_length_limit_is_a_setting(tmp_path: Path, footage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``asset_max_hours`` (ADLOOM_ASSET_MAX_HOURS) bounds the clips ``adloom assets analyze`` accepts, and the
+    refusal names the setting, not a class of ours."""
+    from typer.testing import CliRunner
+
+    from adloom.core.settings import get_settings
+    from adloom.serving.cli import app
+
+    monkeypatch.setenv("ADLOOM_ASSET_MAX_HOURS", "0.0005")  # 1.8 s: the 3-s pan is over it
+    get_settings.cache_clear()
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / footage.product_pan.name).write_bytes(footage.product_pan.read_bytes())
+    result = CliRunner().invoke(app, ["assets", "analyze", str(folder), "--json", "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout[result.stdout.index("[") :])
+    assert "message" in row, row.get("duration_s")
+    assert "over the 0.0005 h analysis limit" in row["message"] and "ADLOOM_ASSET_MAX_HOURS" in row["message"]
+    assert "AnalysisLimits" not in row["message"]

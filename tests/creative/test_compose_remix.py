@@ -228,3 +228,26 @@ def test_pacing_transitions_and_cuts_in_the_result(tmp_path: Path) -> None:
     assert abs(res.duration_s - 6.0) < 1e-6
     m = json.loads(res.manifest.read_text(encoding="utf-8"))
     assert m["cuts"] == res.cuts and m["duration_s"] == 6.0
+
+
+@pytest.mark.parametrize("language", [Language.en, Language.zh])
+def test_a_line_already_on_screen_is_not_subtitled_again(language: Language) -> None:
+    """The hook caption and the CTA button often say the spoken line word for word; the subtitle then repeats it
+    in the same frame. Such a cue is left out; a cue with anything new (or on another shot) is kept."""
+    zh = language is Language.zh
+    hook = "还在为拖地发愁？" if zh else "Tried vacuum after vacuum and still not happy?"
+    cta = "点击下方链接购买" if zh else "Shop BreezeBot S2 from the link below."
+    shots = [ShotSpec(2.0, ShotRole.hook, None, hook), ShotSpec(2.0, ShotRole.demo, None, "Maps every room"),
+             ShotSpec(2.0, ShotRole.cta, None, "")]  # fmt: skip
+    cues = [
+        Cue(0.1, 1.1, hook[:4] if zh else "Tried vacuum after vacuum"),  # part of the caption: left out
+        Cue(1.1, 1.9, hook[4:] if zh else "and still not happy?"),
+        Cue(2.1, 3.9, "它能画出每个房间的地图" if zh else "Here's the thing: it maps every room"),  # more words: kept
+        Cue(4.1, 5.9, cta),  # the CTA button says it: left out
+    ]
+    for name in ("product_showcase", "price_cta", "hook_punch"):
+        spec = _one_shot(shots[0], template=name, shots=shots, cues=cues, cta_text=cta, language=language)
+        plan = TEMPLATES[name].plan(make_layout(spec, [0.0, 2.0, 4.0, 6.0]))
+        subs = [o for o in plan.overlays if o.kind == "subtitle"]
+        assert [o.text for o in subs] == [cues[2].text], (name, [(o.kind, o.text) for o in plan.overlays])
+        assert any(o.text == hook for o in plan.overlays), name  # the words are on screen once, not zero times

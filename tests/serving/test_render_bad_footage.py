@@ -97,6 +97,7 @@ def _skipped(result: Result, out: Path, name: str, words: str) -> None:
     done = _delivered(result, out)
     line = next((x for x in result.output.splitlines() if f"asset {name} not used:" in x), None)
     assert line is not None and words in line and line.startswith("warning:"), result.output
+    assert result.output.index(line) < result.output.index("embedding the creative library"), "told before the work"
     assert json.loads((out / "footage.json").read_text())["skipped"][0].startswith(f"asset {name} not used: ")
     assert not any(p and p["asset"] == name for p in done["manifest_data"].get("footage") or [])
     assert not any(s.get("media") and Path(s["media"]).name == name for s in done["manifest_data"]["shots"])
@@ -174,8 +175,9 @@ def test_assets_over_the_length_limit_or_all_bad_leave_no_media_to_stretch(bad: 
     found = analyze_media(brief, media, tmp_path / "cache", lambda done, total, what: seen.append(what))
     assert found.media == [] and found.footage == [] and found.used == []
     assert found.skipped == [
-        "asset three_and_a_half_hours.mp4 not used: clip is 3.5 h long, over the 3.0 h analysis limit; trim it to "
-        "the parts you want in ads, or raise AnalysisLimits.max_duration_s",
+        "asset three_and_a_half_hours.mp4 not used: clip is 3.5 h long, over the 3 h analysis limit; trim it to "
+        "the parts you want in ads (ffmpeg -ss START -t LENGTH -i IN -c copy OUT), or raise the limit (setting "
+        "asset_max_hours, env ADLOOM_ASSET_MAX_HOURS)",
         "asset pixel.png not used: image is only 1x1 px (a tracking pixel or a placeholder?); use a real photo at "
         "least 16 px on each side (1080 px or more looks good in an ad)",
     ]

@@ -61,6 +61,12 @@ def upright(arr: Any, ccw_rotation: int) -> Any:
     return np.ascontiguousarray(np.rot90(arr, k=k)) if k else arr
 
 
+def _why(exc: BaseException, path: Path) -> str:
+    """What FFmpeg or Pillow said, without the errno and the full path it adds (the message names the file)."""
+    said = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return str(said).replace(f": '{path}'", "").replace(str(path), path.name)
+
+
 def open_video(path: Path) -> Any:
     """A PyAV container for ``path``; a file FFmpeg cannot parse is an InputError naming it."""
     import av
@@ -69,7 +75,7 @@ def open_video(path: Path) -> Any:
         return av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(
-            f"{path.name}: cannot be read as a video ({exc.__class__.__name__}: {exc}); the file is damaged or "
+            f"{path.name}: cannot be read as a video ({_why(exc, path)}); the file is damaged or "
             "truncated (an interrupted upload or copy?): re-export or re-upload it"
         ) from exc
 
@@ -94,8 +100,8 @@ def _probe_image(path: Path, fmt: str, size: int, limits: AnalysisLimits) -> Pro
         raise
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(
-            f"{path.name}: looks like a {fmt} image but cannot be decoded ({exc}); the file is damaged or truncated: "
-            "re-export it as PNG or JPEG"
+            f"{path.name}: looks like a {fmt} image but cannot be decoded ({_why(exc, path)}); the file is damaged "
+            "or truncated: re-export it as PNG or JPEG"
         ) from exc
     if min(w, h) < limits.min_side:
         raise InputError(
@@ -128,15 +134,16 @@ def _probe_video(path: Path, fmt: str, size: int, limits: AnalysisLimits) -> Pro
             duration = 0.0
         if duration > limits.max_duration_s:
             raise InputError(
-                f"{path.name}: clip is {duration / 3600:.1f} h long, over the {limits.max_duration_s / 3600:.1f} h "
-                "analysis limit; trim it to the parts you want in ads, or raise AnalysisLimits.max_duration_s"
+                f"{path.name}: clip is {duration / 3600:.1f} h long, over the {limits.max_duration_s / 3600:g} h "
+                "analysis limit; trim it to the parts you want in ads (ffmpeg -ss START -t LENGTH -i IN -c copy OUT), "
+                "or raise the limit (setting asset_max_hours, env ADLOOM_ASSET_MAX_HOURS)"
             )
         try:
             first = next(container.decode(stream), None)
         except (av.error.FFmpegError, ValueError) as exc:
             raise InputError(
-                f"{path.name}: its video cannot be decoded ({exc}); the file is damaged or uses a codec FFmpeg "
-                "cannot read: re-export it as H.264 MP4"
+                f"{path.name}: its video cannot be decoded ({_why(exc, path)}); the file is damaged or uses a codec "
+                "FFmpeg cannot read: re-export it as H.264 MP4"
             ) from exc
         if first is None:
             raise InputError(f"{path.name}: the video stream holds no frames; re-export the clip")
@@ -165,7 +172,7 @@ def probe_asset(path: Path, limits: AnalysisLimits | None = None) -> Probe:
         with path.open("rb") as fh:
             head = fh.read(64)
     except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc}); check its permissions") from exc
+        raise InputError(f"{path.name}: cannot be read ({_why(exc, path)}); check its permissions") from exc
     if size == 0:
         raise InputError(f"{path.name}: is empty (0 bytes); re-upload it")
     if size > limits.max_file_bytes:

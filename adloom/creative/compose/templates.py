@@ -66,6 +66,7 @@ class Overlay:
     t1: float
     kind: str
     pulse: str = ""  # "" | "on" | "off"
+    text: str = ""  # the words it shows ("" for pictures); not drawn, used to keep subtitles from repeating it
 
     def box(self) -> dict:
         return {
@@ -140,6 +141,7 @@ class Layout:
     ) -> Overlay:
         """Place ``img`` in ``zone`` (shrunk to fit and clamped inside it) and keep it as an overlay."""
         ov = place(img, zone, t0, t1, kind, valign=valign, halign=halign, pulse=pulse)
+        ov.text = str(img.info.get("text", ""))
         self.overlays.append(ov)
         return ov
 
@@ -301,13 +303,34 @@ def hook_text(spec: RenderSpec) -> str:
     return (spec.shots[0].caption or spec.title or spec.product_name).strip()
 
 
+def _tokens(text: str) -> str:
+    """``text`` as its words (each CJK character one word), lower case, without punctuation, space-separated."""
+    return " ".join(re.findall(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", text.lower()))
+
+
+def on_screen(lay: Layout, t0: float, t1: float) -> str:
+    """The words of the text overlays (not subtitles, not the AIGC label) shown for at least half of t0..t1."""
+    need = 0.5 * max(t1 - t0, 1e-6)
+    shown = [
+        o.text
+        for o in lay.overlays
+        if o.text and o.kind not in ("subtitle", "label") and min(o.t1, t1) - max(o.t0, t0) >= need
+    ]
+    return " | ".join(_tokens(t) for t in shown)
+
+
 def add_subtitles(lay: Layout, *, style: TextStyle | None = None) -> None:
-    """Narration cues as burnt-in subtitles in the bottom zone."""
+    """Narration cues as burnt-in subtitles in the bottom zone. A cue whose words are already on screen while it is
+    spoken (the hook caption, the CTA button saying the line) is left out: the same sentence twice in one frame
+    reads as a mistake, and a sound-off viewer still reads it once."""
     style = style or TextStyle(
         max_size=lay.px(0.055), min_size=lay.px(0.03), max_lines=2, stroke_ratio=0.09, weight="Bold"
     )
     for cue in lay.spec.cues:
         if not cue.text.strip():
+            continue
+        said = _tokens(cue.text)
+        if said and f" {said} " in f" {on_screen(lay, cue.start_s, cue.end_s)} ":
             continue
         img = render_text(cue.text.strip(), lay.bottom.w, lay.bottom.h, style)
         lay.add(img, lay.bottom, cue.start_s, cue.end_s, "subtitle", valign="bottom")

@@ -171,4 +171,5 @@ def render_text(text: str, box_w: int, box_h: int, style: TextStyle, *, scale: f
             stroke_width=stroke,
             stroke_fill=style.stroke_fill,
         )
+    img.info["text"] = text  # what it says, so subtitles can leave out a line already on screen
     return img

@@ -598,7 +598,9 @@ class Worker:
         folder = batch_dir(self.settings, tenant_id, batch_id)
         paths = resolve_tenant_assets(brief, scoped, tenant_dir(self.settings, tenant_id))
         media = [str(p) for p in normalise_images(paths, folder / "assets")]
-        found = analyze_media(brief, media, self.settings.home / "cache" / "assets")
+        found = analyze_media(
+            brief, media, self.settings.home / "cache" / "assets", max_hours=self.settings.asset_max_hours
+        )
         media, footage = found.media, found.footage  # an asset analysis could not use is never shown
         with self._cache_lock:
             self._media[key] = (media, footage)
