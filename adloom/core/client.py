@@ -243,6 +243,12 @@ class AdloomClient:
         return Page[Script].model_validate(self._json("GET", "/v1/scripts", params=params))
 
     # -- batches ------------------------------------------------------------------------------------------
+    def capabilities(self) -> dict[str, Any]:
+        """What this server can do: ``{"video_generation": {"available", "reason", "model", "device"}}``, i.e.
+        whether :meth:`create_batch` may ask for ``shots`` other than footage_only and, if not, why."""
+        data: dict[str, Any] = self._json("GET", "/v1/capabilities")
+        return data
+
     def create_batch(
         self,
         brief_id: str,

@@ -18,20 +18,29 @@ import streamlit as st
 
 from adloom.core.client import ApiError
 from adloom.core.types import Aspect, Batch, Creative, CreativeStatus
-from adloom.ui.conn import attempt, client, t
+from adloom.ui.conn import attempt, client, friendly, t
 
 BATCH_KEY = "create.batch_id"
 BATCH_PARAM = "batch"
 HEIGHTS = (360, 720, 1080)
+SHOTS = ("footage_only", "generate_missing", "generate_all")
+#: This session's answer of ``GET /v1/capabilities`` (asked once per session, not on every rerun).
+CAPABILITIES_KEY = "create.capabilities"
 _ASPECT_LABEL = {Aspect.portrait: "portrait", Aspect.landscape: "landscape", Aspect.square: "square"}
 _DECISIONS = ("launch", "explore", "prune")
 #: Where played videos and covers are cached on the console's machine (fetched once per creative).
 CACHE = Path(tempfile.gettempdir()) / "adloom-console"
 
 
-def render_key(brief_id: str, script_ids: list[str], aspect: str, height: int, n: int) -> str:
-    """The Idempotency-Key of one render: the same brief, scripts and format always give the same key."""
-    payload = json.dumps([brief_id, sorted(script_ids), aspect, height, n if not script_ids else None])
+def render_key(
+    brief_id: str, script_ids: list[str], aspect: str, height: int, n: int, shots: str = "footage_only"
+) -> str:
+    """The Idempotency-Key of one render: the same brief, scripts, format and shot source always give the same key
+    (another shot source is another batch)."""
+    parts: list[Any] = [brief_id, sorted(script_ids), aspect, height, n if not script_ids else None]
+    if shots != "footage_only":  # footage-only keys stay what they were before shots could be chosen
+        parts.append(shots)
+    payload = json.dumps(parts)
     return "console-render-" + hashlib.sha256(payload.encode()).hexdigest()[:40]
 
 
@@ -93,7 +102,15 @@ def _render_controls(brief_id: str, script_ids: list[str], n: int | None) -> Non
     # labels computed now, in this run's language (a format_func may also be called outside the run)
     aspects = {a.value: t(f"results.aspect_{_ASPECT_LABEL[a]}") for a in Aspect}
     heights = {h: t("results.height_option", height=h) for h in HEIGHTS}
-    left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    video = _video_generation()
+    shot_labels = {mode: t(f"results.shots_{mode}") for mode in SHOTS}
+    shot_options = list(SHOTS) if video.get("available") else ["footage_only"]
+    shots_help = (
+        t("results.shots_help", model=video.get("model") or "—", device=video.get("device") or "—")
+        if video.get("available")
+        else t("results.shots_unavailable", reason=video.get("reason") or "—")
+    )
+    left, mid, shots_col, right = st.columns([2, 1.5, 2.5, 1.5], vertical_alignment="bottom")
     aspect = left.selectbox(
         t("results.aspect"),
         list(aspects),
@@ -104,6 +121,16 @@ def _render_controls(brief_id: str, script_ids: list[str], n: int | None) -> Non
     height = mid.selectbox(
         t("results.height"), list(heights), index=1, format_func=heights.__getitem__, key="create.render_height"
     )
+    shots = shots_col.selectbox(
+        t("results.shots"),
+        shot_options,
+        index=0,
+        format_func=shot_labels.__getitem__,
+        disabled=not video.get("available"),
+        help=shots_help,
+        key="create.render_shots",
+    )
+    shots = str(shots) if shots in shot_options else "footage_only"
     count = len(script_ids) or (n or 0)
     pressed = right.button(
         t("results.render"),
@@ -122,8 +149,10 @@ def _render_controls(brief_id: str, script_ids: list[str], n: int | None) -> Non
         "n": count,
         "aspect": str(aspect),
         "height": int(height),
-        "idempotency_key": render_key(brief_id, script_ids, str(aspect), int(height), count),
+        "idempotency_key": render_key(brief_id, script_ids, str(aspect), int(height), count, shots),
     }
+    if shots != "footage_only":
+        kwargs["shots"] = shots
     if script_ids:
         kwargs["script_ids"] = sorted(script_ids)
     batch = attempt(client().create_batch, brief_id, **kwargs)
@@ -132,6 +161,23 @@ def _render_controls(brief_id: str, script_ids: list[str], n: int | None) -> Non
         st.query_params[BATCH_PARAM] = batch.id
         st.session_state.pop("create.export", None)
         st.toast(t("results.started", count=count), icon=":material/movie:")
+
+
+def _video_generation() -> dict[str, Any]:
+    """``video_generation`` of the server's capabilities, asked once per session. A server that answers with an
+    error (an older one without the route) offers footage only, with that error as the reason; an unreachable
+    one is asked again on the next run."""
+    cached = st.session_state.get(CAPABILITIES_KEY)
+    if isinstance(cached, dict):
+        return cached
+    try:
+        video = dict(client().capabilities().get("video_generation") or {})
+    except ApiError as exc:
+        video = {"available": False, "reason": friendly(exc)}
+    except Exception as exc:  # unreachable: not cached, the page's other calls say what is wrong
+        return {"available": False, "reason": friendly(exc)}
+    st.session_state[CAPABILITIES_KEY] = video
+    return video
 
 
 def _progress_bar(batch: Batch) -> None:

@@ -8,14 +8,18 @@ import csv
 import io
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from adloom.core.client import AdloomClient
+from adloom.core.client import KEY_ENV, URL_ENV, AdloomClient
+from adloom.core.settings import Settings
 from adloom.serving.ui_cli import LocalApi
 from tests.serving.api.conftest import BRIEF
+from tests.serving.api.test_api_generated_shots import TOY_SETTINGS
 
 #: The page under test. The guard matters: the worker renders in spawned processes, and spawn re-runs the
 #: ``__main__`` module of the moment (the script AppTest is running) as ``__mp_main__`` in each child.
@@ -97,3 +101,57 @@ def test_a_stale_batch_link_is_a_plain_message(local_api: LocalApi, tmp_path: Pa
     assert not at.exception
     assert "cannot be found" in _texts(at) and "Traceback" not in _texts(at)
     assert "batch" not in at.query_params and "create.batch_id" not in at.session_state
+
+
+def test_without_a_video_model_the_shots_control_is_footage_only_with_the_servers_reason(
+    local_api: LocalApi, tmp_path: Path
+):
+    api = AdloomClient(local_api.url, local_api.key)
+    brief = api.create_brief(BRIEF)
+    at = _app(brief.id, tmp_path)
+    assert not at.exception
+    shots = at.selectbox(key="create.render_shots")
+    assert shots.disabled and shots.options == ["From footage only"] and shots.value == "footage_only"
+    assert "cannot generate shots" in str(shots.help) and "video_model_path" in str(shots.help)
+    assert at.session_state["create.capabilities"]["available"] is False  # asked once, kept for the session
+
+
+@pytest.fixture
+def toy_api(ui_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalApi]:
+    """The real API on loopback with the toy video model on the CPU and no render slots (nothing renders: the
+    test checks what the console submits)."""
+    api = LocalApi(workers_in_process=0, settings=ui_settings.model_copy(update=TOY_SETTINGS)).start()
+    monkeypatch.setenv(URL_ENV, api.url)
+    monkeypatch.setenv(KEY_ENV, api.key)
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+def test_choosing_generate_missing_sends_shots_as_another_batch(toy_api: LocalApi, tmp_path: Path):
+    api = AdloomClient(toy_api.url, toy_api.key)
+    brief = api.create_brief(BRIEF)
+    at = _app(brief.id, tmp_path)
+    shots = at.selectbox(key="create.render_shots")
+    assert not shots.disabled and shots.options == [
+        "From footage only",
+        "Generate the missing shots",
+        "Generate every shot",
+    ]
+    assert "checkpoint" in str(shots.help) and "cpu" in str(shots.help)
+    shots.set_value("generate_missing")
+    at.button(key="create.render").click().run()
+    assert not at.exception and not at.error, _texts(at)
+    generated = at.session_state["create.batch_id"]
+    (item,) = api.list_items(generated).data
+    assert item.request["shots"] == "generate_missing"
+
+    at.selectbox(key="create.render_shots").set_value("footage_only")
+    at.button(key="create.render").click().run()  # another shot source: another batch, without shots
+    footage = at.session_state["create.batch_id"]
+    assert footage != generated
+    (item,) = api.list_items(footage).data
+    assert item.request.get("shots", "footage_only") == "footage_only"
+    for batch_id in (generated, footage):
+        api.cancel_batch(batch_id)

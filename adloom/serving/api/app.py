@@ -31,6 +31,7 @@ from adloom.serving.api.routes import (
     batches,
     briefs,
     campaigns,
+    capabilities,
     compliance,
     conversations,
     creatives,
@@ -179,6 +180,7 @@ def create_app(settings: Settings, store: Store, *, background: Sequence[Backgro
         agents,
         conversations,
         leads,
+        capabilities,
     ):
         app.include_router(module.router, responses=COMMON_ERRORS)
     # Starlette wraps in reverse order of adding: the last added is the outermost layer.

@@ -272,6 +272,34 @@ class BatchCreate(BaseModel):
         return self
 
 
+# -- what this server can do ------------------------------------------------------------------------------------
+class VideoGeneration(BaseModel):
+    """Whether batches on this server may ask for generated shots (``shots`` generate_missing / generate_all)."""
+
+    available: bool = Field(
+        description="A batch with shots=generate_missing or generate_all is accepted: the server's settings name a "
+        "video model it can run (the same check POST /v1/batches makes; whether a worker has the GPU a CUDA model "
+        "needs is checked when the items run)."
+    )
+    reason: str | None = Field(
+        None,
+        description="Why not, as a batch asking for generated shots would be told (it names the setting to change); "
+        "null when available.",
+    )
+    model: str | None = Field(
+        None, description="The configured video model's folder name (never its path); null when none is set."
+    )
+    device: str | None = Field(
+        None, description="Where the model runs: cpu, cuda or cuda:N (ADLOOM_VIDEO_DEVICE); null when no model is set."
+    )
+
+
+class Capabilities(BaseModel):
+    """What this server can do beyond the basics, so a client can offer only what will be accepted."""
+
+    video_generation: VideoGeneration = Field(description="Generated shots in render batches.")
+
+
 # -- the console's script editing -------------------------------------------------------------------------------
 ScriptSource = Annotated[str, StringConstraints(max_length=20_000)]
 

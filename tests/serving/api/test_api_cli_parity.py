@@ -213,6 +213,7 @@ CLIENT_FOR: dict[str, Call] = {
     "structure_script": lambda c, w, tmp: c.structure_script(w.brief_id, text="Skipped breakfast? Grab one now."),
     "edit_script": lambda c, w, tmp: c.edit_script(w.script_id, [{"index": 0, "caption": "Breakfast in a pocket"}]),
     "check_compliance": lambda c, w, tmp: c.check_compliance("The best bar.", language="en", industry="food"),
+    "get_capabilities": lambda c, w, tmp: c.capabilities(),
     "create_batch": lambda c, w, tmp: c.create_batch(w.brief_id, 1),
     "list_batches": lambda c, w, tmp: c.list_batches(),
     "get_batch": lambda c, w, tmp: c.get_batch(w.done_batch_id),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -116,7 +117,8 @@ def check_shots(settings: Settings, modes: set[str]) -> None:
     """Generated shots (``shots`` other than footage_only) need a video model this server's settings name and
     can run: without one the submission is refused now (400, ``param`` naming the setting) instead of queueing
     items that would all fail. Whether the executor has a GPU is the worker's to check: the API process may not
-    be where the items run."""
+    be where the items run. The message names the model by its folder's name only, never the server's paths
+    (``GET /v1/capabilities`` gives the same message before anything is submitted)."""
     from adloom.serving.generated_shots import generation_job
 
     for mode in sorted(modes - {"footage_only"}):
@@ -125,10 +127,26 @@ def check_shots(settings: Settings, modes: set[str]) -> None:
         except InputError as exc:
             field = "video_model_path" if exc.field in (None, "model") else exc.field
             raise InputError(
-                f"shots={mode} cannot run on this server ({field}): {exc}. Submit with shots=footage_only, or ask "
-                "the operator to configure the video model",
+                f"shots={mode} cannot run on this server ({field}): {hide_model_path(str(exc), settings)}. Submit "
+                "with shots=footage_only, or ask the operator to configure the video model",
                 field=field,
             ) from None
+
+
+def hide_model_path(message: str, settings: Settings) -> str:
+    """``message`` with the configured video model's path (as set, and resolved) shown as its folder's name: a
+    caller of the API learns which model, never where the server keeps it."""
+    if settings.video_model_path is None:
+        return message
+    raw = Path(settings.video_model_path)
+    shown = [str(raw), str(raw.expanduser())]
+    try:
+        shown.append(str(raw.expanduser().resolve()))
+    except OSError:
+        pass
+    for path in sorted({p for p in shown if p not in ("", ".")}, key=len, reverse=True):
+        message = message.replace(path, raw.name or path)
+    return message
 
 
 def create_from_jsonl(
