@@ -255,10 +255,11 @@ def _run_render(
     opts: Any,
     seed: int = 0,
 ) -> tuple[Any, list[Any]]:
-    from adloom.serving.render_pipeline import render_batch
+    from adloom.serving.render_pipeline import check_render_options, render_batch
     from adloom.serving.scripts_service import load_brief
 
     brief = load_brief(brief_path)
+    check_render_options(brief, opts)  # a bad option is refused before the library is embedded
     with _progress() as progress:
         store, retriever = _services(progress)
         writer = _writer()

@@ -890,13 +890,7 @@ def render_batch(
     ones, then by score. A creative whose render raised is reported as
     rejected with the error and retried on the next run.
     """
-    from adloom.creative.compose import frame_size
-
-    frame_size(opts.aspect or brief.aspect, opts.height)  # validates the size before any work
-    if opts.workers < 1:
-        raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
-    templates = check_templates(opts.templates)
-    generate = _generation_for(opts)  # refuses an unusable video model before any work
+    templates, generate = check_render_options(brief, opts)
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     if progress and media:
         progress(0, 1, "analysing footage")
@@ -1001,6 +995,18 @@ def render_batch(
         },
     )
     return outcomes
+
+
+def check_render_options(brief: Brief, opts: RenderOptions) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Refuse options that cannot render before any work (the frame size, workers, templates, the video model for
+    generated shots); returns the checked templates and the batch's ``generate`` job part. Cheap: callers such as
+    the CLI run it before embedding the library, so a bad flag is refused in a second, not after minutes."""
+    from adloom.creative.compose import frame_size
+
+    frame_size(opts.aspect or brief.aspect, opts.height)
+    if opts.workers < 1:
+        raise InputError(f"workers={opts.workers}: use at least 1", field="workers")
+    return check_templates(opts.templates), _generation_for(opts)
 
 
 def _generation_for(opts: RenderOptions) -> dict[str, Any]:

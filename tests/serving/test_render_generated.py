@@ -223,3 +223,4 @@ def test_the_cli_refuses_before_any_work(tmp_path: Path, monkeypatch: pytest.Mon
     none = runner.invoke(app, ["render", "-b", str(brief), "--generate-missing", "--out", str(tmp_path / "o")])
     assert none.exit_code != 0 and "ADLOOM_VIDEO_MODEL_PATH" in none.output and "Traceback" not in none.output
     assert not (tmp_path / "o" / "batch.json").exists()  # refused before any script was written
+    assert "embedding the creative library" not in none.output  # and before the library was embedded
