@@ -401,22 +401,12 @@ def _load_predictor(store: Store) -> Any:
 
 
 def _subtitle_chunks(text: str, start: float, end: float, language: Language) -> list[tuple[float, float, str]]:
-    """Split one spoken line into subtitle cues short enough to read, timed by character share."""
-    limit = 16 if language == Language.zh else 42
-    if len(text) <= limit:
-        return [(start, end, text)]
-    pieces: list[str] = []
-    current = ""
-    for token in list(text) if language == Language.zh else text.split(" "):
-        joiner = "" if language == Language.zh or not current else " "
-        if current and len(current) + len(joiner) + len(token) > limit:
-            pieces.append(current)
-            current = token
-        else:
-            current += joiner + token
-    if current:
-        pieces.append(current)
-    total = sum(len(p) for p in pieces)
+    """Split one spoken line into subtitle cues short enough to read (whole words, breaks at sentence and clause
+    marks where they fit: ``cue_pieces``), timed by character share."""
+    from adloom.creative.compose.text import cue_pieces
+
+    pieces = cue_pieces(text, 16 if language == Language.zh else 42)
+    total = sum(len(p) for p in pieces) or 1
     cues, t = [], start
     for p in pieces:
         d = (end - start) * len(p) / total
@@ -899,8 +889,9 @@ def render_batch(
     found = analyze_media(brief, media, footage_cache(), progress, max_hours=get_settings().asset_max_hours)
     media, footage = found.media, found.footage  # an asset analysis could not use is never shown
     _write_json(out_dir / FOOTAGE_FILE, found.summary())
-    for line in found.skipped if warn else ():
-        warn(line)
+    if warn is not None:
+        for line in found.skipped:
+            warn(line)
     music = None
     if opts.music:
         music_path = resolve_inside(opts.music, [base_dir], field="music")

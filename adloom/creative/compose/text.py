@@ -70,6 +70,94 @@ def _units(text: str) -> list[str]:
     return glued
 
 
+_STRONG_END = set("。！？!?….")  # a cue that ends a sentence reads best
+_WEAK_END = set("，、；：,;:—")  # a clause break is the next best place
+
+
+def _cue_tokens(text: str) -> list[tuple[str, bool]]:
+    """Words of ``text`` as ``(word, space_before)``: Chinese by jieba's word segmentation (so no cue splits a word),
+    Latin by spaces; closing marks stay with the word before, opening marks with the word after."""
+    if not any("\u3400" <= ch <= "\u9fff" for ch in text):
+        return [(w, i > 0) for i, w in enumerate(text.split())]
+    import logging
+
+    import jieba  # the segmenter misaki's Chinese G2P already uses; dictionary-based, offline
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    tokens: list[tuple[str, bool]] = []
+    space = False
+    for word in jieba.lcut(text):
+        if word.isspace():
+            space = bool(tokens)
+            continue
+        if tokens and (all(ch in _CLOSING for ch in word) or (tokens[-1][0][-1] in _OPENING and not space)):
+            tokens[-1] = (tokens[-1][0] + word, tokens[-1][1])
+        else:
+            tokens.append((word, space))
+        space = False
+    return _keep_titles_whole(tokens)
+
+
+_PAIRS = {"《": "》", "「": "」", "『": "』", "“": "”", "【": "】"}
+
+
+def _keep_titles_whole(tokens: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Merge the words of a quoted title (《云海录》, “…”) into one token, so no cue breaks inside it."""
+    out: list[tuple[str, bool]] = []
+    closing = ""
+    for word, space in tokens:
+        if closing:
+            out[-1] = (out[-1][0] + (" " if space else "") + word, out[-1][1])
+        else:
+            out.append((word, space))
+        last = out[-1][0]
+        opened = [c for c in _PAIRS if c in last and last.rfind(c) > max(last.rfind(_PAIRS[c]), -1)]
+        closing = _PAIRS[opened[0]] if opened else ""
+    return out
+
+
+def cue_pieces(text: str, limit: int) -> list[str]:
+    """Split one spoken line into subtitle cues of at most ``limit`` characters (a single longer word stays whole).
+
+    Greedy filling leaves orphans ("…every" / "day."), so this chooses the breaks by dynamic programming over word
+    boundaries: each cue costs its squared slack (balanced cues) plus the price of the break after it (nothing at a
+    sentence end, little at a clause mark, much mid-clause), so cues follow the sentence where they can."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return [text] if text else []
+    tokens = _cue_tokens(text)
+    n = len(tokens)
+
+    def joined(i: int, j: int) -> str:
+        return "".join((" " if k > i and tokens[k][1] else "") + tokens[k][0] for k in range(i, j))
+
+    best: list[float] = [0.0] + [float("inf")] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            piece = joined(i, j)
+            if len(piece) > limit and j - i > 1:
+                break
+            cost = (limit - len(piece)) ** 2 if len(piece) <= limit else 10 * (len(piece) - limit) ** 2
+            if j < n:  # the break after this cue: free at a sentence end, cheap at a clause mark, dear mid-clause
+                cost += limit**2 * (0.0 if piece[-1] in _STRONG_END else 0.1 if piece[-1] in _WEAK_END else 1.0)
+                if tokens[j - 1][0].isascii() and tokens[j - 1][0].isalpha() and len(tokens[j - 1][0]) <= 3:
+                    cost += 0.5 * limit**2  # a cue ending on "the", "a", "for" leaves the reader hanging
+                if tokens[j][0].isascii() and len(tokens[j][0]) <= 3 and any(c.isdigit() for c in tokens[j][0]):
+                    cost += 0.15 * limit**2  # a model number ("S2") stays with the name before it
+            ends = [k for k in range(i, j - 1) if tokens[k][0][-1] in _STRONG_END]
+            if ends and ((j < n and j - 1 - ends[-1] <= 2) or (i > 0 and ends[0] - i < 2)):
+                cost += limit**2  # a sentence's first or last word or two stranded in the next or previous cue
+            if best[i] + cost < best[j]:
+                best[j], back[j] = best[i] + cost, i
+    pieces: list[str] = []
+    j = n
+    while j > 0:
+        pieces.append(joined(back[j], j))
+        j = back[j]
+    return pieces[::-1]
+
+
 def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
     """Greedy wrap of ``text`` (explicit newlines kept) into lines no wider than ``max_width`` where possible."""
     lines: list[str] = []
