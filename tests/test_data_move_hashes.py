@@ -38,8 +38,10 @@ EXPECTED = {
     "compliance": "3732d2a7867b6581391fa1380c412c03854b1118b5c3a700ce2775babfadc320",
     "shot_prompts": "77e6374e9a84bc7949f9d57316b2d183fcd63cbfecb8245cef6a18ecc263b715",
     # render_frame re-recorded when shots without media got designed, moving backdrops and the product card
-    # (the guard's render has no media, so its frame shows them); renders with media are unchanged.
-    "render_frame": "84c43268c8aa129664b16db0748a2519d4455c2f224ca0c9b2ec984c5a738d95",
+    # (the guard's render has no media, so its frame shows them); renders with media are unchanged. Re-recorded
+    # again when a cue already on screen stopped being subtitled: the guard's cue is its own hook caption, so the
+    # frame lost only that doubled subtitle (compared side by side with the old frame).
+    "render_frame": "3f4f292a119bd7073dfdce36d6d9604cfc82b9ebecdcd14a4e11b66dc044178f",
 }
 
 
