@@ -39,6 +39,21 @@ class TextStyle:
     align: str = "center"
 
 
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+def _words(text: str) -> list[str]:
+    """Chinese text segmented into words by jieba (the segmenter misaki's Chinese G2P already uses; dictionary-based,
+    offline), so neither a wrapped line nor a subtitle cue splits a word."""
+    import logging
+
+    import jieba
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # its import sets DEBUG: "Building prefix dict ..."
+    return list(jieba.lcut(text))
+
+
 def _units(text: str) -> list[str]:
     """Split text into unbreakable units: a Latin word/number run or one CJK character; ' ' marks a space."""
     units: list[str] = []
@@ -58,6 +73,19 @@ def _units(text: str) -> list[str]:
             units.append(ch)
     if word:
         units.append(word)
+    if any(_is_cjk(u) for u in units if len(u) == 1):  # runs of Chinese characters → whole words
+        merged: list[str] = []
+        run = ""
+        for u in [*units, ""]:
+            if len(u) == 1 and _is_cjk(u):
+                run += u
+                continue
+            if run:
+                merged.extend(_words(run))
+                run = ""
+            if u:
+                merged.append(u)
+        units = merged
     # Glue closing marks to the unit before and opening marks to the unit after.
     glued: list[str] = []
     for u in units:
@@ -77,16 +105,11 @@ _WEAK_END = set("，、；：,;:—")  # a clause break is the next best place
 def _cue_tokens(text: str) -> list[tuple[str, bool]]:
     """Words of ``text`` as ``(word, space_before)``: Chinese by jieba's word segmentation (so no cue splits a word),
     Latin by spaces; closing marks stay with the word before, opening marks with the word after."""
-    if not any("\u3400" <= ch <= "\u9fff" for ch in text):
+    if not any(_is_cjk(ch) for ch in text):
         return [(w, i > 0) for i, w in enumerate(text.split())]
-    import logging
-
-    import jieba  # the segmenter misaki's Chinese G2P already uses; dictionary-based, offline
-
-    logging.getLogger("jieba").setLevel(logging.WARNING)
     tokens: list[tuple[str, bool]] = []
     space = False
-    for word in jieba.lcut(text):
+    for word in _words(text):
         if word.isspace():
             space = bool(tokens)
             continue
@@ -146,8 +169,8 @@ def cue_pieces(text: str, limit: int) -> list[str]:
                 if tokens[j][0].isascii() and len(tokens[j][0]) <= 3 and any(c.isdigit() for c in tokens[j][0]):
                     cost += 0.15 * limit**2  # a model number ("S2") stays with the name before it
             ends = [k for k in range(i, j - 1) if tokens[k][0][-1] in _STRONG_END]
-            if ends and ((j < n and j - 1 - ends[-1] <= 2) or (i > 0 and ends[0] - i < 2)):
-                cost += limit**2  # a sentence's first or last word or two stranded in the next or previous cue
+            if ends and ((j < n and j - 1 - ends[-1] <= 3) or (i > 0 and ends[0] - i <= 2)):
+                cost += limit**2  # a sentence's first or last few words stranded in the next or previous cue
             if best[i] + cost < best[j]:
                 best[j], back[j] = best[i] + cost, i
     pieces: list[str] = []
@@ -158,19 +181,43 @@ def cue_pieces(text: str, limit: int) -> list[str]:
     return pieces[::-1]
 
 
+def _greedy_wrap(units: list[str], font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for unit in units:
+        candidate = line + unit
+        if line.strip() and font.getlength(candidate.rstrip()) > max_width:
+            lines.append(line.rstrip())
+            line = "" if unit == " " else unit
+        else:
+            line = candidate
+    lines.append(line.rstrip())
+    return lines
+
+
 def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
-    """Greedy wrap of ``text`` (explicit newlines kept) into lines no wider than ``max_width`` where possible."""
+    """Wrap ``text`` (explicit newlines kept) into lines no wider than ``max_width`` where possible, between words
+    (Chinese words by jieba), and balanced: the narrowest width that keeps greedy wrapping's line count, or a
+    wider one when its lines end at clause marks, so no caption leaves one character alone on its last line."""
     lines: list[str] = []
     for para in text.split("\n"):
-        line = ""
-        for unit in _units(para):
-            candidate = line + unit
-            if line.strip() and font.getlength(candidate.rstrip()) > max_width:
-                lines.append(line.rstrip())
-                line = "" if unit == " " else unit
-            else:
-                line = candidate
-        lines.append(line.rstrip())
+        units = _units(para)
+        wrapped = _greedy_wrap(units, font, max_width)
+        if len(wrapped) > 1:
+            widest = max(max_width, *(font.getlength(ln) for ln in wrapped))
+            lo, hi, best = max_width / 2, max_width, wrapped
+            for _ in range(10):  # bisect the width: about 1/1000 of the box after 10 halvings
+                mid = (lo + hi) / 2
+                trial = _greedy_wrap(units, font, mid)
+                if len(trial) <= len(wrapped) and all(font.getlength(ln) <= widest for ln in trial):
+                    hi, best = mid, trial
+                else:
+                    lo = mid
+            # between the balanced and the full width, prefer the wrap whose lines end at clause marks
+            tries = [best] + [_greedy_wrap(units, font, hi + (max_width - hi) * k / 8) for k in range(1, 9)]
+            fits = [t for t in tries if len(t) <= len(wrapped)]
+            wrapped = max(fits, key=lambda t: sum(ln[-1] in _STRONG_END | _WEAK_END for ln in t[:-1] if ln))
+        lines.extend(wrapped)
     return [ln for ln in lines if ln] or [""]
 
 

@@ -136,8 +136,9 @@ class KokoroTTS:
 
                     english = EspeakG2P(language="en-gb" if key == "en-gb" else "en-us")
                     if key == "zh":
-                        logging.getLogger("jieba").setLevel(logging.WARNING)
                         from misaki.zh import ZHG2P
+
+                        logging.getLogger("jieba").setLevel(logging.WARNING)  # after the import, which sets DEBUG
 
                         chinese = ZHG2P()
                         self._g2p[key] = lambda s: _mixed_g2p(s, chinese, english)
