@@ -142,3 +142,37 @@ def test_any_words_rejoin_and_no_cue_of_several_words_passes_the_limit(words: li
     pieces = cue_pieces(text, limit)
     assert " ".join(pieces) == text
     assert all(len(p) <= limit or " " not in p for p in pieces)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_wrapped_lines_are_balanced_and_keep_words_whole(long_lines: dict[str, list[str]], lang: str) -> None:
+    """Every long library line wrapped at a subtitle's size into a box about 12 characters wide: no line is left
+    with under a third of the widest line's width (greedy wrapping left those), and Chinese breaks fall between
+    jieba's words."""
+    from adloom.core.fonts import load_font
+    from adloom.creative.compose.text import _greedy_wrap, _units, wrap_lines
+
+    font = load_font(40)
+    box = font.getlength("字" * 12) if lang == "zh" else font.getlength("n" * 26)
+    short_ours = short_greedy = 0
+    for text in long_lines[lang]:
+        lines = wrap_lines(text, font, box)
+        greedy_lines = _greedy_wrap(_units(text), font, box)
+        assert len(lines) <= len(greedy_lines), text
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        widths = [font.getlength(ln) for ln in lines]
+        assert max(widths) <= box + 1 or len(lines) == len(greedy_lines) == 1, (text, lines)
+        short_ours += len(lines) > 1 and min(widths) < max(widths) / 3
+        g = [font.getlength(ln) for ln in greedy_lines if ln]
+        short_greedy += len(g) > 1 and min(g) < max(g) / 3
+        if lang == "zh":
+            bounds, at = {0}, 0
+            for word in jieba.lcut(text.replace(" ", "")):
+                at += len(word)
+                bounds.add(at)
+            at = 0
+            for ln in lines[:-1]:
+                at += len(ln.replace(" ", ""))
+                assert at in bounds, (text, lines)
+    assert short_greedy > 20  # the baseline does strand short last lines on this set
+    assert short_ours <= short_greedy / 5

@@ -73,18 +73,19 @@ def _units(text: str) -> list[str]:
             units.append(ch)
     if word:
         units.append(word)
-    if any(_is_cjk(u) for u in units if len(u) == 1):  # runs of Chinese characters → whole words
+    if any(_is_cjk(u) for u in units if len(u) == 1):  # Chinese characters of one word (jieba's, over the whole
+        cuts, at = set(), 0  # text, so "5.99万起" keeps "万起") become one unit
+        for w in _words(text):
+            at += len(w)
+            cuts.add(at)
         merged: list[str] = []
-        run = ""
-        for u in [*units, ""]:
-            if len(u) == 1 and _is_cjk(u):
-                run += u
-                continue
-            if run:
-                merged.extend(_words(run))
-                run = ""
-            if u:
+        at = 0
+        for u in units:
+            if merged and _is_cjk(u[0]) and _is_cjk(merged[-1][-1]) and at not in cuts:
+                merged[-1] += u
+            else:
                 merged.append(u)
+            at += len(u)
         units = merged
     # Glue closing marks to the unit before and opening marks to the unit after.
     glued: list[str] = []
