@@ -300,13 +300,19 @@ def _scores(creative: Creative) -> None:
     # one above the other: a card in a three-wide grid has no room for two metrics side by side
     for col, key, label in ((st.container(), "ctr", "results.ctr"), (st.container(), "cvr", "results.cvr")):
         p, low, high = s[f"{key}_percentile"], s[f"{key}_percentile_low"], s[f"{key}_percentile_high"]
-        col.metric(
-            t(label),
-            t("results.percentile", top=f"{max(1.0, 100.0 - p):.0f}"),  # short enough for a narrow card
-            help=t("results.percentile_help", p=_pct(p), low=_pct(low), high=_pct(high)),
-            border=False,
+        # short enough for a narrow card; a weak ad reads "Bottom 10%", not "Top 90%"
+        value = (
+            t("results.percentile", top=f"{max(1.0, 100.0 - p):.0f}")
+            if p >= 50
+            else t("results.percentile_bottom", bottom=f"{max(1.0, p):.0f}")
         )
-        col.caption(t("results.interval", low=_pct(s[f"{key}_percentile_low"]), high=_pct(s[f"{key}_percentile_high"])))
+        col.metric(
+            t(label), value, help=t("results.percentile_help", p=_pct(p), low=_pct(low), high=_pct(high)), border=False
+        )
+        if _pct(low) == _pct(high):  # "beats 100–100%" says one number twice
+            col.caption(t("results.interval_point", p=_pct(low)))
+        else:
+            col.caption(t("results.interval", low=_pct(low), high=_pct(high)))
 
 
 def _decision(creative: Creative) -> None:

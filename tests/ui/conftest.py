@@ -135,15 +135,34 @@ def _end_rooms_under(home: str) -> None:
                     pass
 
 
+def _fontconfig_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The browser's environment with the render's packaged CJK font added to fontconfig: a machine without
+    Debian's fonts-noto-cjk would draw the console's Chinese (the 中文 switch, zh pages) as empty boxes."""
+    from adloom.core.fonts import resolve_font
+
+    env = dict(os.environ)
+    folder = tmp_path_factory.mktemp("fontconfig")
+    (folder / "fonts.conf").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{resolve_font().path.parent}</dir><cachedir>{folder}</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
+    env["FONTCONFIG_FILE"] = str(folder / "fonts.conf")
+    return env
+
+
 @pytest.fixture
-def browser_page(request: pytest.FixtureRequest) -> Iterator[Any]:
+def browser_page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Playwright page in headless Debian chromium (never a downloaded browser), 1366×768."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make install installs it when run as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=_fontconfig_env(tmp_path_factory)
+        )
         context = browser.new_context(viewport={"width": 1366, "height": 768})
         page = context.new_page()
         page.set_default_timeout(60_000)

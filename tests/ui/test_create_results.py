@@ -155,3 +155,34 @@ def test_choosing_generate_missing_sends_shots_as_another_batch(toy_api: LocalAp
     assert item.request.get("shots", "footage_only") == "footage_only"
     for batch_id in (generated, footage):
         api.cancel_batch(batch_id)
+
+
+def _scores_page(scores: dict[str, float]) -> None:
+    """A script for AppTest.from_function: one creative's score block."""
+    from adloom.core.types import Creative
+    from adloom.ui.create_results import _scores
+
+    _scores(Creative.model_construct(scores=scores))
+
+
+@pytest.mark.parametrize(
+    ("lang", "metrics", "point", "interval"),
+    [
+        ("en", ["Top 1%", "Bottom 12%"], "beats 100% of past ads", "beats 8–18% of past ads"),
+        ("zh", ["前 1%", "后 12%"], "超过 100% 的历史素材", "超过 8–18% 的历史素材"),
+    ],
+)
+def test_a_weak_ad_reads_bottom_and_a_collapsed_range_one_number(
+    lang: str, metrics: list[str], point: str, interval: str
+):
+    scores = {"percentile_confident": 1.0, "reference_n": 400.0}
+    scores |= {"ctr_percentile": 99.8, "ctr_percentile_low": 99.7, "ctr_percentile_high": 100.0}
+    scores |= {"cvr_percentile": 12.0, "cvr_percentile_low": 8.0, "cvr_percentile_high": 18.0}
+    at = AppTest.from_function(_scores_page, kwargs={"scores": scores}, default_timeout=30)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == metrics
+    captions = [c.value for c in at.caption]
+    assert point in captions and interval in captions
+    assert not any("100–100" in c for c in captions)
