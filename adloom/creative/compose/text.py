@@ -126,17 +126,19 @@ _PAIRS = {"《": "》", "「": "」", "『": "』", "“": "”", "【": "】"}
 
 
 def _keep_titles_whole(tokens: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """Merge the words of a quoted title (《云海录》, “…”) into one token, so no cue breaks inside it."""
+    """Merge the words of a quoted title (《云海录》, “…”) into one token, so no cue breaks inside it (an opening
+    mark that is never closed merges nothing)."""
     out: list[tuple[str, bool]] = []
     closing = ""
-    for word, space in tokens:
+    for k, (word, space) in enumerate(tokens):
         if closing:
             out[-1] = (out[-1][0] + (" " if space else "") + word, out[-1][1])
         else:
             out.append((word, space))
         last = out[-1][0]
         opened = [c for c in _PAIRS if c in last and last.rfind(c) > max(last.rfind(_PAIRS[c]), -1)]
-        closing = _PAIRS[opened[0]] if opened else ""
+        later = "".join(w for w, _ in tokens[k + 1 :])
+        closing = _PAIRS[opened[0]] if opened and _PAIRS[opened[0]] in later else ""
     return out
 
 
@@ -196,7 +198,7 @@ def _greedy_wrap(units: list[str], font: ImageFont.FreeTypeFont, max_width: floa
     return lines
 
 
-def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
+def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float, *, balance: bool = True) -> list[str]:
     """Wrap ``text`` (explicit newlines kept) into lines no wider than ``max_width`` where possible, between words
     (Chinese words by jieba), and balanced: the narrowest width that keeps greedy wrapping's line count, or a
     wider one when its lines end at clause marks, so no caption leaves one character alone on its last line."""
@@ -204,7 +206,7 @@ def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> lis
     for para in text.split("\n"):
         units = _units(para)
         wrapped = _greedy_wrap(units, font, max_width)
-        if len(wrapped) > 1:
+        if balance and len(wrapped) > 1:
             widest = max(max_width, *(font.getlength(ln) for ln in wrapped))
             lo, hi, best = max_width / 2, max_width, wrapped
             for _ in range(10):  # bisect the width: about 1/1000 of the box after 10 halvings
@@ -245,10 +247,12 @@ def fit_text(text: str, box_w: int, box_h: int, style: TextStyle) -> tuple[int, 
         font = load_font(size, style.weight)
         stroke = int(round(size * style.stroke_ratio))
         pad = int(round(size * style.pad_ratio)) if style.box_fill else 0
-        lines = wrap_lines(text, font, box_w - 2 * stroke - 2 * pad - 2)
+        # the size search needs only the line count and width, which balancing never makes worse: wrap greedily,
+        # and balance once, at the size that fits
+        lines = wrap_lines(text, font, box_w - 2 * stroke - 2 * pad - 2, balance=False)
         w, h = _block_size(lines, font, style, size)
         if len(lines) <= style.max_lines and w <= box_w and h <= box_h:
-            return size, lines
+            return size, wrap_lines(text, font, box_w - 2 * stroke - 2 * pad - 2)
         size = max(style.min_size - 1, int(size * 0.92)) if size > style.min_size else size - 1
     size = style.min_size
     font = load_font(size, style.weight)
