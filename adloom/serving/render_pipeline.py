@@ -538,14 +538,20 @@ class FootageReport:
 
 
 def analyze_media(
-    brief: Brief, media: Sequence[str], cache_dir: Path, progress: Step | None = None, *, max_hours: float = 3.0
+    brief: Brief,
+    media: Sequence[str],
+    cache_dir: Path,
+    progress: Step | None = None,
+    *,
+    max_hours: float | None = None,
 ) -> FootageReport:
     """What each of the brief's image and video assets shows (``adloom.creative.assets``), as JSON for the render
     jobs, so each shot can take the scene or photo that fits it. Analysis is cached by content, so a batch
     analyses each file once; ``progress`` hears it (a 2-hour clip takes a while). No footage (shots then take the
     media in turn, as before) when the ``assets`` extra is not installed. An asset that cannot be analysed (no
     video stream, damaged, too small, too long) is left out of the footage and of the media, with a line naming
-    it (by its path in the brief) and why. ``max_hours``: the longest clip analysed (setting ``asset_max_hours``)."""
+    it (by its path in the brief) and why. ``max_hours``: the longest clip analysed (default: the setting
+    ``asset_max_hours``; the worker passes its own settings')."""
     if not media:
         return FootageReport([], [], [], [])
     assets = [a for a in brief.assets if a.kind in (AssetKind.image, AssetKind.video)]
@@ -562,6 +568,10 @@ def analyze_media(
         if progress is not None:
             progress(round(1000 * f), 1000, f"analysing footage: {names[min(int(f * len(names)), len(names) - 1)]}")
 
+    if max_hours is None:
+        from adloom.core.settings import get_settings
+
+        max_hours = get_settings().asset_max_hours
     limits = AnalysisLimits(max_duration_s=max_hours * 3600)
     found = analyze_assets(
         items, cache_dir=cache_dir, limits=limits, keep_going=True, lang=brief.language.value, progress=step
@@ -884,9 +894,7 @@ def render_batch(
     media = [str(p) for p in normalise_images(resolve_assets(brief, base_dir), out_dir / "assets")]
     if progress and media:
         progress(0, 1, "analysing footage")
-    from adloom.core.settings import get_settings
-
-    found = analyze_media(brief, media, footage_cache(), progress, max_hours=get_settings().asset_max_hours)
+    found = analyze_media(brief, media, footage_cache(), progress)
     media, footage = found.media, found.footage  # an asset analysis could not use is never shown
     _write_json(out_dir / FOOTAGE_FILE, found.summary())
     if warn is not None:

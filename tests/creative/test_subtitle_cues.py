@@ -33,6 +33,18 @@ def orphan(piece: str, zh: bool) -> bool:
     return len(piece) <= 3 if zh else len(piece.split()) <= 2
 
 
+def assert_breaks_between_words(text: str, parts: list[str]) -> None:
+    """Every break between ``parts`` (cues or wrapped lines of ``text``) falls between two of jieba's words."""
+    bounds, at = set(), 0
+    for word in jieba.lcut(text.replace(" ", "")):
+        at += len(word)
+        bounds.add(at)
+    at = 0
+    for part in parts[:-1]:
+        at += len(part.replace(" ", ""))
+        assert at in bounds, (text, parts)
+
+
 @pytest.fixture(scope="module")
 def long_lines() -> dict[str, list[str]]:
     items = generate_sample_library(400, seed=3)
@@ -48,21 +60,13 @@ def test_every_library_line_splits_into_whole_words_within_the_limit(
     long_lines: dict[str, list[str]], lang: str
 ) -> None:
     zh, limit = lang == "zh", LIMIT[lang]
-    assert len(long_lines[lang]) > 100
+    assert len(long_lines[lang]) > 100  # and below: no cue starts with a closing mark or ends with an opening one
     for text in long_lines[lang]:
         pieces = cue_pieces(text, limit)
         assert len(pieces) >= 2, text
         if zh:
             assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
-            # every break falls between two of jieba's words, and no cue starts with a closing mark
-            bounds, at = set(), 0
-            for word in jieba.lcut(text.replace(" ", "")):
-                at += len(word)
-                bounds.add(at)
-            at = 0
-            for p in pieces[:-1]:
-                at += len(p.replace(" ", ""))
-                assert at in bounds, (text, pieces)
+            assert_breaks_between_words(text, pieces)
         else:
             assert " ".join(pieces) == text
         for p in pieces:
@@ -169,13 +173,6 @@ def test_wrapped_lines_are_balanced_and_keep_words_whole(long_lines: dict[str, l
         g = [font.getlength(ln) for ln in greedy_lines if ln]
         short_greedy += len(g) > 1 and min(g) < max(g) / 3
         if lang == "zh":
-            bounds, at = {0}, 0
-            for word in jieba.lcut(text.replace(" ", "")):
-                at += len(word)
-                bounds.add(at)
-            at = 0
-            for ln in lines[:-1]:
-                at += len(ln.replace(" ", ""))
-                assert at in bounds, (text, lines)
+            assert_breaks_between_words(text, lines)
     assert short_greedy > 20  # the baseline does strand short last lines on this set
     assert short_ours <= short_greedy / 5

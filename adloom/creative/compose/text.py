@@ -137,8 +137,9 @@ def _keep_titles_whole(tokens: list[tuple[str, bool]]) -> list[tuple[str, bool]]
             out.append((word, space))
         last = out[-1][0]
         opened = [c for c in _PAIRS if c in last and last.rfind(c) > max(last.rfind(_PAIRS[c]), -1)]
-        later = "".join(w for w, _ in tokens[k + 1 :])
-        closing = _PAIRS[opened[0]] if opened and _PAIRS[opened[0]] in later else ""
+        closing = _PAIRS[opened[0]] if opened else ""
+        if closing and not any(closing in w for w, _ in tokens[k + 1 :]):
+            closing = ""
     return out
 
 
